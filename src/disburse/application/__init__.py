@@ -1,0 +1,1 @@
+"""The service layer: loads aggregates, calls one command, saves atomically."""

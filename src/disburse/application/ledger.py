@@ -1,0 +1,47 @@
+"""The ledger: the event store and the services that command it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from disburse.application.funds import Funds
+from disburse.application.people import People
+from disburse.application.policy import Policy
+from disburse.application.posts import Posts
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+    from datetime import date
+
+    from disburse.application.store import LedgerStore
+    from disburse.keys import KeyRing
+
+
+@dataclass
+class Ledger:
+    """Everything the API, the CLI and the projections need to command the ledger."""
+
+    store: LedgerStore
+    keys: KeyRing
+    people: People
+    funds: Funds
+    policy: Policy
+    posts: Posts
+
+    @classmethod
+    def assemble(cls, store: LedgerStore, keys: KeyRing, today: Callable[[], date]) -> Ledger:
+        """Wire the services to one store."""
+        policy = Policy(store)
+        return cls(
+            store=store,
+            keys=keys,
+            people=People(store, keys),
+            funds=Funds(store),
+            policy=policy,
+            posts=Posts(store, policy, today),
+        )
+
+    def close(self) -> None:
+        """Release connections."""
+        self.store.close()

@@ -1,0 +1,163 @@
+"""Beneficiary registry commands."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from disburse.domain.identity import birth_date, mask_resident_id, normalise_resident_id
+from disburse.domain.person import (
+    LabourCapacity,
+    Person,
+    PovertyStatus,
+    check_registration,
+    person_id_for,
+)
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+    from datetime import date
+    from uuid import UUID
+
+    from disburse.application.context import Context
+    from disburse.application.store import Changes, LedgerStore
+    from disburse.domain.months import Month
+    from disburse.keys import KeyRing
+
+
+@dataclass(frozen=True)
+class Registration:
+    """The person registered, and whether this call created them."""
+
+    person_id: UUID
+    created: bool
+
+
+class People:
+    """Register people and record facts about them."""
+
+    def __init__(self, store: LedgerStore, keys: KeyRing) -> None:
+        self._store = store
+        self._keys = keys
+
+    def id_for(self, resident_id: str) -> UUID:
+        """The person id a resident ID maps to (validates the ID first)."""
+        return person_id_for(self._keys.resident_id_hash(normalise_resident_id(resident_id)))
+
+    def register(
+        self,
+        ctx: Context,
+        *,
+        resident_id: str,
+        name: str,
+        home_region: str,
+        poverty_status: PovertyStatus,
+        labour_capacity: LabourCapacity,
+        household_id: str,
+        bank_account: str,
+        public_payroll: bool = False,
+    ) -> Registration:
+        """Register a person; the same resident ID again returns the same person."""
+        rid = normalise_resident_id(resident_id)
+        name, home_region, household_id, bank_account = check_registration(
+            name=name, home_region=home_region, household_id=household_id, bank_account=bank_account
+        )
+        id_hash = self._keys.resident_id_hash(rid)
+
+        def decide(changes: Changes) -> Registration:
+            existing = self._store.find(Person, person_id_for(id_hash))
+            if existing is not None:
+                return Registration(existing.id, created=False)
+            person = Person(
+                id_hash=id_hash,
+                resident_id=rid,
+                resident_id_masked=mask_resident_id(rid),
+                birth_date=birth_date(rid),
+                name=name,
+                home_region=home_region,
+                poverty_status=PovertyStatus(poverty_status),
+                labour_capacity=LabourCapacity(labour_capacity),
+                household_id=household_id,
+                bank_account=bank_account,
+                public_payroll=public_payroll,
+                meta=ctx.meta(),
+            )
+            changes.add(person)
+            return Registration(person.id, created=True)
+
+        return self._store.transact(decide)
+
+    def get(self, person_id: UUID) -> Person:
+        """The person, or ``NotFoundError``."""
+        return self._store.load(Person, person_id, "person")
+
+    def _change(self, person_id: UUID, command: Callable[[Person], None]) -> None:
+        def decide(changes: Changes) -> None:
+            person = self.get(person_id)
+            command(person)
+            changes.add(person)
+
+        self._store.transact(decide)
+
+    def record_death(self, ctx: Context, person_id: UUID, *, died_on: date, evidence: str) -> None:
+        """Record a death."""
+        self._change(
+            person_id, lambda p: p.record_death(died_on=died_on, evidence=evidence, meta=ctx.meta())
+        )
+
+    def report_income(
+        self, ctx: Context, person_id: UUID, *, month: Month, amount_fen: int, source: str
+    ) -> None:
+        """Record a month's income."""
+        self._change(
+            person_id,
+            lambda p: p.report_income(
+                month=month, amount_fen=amount_fen, source=source, meta=ctx.meta()
+            ),
+        )
+
+    def change_status(
+        self,
+        ctx: Context,
+        person_id: UUID,
+        *,
+        effective_on: date,
+        poverty_status: PovertyStatus | None = None,
+        labour_capacity: LabourCapacity | None = None,
+        public_payroll: bool | None = None,
+        reason: str | None = None,
+    ) -> None:
+        """Change status, labour capacity or payroll flag."""
+        self._change(
+            person_id,
+            lambda p: p.change_status(
+                poverty_status=poverty_status,
+                labour_capacity=labour_capacity,
+                public_payroll=public_payroll,
+                effective_on=effective_on,
+                meta=ctx.meta(reason),
+            ),
+        )
+
+    def change_bank_account(
+        self, ctx: Context, person_id: UUID, *, bank_account: str, reason: str
+    ) -> None:
+        """Replace the person's own account."""
+        self._change(
+            person_id,
+            lambda p: p.change_bank_account(bank_account=bank_account, meta=ctx.meta(reason)),
+        )
+
+    def record_employment(
+        self, ctx: Context, person_id: UUID, *, province_code: str, employer: str, started_on: date
+    ) -> None:
+        """Record employment."""
+        self._change(
+            person_id,
+            lambda p: p.record_employment(
+                province_code=province_code,
+                employer=employer,
+                started_on=started_on,
+                meta=ctx.meta(),
+            ),
+        )

@@ -1,0 +1,112 @@
+"""The event-sourced application: persistence, transcoding and atomic saves."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import date
+from typing import Any, TypeVar
+from uuid import UUID
+
+from eventsourcing.application import AggregateNotFoundError, Application
+from eventsourcing.domain import Aggregate
+from eventsourcing.persistence import IntegrityError, JSONTranscoder, Transcoding
+from eventsourcing.utils import Environment, EnvType
+
+from disburse.domain.errors import ConflictError, NotFoundError
+from disburse.domain.meta import Meta
+
+A = TypeVar("A", bound=Aggregate)
+R = TypeVar("R")
+
+
+class DateAsISO(Transcoding):
+    """``datetime.date`` as ``YYYY-MM-DD`` (not transcoded by the library by default)."""
+
+    type = date
+    name = "date_iso"
+
+    def encode(self, obj: date) -> str:
+        return obj.isoformat()
+
+    def decode(self, data: str) -> date:
+        return date.fromisoformat(data)
+
+
+class MetaAsDict(Transcoding):
+    """Event metadata (who, why, which rule, which request)."""
+
+    type = Meta
+    name = "meta"
+
+    def encode(self, obj: Meta) -> dict[str, object]:
+        return obj.as_dict()
+
+    def decode(self, data: dict[str, object]) -> Meta:
+        return Meta.from_dict(data)
+
+
+class Changes:
+    """The aggregates one command changed; saved together in one transaction."""
+
+    def __init__(self) -> None:
+        self.aggregates: list[Aggregate] = []
+
+    def add(self, *aggregates: Aggregate) -> None:
+        """Include these aggregates' new events in the atomic save."""
+        self.aggregates.extend(aggregates)
+
+
+class LedgerStore(Application[UUID]):
+    """The ledger's event store. Configured only by the env its builder passes."""
+
+    name = "ledger"
+    log_section_size = 1000
+
+    def construct_env(self, name: str, env: EnvType | None = None) -> Environment:
+        """Only the given env: settings are the single source of configuration."""
+        return Environment(name, dict(env or {}))
+
+    def register_transcodings(self, transcoder: JSONTranscoder) -> None:
+        """The library's transcodings plus dates and event metadata."""
+        super().register_transcodings(transcoder)
+        transcoder.register(DateAsISO())
+        transcoder.register(MetaAsDict())
+
+    def load(self, cls: type[A], aggregate_id: UUID, what: str) -> A:
+        """The aggregate, or ``NotFoundError`` naming ``what`` was not found."""
+        found = self.find(cls, aggregate_id)
+        if found is None:
+            raise NotFoundError(f"{what.upper()}-NOT-FOUND", f"no {what} {aggregate_id}", field=f"{what}_id")
+        return found
+
+    def find(self, cls: type[A], aggregate_id: UUID) -> A | None:
+        """The aggregate, or None if there is none of that type with that id."""
+        try:
+            aggregate: Any = self.repository.get(aggregate_id)
+        except AggregateNotFoundError:
+            return None
+        return aggregate if isinstance(aggregate, cls) else None
+
+    def transact(self, decide: Callable[[Changes], R], *, retry: bool = True) -> R:
+        """Run ``decide`` and save what it changed, all or nothing.
+
+        If another writer changed one of the same aggregates first, ``decide`` runs once
+        more on fresh state: a command that is still allowed then succeeds, one that is
+        not raises its rule error. A second conflict is reported as ``ConflictError``.
+        """
+        attempts = 2 if retry else 1
+        for attempt in range(1, attempts + 1):
+            changes = Changes()
+            result = decide(changes)
+            try:
+                self.save(*changes.aggregates)
+            except IntegrityError:
+                if attempt == attempts:
+                    raise ConflictError(
+                        "CONCURRENT-CHANGE",
+                        "another command changed the same records at the same time; "
+                        "reload and try again",
+                    ) from None
+                continue
+            return result
+        raise AssertionError("unreachable")  # pragma: no cover

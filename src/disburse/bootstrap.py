@@ -1,0 +1,87 @@
+"""The composition root: builds the ledger from settings. Nothing is built at import time."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import TYPE_CHECKING
+
+from eventsourcing.persistence import PersistenceError
+
+from disburse.application.context import system_context
+from disburse.application.ledger import Ledger
+from disburse.application.store import LedgerStore
+from disburse.keys import KeyRing, load_keys
+from disburse.policy.default import default_documents
+from disburse.settings import ConfigurationError, Settings, StoreUrl
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+
+def store_env(store: StoreUrl, keys: KeyRing, settings: Settings) -> dict[str, str]:
+    """The eventsourcing environment for this store: persistence module, cipher, tables."""
+    env = {
+        "CIPHER_TOPIC": "eventsourcing.cryptography:AESCipher",
+        "CIPHER_KEY": keys.cipher_key,
+        "CREATE_TABLE": "y",
+    }
+    if store.kind == "memory":
+        env["PERSISTENCE_MODULE"] = "eventsourcing.popo"
+    elif store.kind == "sqlite":
+        assert store.path is not None  # noqa: S101 - guaranteed by parse_database_url
+        store.path.parent.mkdir(parents=True, exist_ok=True)
+        env |= {"PERSISTENCE_MODULE": "eventsourcing.sqlite", "SQLITE_DBNAME": str(store.path)}
+    else:
+        env |= {
+            "PERSISTENCE_MODULE": "eventsourcing.postgres",
+            "POSTGRES_DBNAME": store.dbname,
+            "POSTGRES_HOST": store.host,
+            "POSTGRES_PORT": str(store.port),
+            "POSTGRES_USER": store.user,
+            "POSTGRES_PASSWORD": store.password,
+            "POSTGRES_SCHEMA": store.schema,
+            "POSTGRES_POOL_SIZE": str(settings.postgres_pool_size),
+            "POSTGRES_CONNECT_TIMEOUT": str(settings.postgres_connect_timeout),
+        }
+    return env
+
+
+def build_ledger(settings: Settings, *, today: Callable[[], date] = date.today) -> Ledger:
+    """Open (and create, if needed) the store named by the settings, with its keys.
+
+    Refuses to start if the key cannot read the events already stored: a wrong key
+    must never write a second, unreadable history beside the first.
+    """
+    keys = load_keys(settings)
+    try:
+        store = LedgerStore(env=store_env(settings.store, keys, settings))
+    except PersistenceError as error:
+        raise ConfigurationError(
+            f"cannot open the store {settings.store.describe()}: {error}"
+        ) from error
+    check_key_reads_store(store, settings.store)
+    return Ledger.assemble(store, keys, today)
+
+
+def check_key_reads_store(store: LedgerStore, where: StoreUrl) -> None:
+    """Decrypt the first stored event, if any; raise ``ConfigurationError`` if the key is wrong."""
+    first = store.recorder.select_notifications(start=1, limit=1)
+    if not first:
+        return
+    try:
+        store.mapper.to_domain_event(first[0])
+    except ValueError as error:
+        store.close()
+        raise ConfigurationError(
+            f"the secret key does not decrypt the events in {where.describe()} ({error}); "
+            "set DISBURSE_SECRET_KEY (or the key file) to the key this store was created with"
+        ) from None
+
+
+def initialise(ledger: Ledger, *, reason: str = "disburse init") -> list[str]:
+    """Publish the default catalogue into an empty store; returns the versions published."""
+    published = {d.version for d in ledger.policy.versions()}
+    missing = [d for d in default_documents() if d.version not in published]
+    if missing:
+        ledger.policy.publish_many(system_context("init"), missing, reason=reason)
+    return [d.version for d in missing]

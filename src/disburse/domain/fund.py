@@ -1,0 +1,159 @@
+"""Funds: a budget of one fund source, for a region and a year."""
+
+from __future__ import annotations
+
+import uuid
+from enum import StrEnum
+from uuid import UUID
+
+from eventsourcing.domain import Aggregate, event
+
+from disburse.domain.errors import ConflictError, InvalidInputError, RuleViolationError
+from disburse.domain.meta import Meta  # noqa: TC001 - event payload type, needed at runtime
+from disburse.domain.money import check_amount, yuan
+from disburse.domain.regions import check_region_code
+
+FUND_NAMESPACE = uuid.UUID("8f6c1f0e-3a51-4f55-9a0e-6c1f52a8e002")
+_MIN_YEAR, _MAX_YEAR = 2000, 2100
+
+
+class FundSource(StrEnum):
+    """The three fund sources of DOMAIN.md."""
+
+    EMPLOYMENT_SUBSIDY = "employment_subsidy"  # 就业补助资金
+    RURAL_REVITALISATION = "rural_revitalisation"  # 衔接推进乡村振兴补助资金
+    EAST_WEST = "east_west"  # 东西部协作资金
+
+
+def fund_id_for(source: FundSource, region_code: str, year: int) -> UUID:
+    """One fund per source, region and year: the id is derived from that natural key."""
+    return uuid.uuid5(FUND_NAMESPACE, f"{source.value}:{region_code}:{year}")
+
+
+class Fund(Aggregate):
+    """Budget of one fund source for a region and year.
+
+    Invariant: ``allocated = available + committed + paid - recovered``.
+    """
+
+    @staticmethod
+    def create_id(source: FundSource, region_code: str, year: int) -> UUID:
+        """Deterministic id from the natural key (source, region, year)."""
+        return fund_id_for(FundSource(source), region_code, year)
+
+    @event("Allocated")
+    def __init__(
+        self, *, source: FundSource, region_code: str, year: int, amount_fen: int, meta: Meta
+    ) -> None:
+        self.source = FundSource(source)
+        self.region_code = region_code
+        self.year = year
+        self.allocated_fen = amount_fen
+        self.committed_fen = 0
+        self.paid_fen = 0
+        self.recovered_fen = 0
+        self.commitments: dict[str, int] = {}
+        self.payments: dict[str, int] = {}
+        self.recoveries: dict[str, int] = {}
+
+    @classmethod
+    def allocate(
+        cls, *, source: FundSource, region_code: str, year: int, amount_fen: int, meta: Meta
+    ) -> Fund:
+        """Open a budget, after checking its facts."""
+        check_region_code(region_code)
+        if not _MIN_YEAR <= year <= _MAX_YEAR:
+            raise InvalidInputError("FUND-YEAR", f"{year} is not a budget year", field="year")
+        check_amount(amount_fen, allow_zero=True)
+        return cls(
+            source=FundSource(source),
+            region_code=region_code,
+            year=year,
+            amount_fen=amount_fen,
+            meta=meta,
+        )
+
+    @property
+    def available_fen(self) -> int:
+        """What can still be committed."""
+        return self.allocated_fen - self.committed_fen - self.paid_fen + self.recovered_fen
+
+    def top_up(self, *, amount_fen: int, meta: Meta) -> None:
+        """Add budget (a supplementary allocation)."""
+        check_amount(amount_fen)
+        self._topped_up(amount_fen=amount_fen, meta=meta)
+
+    @event("ToppedUp")
+    def _topped_up(self, *, amount_fen: int, meta: Meta) -> None:
+        self.allocated_fen += amount_fen
+
+    def commit(self, *, payout_id: UUID, amount_fen: int, meta: Meta) -> None:
+        """Reserve money for an approved payout; refused beyond what is available."""
+        check_amount(amount_fen)
+        key = str(payout_id)
+        if key in self.commitments or key in self.payments:
+            raise ConflictError("FUND-COMMIT", f"payout {payout_id} is already committed")
+        if amount_fen > self.available_fen:
+            raise RuleViolationError(
+                "FUND-INSUFFICIENT",
+                f"fund has {yuan(self.available_fen)} yuan available, "
+                f"{yuan(amount_fen)} yuan requested",
+                field="amount_fen",
+            )
+        self._committed(payout_id=payout_id, amount_fen=amount_fen, meta=meta)
+
+    @event("Committed")
+    def _committed(self, *, payout_id: UUID, amount_fen: int, meta: Meta) -> None:
+        self.commitments[str(payout_id)] = amount_fen
+        self.committed_fen += amount_fen
+
+    def release(self, *, payout_id: UUID, meta: Meta) -> None:
+        """Return a commitment to the available budget (rejection, cancellation)."""
+        amount = self._commitment(payout_id)
+        self._released(payout_id=payout_id, amount_fen=amount, meta=meta)
+
+    @event("Released")
+    def _released(self, *, payout_id: UUID, amount_fen: int, meta: Meta) -> None:
+        del self.commitments[str(payout_id)]
+        self.committed_fen -= amount_fen
+
+    def record_payment(self, *, payout_id: UUID, meta: Meta) -> None:
+        """A committed payout was paid by the bank."""
+        amount = self._commitment(payout_id)
+        self._paid(payout_id=payout_id, amount_fen=amount, meta=meta)
+
+    @event("Paid")
+    def _paid(self, *, payout_id: UUID, amount_fen: int, meta: Meta) -> None:
+        del self.commitments[str(payout_id)]
+        self.committed_fen -= amount_fen
+        self.payments[str(payout_id)] = amount_fen
+        self.paid_fen += amount_fen
+
+    def record_recovery(self, *, payout_id: UUID, amount_fen: int, meta: Meta) -> None:
+        """Money recovered from an improper payment returns to the fund."""
+        check_amount(amount_fen)
+        key = str(payout_id)
+        if key not in self.payments:
+            raise ConflictError("FUND-RECOVERY", f"payout {payout_id} was not paid from this fund")
+        outstanding = self.payments[key] - self.recoveries.get(key, 0)
+        if amount_fen > outstanding:
+            raise RuleViolationError(
+                "FUND-RECOVERY",
+                f"only {yuan(outstanding)} yuan of this payment remains to recover",
+                field="amount_fen",
+            )
+        self._recovered(payout_id=payout_id, amount_fen=amount_fen, meta=meta)
+
+    @event("Recovered")
+    def _recovered(self, *, payout_id: UUID, amount_fen: int, meta: Meta) -> None:
+        key = str(payout_id)
+        self.recoveries[key] = self.recoveries.get(key, 0) + amount_fen
+        self.recovered_fen += amount_fen
+
+    def _commitment(self, payout_id: UUID) -> int:
+        try:
+            return self.commitments[str(payout_id)]
+        except KeyError:
+            raise ConflictError(
+                "FUND-COMMIT", f"payout {payout_id} has no commitment in this fund"
+            ) from None

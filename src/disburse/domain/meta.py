@@ -1,0 +1,74 @@
+"""Who, why and under which rule: the metadata every event carries."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from enum import StrEnum
+
+
+class Role(StrEnum):
+    """Roles of actors. The API maps API keys to these; the domain checks some of them."""
+
+    CLERK = "clerk"
+    FINANCE = "finance"
+    INSPECTOR = "inspector"
+    CLAIMANT = "claimant"
+    ADMIN = "admin"
+    SYSTEM = "system"
+
+
+@dataclass(frozen=True, kw_only=True)
+class Meta:
+    """Who did it (actor, role, client), why (reason, rules, policy version), which request."""
+
+    actor_id: str
+    role: Role
+    client_id: str
+    request_id: str
+    reason: str | None = None
+    rule_ids: tuple[str, ...] = field(default_factory=tuple)
+    policy_version: str | None = None
+
+    def because(
+        self,
+        *rule_ids: str,
+        policy_version: str | None = None,
+        reason: str | None = None,
+    ) -> Meta:
+        """The same actor and request, citing the rules (and catalogue version) applied."""
+        return replace(
+            self,
+            rule_ids=tuple(dict.fromkeys((*self.rule_ids, *rule_ids))),
+            policy_version=policy_version or self.policy_version,
+            reason=reason or self.reason,
+        )
+
+    def as_dict(self) -> dict[str, object]:
+        """A JSON-ready form, as stored in events."""
+        return {
+            "actor_id": self.actor_id,
+            "role": self.role.value,
+            "client_id": self.client_id,
+            "request_id": self.request_id,
+            "reason": self.reason,
+            "rule_ids": list(self.rule_ids),
+            "policy_version": self.policy_version,
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, object]) -> Meta:
+        """Inverse of :meth:`as_dict`."""
+        reason = data.get("reason")
+        version = data.get("policy_version")
+        rule_ids = data.get("rule_ids") or []
+        if not isinstance(rule_ids, list):  # pragma: no cover - stored by as_dict
+            raise TypeError("rule_ids must be a list")
+        return cls(
+            actor_id=str(data["actor_id"]),
+            role=Role(str(data["role"])),
+            client_id=str(data["client_id"]),
+            request_id=str(data["request_id"]),
+            reason=None if reason is None else str(reason),
+            rule_ids=tuple(str(r) for r in rule_ids),
+            policy_version=None if version is None else str(version),
+        )

@@ -1,0 +1,136 @@
+"""The policy catalogue document: programmes and their parameters as versioned data.
+
+A parameter the source documents leave open is a :class:`NotSpecified` entry, never an
+invented number. Applying a rule that needs it raises :class:`PolicyGapError` until a
+region publishes a version that fills the gap.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Literal, TypeVar
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from disburse.domain.errors import PolicyGapError
+from disburse.domain.fund import FundSource
+from disburse.domain.person import LabourCapacity, PovertyStatus
+from disburse.domain.regions import check_region_scope
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class NotSpecified(_Frozen):
+    """An explicit gap: the source gives no value; a region must fill it."""
+
+    not_specified: Literal[True] = True
+    note: str = Field(description="What the source says and why no number is given.")
+
+
+T = TypeVar("T")
+
+
+def require(value: T | NotSpecified, *, rule_id: str, what: str, version: str) -> T:
+    """The value, or ``PolicyGapError`` naming the rule when the catalogue leaves it open."""
+    if isinstance(value, NotSpecified):
+        raise PolicyGapError(
+            rule_id,
+            f"catalogue {version} does not specify {what} ({value.note}); "
+            "the region must publish a catalogue version that fills it",
+        )
+    return value
+
+
+class SourceRef(_Frozen):
+    """Where a rule comes from: seed document and clause."""
+
+    rule_id: str
+    seed: str = Field(description="Source document (see docs/policy.md), e.g. '002'.")
+    clause: str = Field(description="The clause, quoted or located.")
+
+
+class QuotaBand(_Frozen):
+    """Posts allotted to a settlement site by population band (POST-QUOTA-SITE)."""
+
+    min_population: int = Field(ge=0, description="Inclusive lower bound.")
+    max_population: int | None = Field(default=None, description="Inclusive upper bound.")
+    posts: int | NotSpecified
+
+
+class PostRules(_Frozen):
+    """Rules for rural public-welfare posts (乡村公益性岗位)."""
+
+    eligible_statuses: list[PovertyStatus]
+    priority_labour: list[LabourCapacity]
+    max_term_months: int = Field(ge=1, le=12)
+    stipend_floor_fen: int | NotSpecified | None = Field(
+        description="Minimum monthly stipend (local minimum wage); null: no floor in this scope."
+    )
+    income_exit_threshold_fen: int | NotSpecified = Field(
+        description="Monthly income above which a part-time holder must exit (POST-EXIT-INCOME)."
+    )
+    site_quota_bands: list[QuotaBand]
+    village_min_posts: int = Field(ge=0)
+    fund_sources: list[FundSource]
+    prorate_by_attendance: bool
+    uniform_deviation_pct: int = Field(
+        ge=0, description="Deviation from the regional median stipend that is flagged."
+    )
+
+    @field_validator("site_quota_bands")
+    @classmethod
+    def _bands_do_not_overlap(cls, bands: list[QuotaBand]) -> list[QuotaBand]:
+        ordered = sorted(bands, key=lambda b: b.min_population)
+        for low, high in zip(ordered, ordered[1:], strict=False):
+            if low.max_population is None or low.max_population >= high.min_population:
+                raise ValueError("quota bands overlap")
+        return ordered
+
+    def site_quota(self, population: int, version: str) -> int:
+        """Posts allotted to a settlement site of ``population`` people."""
+        for band in self.site_quota_bands:
+            upper = band.max_population
+            if band.min_population <= population and (upper is None or population <= upper):
+                return require(
+                    band.posts,
+                    rule_id="POST-QUOTA-SITE",
+                    what=f"the post quota for a settlement site of {population} people",
+                    version=version,
+                )
+        raise PolicyGapError(
+            "POST-QUOTA-SITE",
+            f"catalogue {version} has no quota band for a site of {population} people",
+        )
+
+
+class PolicyDocument(_Frozen):
+    """One published catalogue version for a region scope and a period."""
+
+    version: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._:-]+$")
+    title: str
+    region_prefix: str = Field(description="'' nationwide, or a 2/4/6-digit region prefix.")
+    effective_from: date
+    effective_to: date | None = None
+    post: PostRules
+    sources: list[SourceRef]
+
+    @field_validator("region_prefix")
+    @classmethod
+    def _scope(cls, value: str) -> str:
+        return check_region_scope(value)
+
+    @model_validator(mode="after")
+    def _period(self) -> PolicyDocument:
+        if self.effective_to is not None and self.effective_to < self.effective_from:
+            raise ValueError("effective_to is before effective_from")
+        return self
+
+    def applies(self, region_code: str, on: date) -> bool:
+        """Whether this version covers ``region_code`` on day ``on``."""
+        return (
+            region_code.startswith(self.region_prefix)
+            and self.effective_from <= on
+            and (self.effective_to is None or on <= self.effective_to)
+        )

@@ -1,0 +1,113 @@
+"""Settings: one pydantic-settings class, environment variables prefixed ``DISBURSE_``."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+from urllib.parse import parse_qs, unquote, urlsplit
+
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class ConfigurationError(Exception):
+    """The service cannot start with these settings; the message says what to set."""
+
+
+class Settings(BaseSettings):
+    """Configuration of a disburse process."""
+
+    model_config = SettingsConfigDict(env_prefix="DISBURSE_", extra="ignore")
+
+    env: Literal["development", "test", "production"] = Field(
+        default="development",
+        description="With 'production', the service refuses to start without a secret key.",
+    )
+    database_url: str = Field(
+        default="sqlite:///./disburse.db",
+        description="sqlite:///PATH (embedded default), postgresql://user@host:port/db, "
+        "or memory:// (nothing kept; for tests and trials).",
+    )
+    secret_key: SecretStr | None = Field(
+        default=None,
+        description="Base64 of 32 random bytes. Encrypts stored events and keys the "
+        "resident-ID hash. In development, generated on first use beside the database.",
+    )
+    key_file: Path | None = Field(
+        default=None, description="Where the development key is kept (default: beside the DB)."
+    )
+    postgres_pool_size: int = Field(default=5, ge=1, le=100)
+    postgres_connect_timeout: int = Field(default=5, ge=1, le=120)
+
+    @field_validator("database_url")
+    @classmethod
+    def _known_scheme(cls, url: str) -> str:
+        parse_database_url(url)
+        return url
+
+    @property
+    def store(self) -> StoreUrl:
+        """The parsed database URL."""
+        return parse_database_url(self.database_url)
+
+
+@dataclass(frozen=True)
+class StoreUrl:
+    """Where the events live."""
+
+    kind: Literal["sqlite", "postgres", "memory"]
+    path: Path | None = None
+    host: str = ""
+    port: int = 5432
+    user: str = ""
+    password: str = ""
+    dbname: str = ""
+    schema: str = ""
+
+    def default_key_file(self) -> Path | None:
+        """The development key lives beside the SQLite file, or in the working directory."""
+        if self.kind == "sqlite" and self.path is not None:
+            return self.path.with_name(self.path.name + ".key")
+        if self.kind == "postgres":
+            return Path(f"disburse-{self.host}-{self.port}-{self.dbname}.key")
+        return None
+
+    def describe(self) -> str:
+        """The store without credentials, for messages and logs."""
+        if self.kind == "sqlite":
+            return f"sqlite:///{self.path}"
+        if self.kind == "postgres":
+            schema = f"?schema={self.schema}" if self.schema else ""
+            return f"postgresql://{self.user}@{self.host}:{self.port}/{self.dbname}{schema}"
+        return "memory://"
+
+
+def parse_database_url(url: str) -> StoreUrl:
+    """Parse ``DISBURSE_DATABASE_URL``; raise ``ValueError`` with the accepted forms."""
+    parts = urlsplit(url)
+    if parts.scheme == "sqlite":
+        path = unquote(parts.path[1:] if parts.path.startswith("/") else parts.path)
+        if not path:
+            raise ValueError("sqlite URL needs a file: sqlite:///./disburse.db")
+        return StoreUrl(kind="sqlite", path=Path(path))
+    if parts.scheme in {"postgresql", "postgres"}:
+        dbname = parts.path.lstrip("/")
+        if not parts.hostname or not dbname:
+            raise ValueError("postgresql URL needs a host and a database: postgresql://user@host:5432/db")
+        schema = parse_qs(parts.query).get("schema", [""])[0]
+        return StoreUrl(
+            kind="postgres",
+            host=parts.hostname,
+            port=parts.port or 5432,
+            user=unquote(parts.username or "postgres"),
+            password=unquote(parts.password or ""),
+            dbname=dbname,
+            schema=schema,
+        )
+    if parts.scheme == "memory":
+        return StoreUrl(kind="memory")
+    raise ValueError(
+        f"unsupported database URL scheme {parts.scheme!r}: use sqlite:///PATH, "
+        "postgresql://user@host:port/db or memory://"
+    )

@@ -87,14 +87,16 @@ def parse_database_url(url: str) -> StoreUrl:
     """Parse ``DISBURSE_DATABASE_URL``; raise ``ValueError`` with the accepted forms."""
     parts = urlsplit(url)
     if parts.scheme == "sqlite":
-        path = unquote(parts.path[1:] if parts.path.startswith("/") else parts.path)
+        path = unquote(parts.path.removeprefix("/"))
         if not path:
             raise ValueError("sqlite URL needs a file: sqlite:///./disburse.db")
         return StoreUrl(kind="sqlite", path=Path(path))
     if parts.scheme in {"postgresql", "postgres"}:
         dbname = parts.path.lstrip("/")
         if not parts.hostname or not dbname:
-            raise ValueError("postgresql URL needs a host and a database: postgresql://user@host:5432/db")
+            raise ValueError(
+                "postgresql URL needs a host and a database: postgresql://user@host:5432/db"
+            )
         schema = parse_qs(parts.query).get("schema", [""])[0]
         return StoreUrl(
             kind="postgres",

@@ -151,9 +151,7 @@ class Posts:
         seat.take(holder_id=post_id, meta=ctx.meta().because(ONE_POST_RULE))
         return seat
 
-    def renew(
-        self, ctx: Context, post_id: UUID, *, term_start: date, term_end: date
-    ) -> None:
+    def renew(self, ctx: Context, post_id: UUID, *, term_start: date, term_end: date) -> None:
         """A new term for the current holder (POST-TERM: a term is at most a year)."""
 
         def decide(changes: Changes) -> None:
@@ -163,7 +161,11 @@ class Posts:
             person = self._store.load(Person, post.holder_id, "person")
             policy = self._policy.in_force(post.region_code, term_start)
             post.renew(
-                person=person, term_start=term_start, term_end=term_end, policy=policy, meta=ctx.meta()
+                person=person,
+                term_start=term_start,
+                term_end=term_end,
+                policy=policy,
+                meta=ctx.meta(),
             )
             changes.add(post)
 

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import date
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 from uuid import UUID
 
 from eventsourcing.application import AggregateNotFoundError, Application
@@ -14,6 +13,9 @@ from eventsourcing.utils import Environment, EnvType
 
 from disburse.domain.errors import ConflictError, NotFoundError
 from disburse.domain.meta import Meta
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
 
 A = TypeVar("A", bound=Aggregate)
 R = TypeVar("R")
@@ -26,9 +28,11 @@ class DateAsISO(Transcoding):
     name = "date_iso"
 
     def encode(self, obj: date) -> str:
+        """ISO date."""
         return obj.isoformat()
 
     def decode(self, data: str) -> date:
+        """From ISO date."""
         return date.fromisoformat(data)
 
 
@@ -39,9 +43,11 @@ class MetaAsDict(Transcoding):
     name = "meta"
 
     def encode(self, obj: Meta) -> dict[str, object]:
+        """As a JSON object."""
         return obj.as_dict()
 
     def decode(self, data: dict[str, object]) -> Meta:
+        """From a JSON object."""
         return Meta.from_dict(data)
 
 
@@ -76,7 +82,9 @@ class LedgerStore(Application[UUID]):
         """The aggregate, or ``NotFoundError`` naming ``what`` was not found."""
         found = self.find(cls, aggregate_id)
         if found is None:
-            raise NotFoundError(f"{what.upper()}-NOT-FOUND", f"no {what} {aggregate_id}", field=f"{what}_id")
+            raise NotFoundError(
+                f"{what.upper()}-NOT-FOUND", f"no {what} {aggregate_id}", field=f"{what}_id"
+            )
         return found
 
     def find(self, cls: type[A], aggregate_id: UUID) -> A | None:

@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 import uuid
-from datetime import date
 from collections.abc import Sequence
+from datetime import date
 from typing import Any
 from uuid import UUID
 
 from eventsourcing.domain import Aggregate, event
 
 from disburse.domain.errors import ConflictError, NotFoundError
-from disburse.domain.meta import Meta  # noqa: TC001 - event payload type, needed at runtime
+from disburse.domain.meta import Meta
 from disburse.domain.rules import PolicyDocument
 
 CATALOGUE_ID = uuid.uuid5(uuid.UUID("8f6c1f0e-3a51-4f55-9a0e-6c1f52a8e003"), "policy-catalogue")

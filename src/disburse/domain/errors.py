@@ -8,7 +8,7 @@ class DomainError(Exception):
 
     status_hint = "unprocessable"
 
-    def __init__(self, rule_id: str, message: str, *, field: str | None = None) -> None:
+    def __init__(self, rule_id: str, message: str, field: str | None = None) -> None:
         super().__init__(message)
         self.rule_id = rule_id
         self.message = message

@@ -9,7 +9,7 @@ from uuid import UUID
 from eventsourcing.domain import Aggregate, event
 
 from disburse.domain.errors import ConflictError, InvalidInputError, RuleViolationError
-from disburse.domain.meta import Meta  # noqa: TC001 - event payload type, needed at runtime
+from disburse.domain.meta import Meta
 from disburse.domain.money import check_amount, yuan
 from disburse.domain.regions import check_region_code
 

@@ -12,7 +12,7 @@ from uuid import UUID
 from eventsourcing.domain import Aggregate, event
 
 from disburse.domain.errors import ConflictError, InvalidInputError
-from disburse.domain.meta import Meta  # noqa: TC001 - event payload type, needed at runtime
+from disburse.domain.meta import Meta
 from disburse.domain.money import check_amount
 from disburse.domain.months import Month
 from disburse.domain.regions import PROVINCE_CODES, check_region_code, province_of
@@ -222,7 +222,9 @@ def check_registration(
 ) -> tuple[str, str, str, str]:
     """Validate the plain fields of a registration; returns them normalised."""
     if not household_id.strip():
-        raise InvalidInputError("PERSON-HOUSEHOLD", "household id is required", field="household_id")
+        raise InvalidInputError(
+            "PERSON-HOUSEHOLD", "household id is required", field="household_id"
+        )
     return (
         check_name(name),
         check_region_code(home_region, field="home_region"),

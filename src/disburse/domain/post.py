@@ -10,10 +10,10 @@ from uuid import UUID
 from eventsourcing.domain import Aggregate, event
 
 from disburse.domain.errors import ConflictError, InvalidInputError, RuleViolationError
-from disburse.domain.meta import Meta  # noqa: TC001 - event payload type, needed at runtime
+from disburse.domain.meta import Meta
 from disburse.domain.money import check_amount, prorate, yuan
 from disburse.domain.months import Month, add_months
-from disburse.domain.person import Person  # noqa: TC001 - used at runtime by checks
+from disburse.domain.person import Person
 from disburse.domain.post_checks import check_eligible, check_stipend_floor
 from disburse.domain.rules import PolicyDocument, require
 
@@ -123,7 +123,13 @@ class Post(Aggregate):
     # -- appointment ------------------------------------------------------------------------
 
     def appoint(
-        self, *, person: Person, term_start: date, term_end: date, policy: PolicyDocument, meta: Meta
+        self,
+        *,
+        person: Person,
+        term_start: date,
+        term_end: date,
+        policy: PolicyDocument,
+        meta: Meta,
     ) -> None:
         """Appoint ``person`` for one term (POST-ELIG, POST-TERM, POST-STIPEND-FLOOR)."""
         if self.is_held:
@@ -165,7 +171,13 @@ class Post(Aggregate):
         self.exit_reason = None
 
     def renew(
-        self, *, person: Person, term_start: date, term_end: date, policy: PolicyDocument, meta: Meta
+        self,
+        *,
+        person: Person,
+        term_start: date,
+        term_end: date,
+        policy: PolicyDocument,
+        meta: Meta,
     ) -> None:
         """A new term for the same holder; eligibility is checked again."""
         if not self.is_held or person.id != self.holder_id:
@@ -321,7 +333,9 @@ class Post(Aggregate):
         if not person.alive_in(month):
             died = person.died_on.isoformat() if person.died_on else "?"
             raise RuleViolationError(
-                "FRAUD-PAID-AFTER-EXIT", f"the holder died on {died}; no stipend for {month}", "month"
+                "FRAUD-PAID-AFTER-EXIT",
+                f"the holder died on {died}; no stipend for {month}",
+                "month",
             )
         if not self.covered_by_term(month):
             raise RuleViolationError("POST-TERM", f"{month} is outside the holder's term", "month")
@@ -371,6 +385,8 @@ class Post(Aggregate):
         return holder
 
     @event("Exited")
-    def _exited(self, *, person_id: UUID, reason: ExitReason, effective_on: date, meta: Meta) -> None:
+    def _exited(
+        self, *, person_id: UUID, reason: ExitReason, effective_on: date, meta: Meta
+    ) -> None:
         self.exited_on = effective_on
         self.exit_reason = ExitReason(reason)

@@ -13,7 +13,7 @@ from uuid import UUID
 from eventsourcing.domain import Aggregate, event
 
 from disburse.domain.errors import ConflictError
-from disburse.domain.meta import Meta  # noqa: TC001 - event payload type, needed at runtime
+from disburse.domain.meta import Meta
 
 RESERVATION_NAMESPACE = uuid.UUID("8f6c1f0e-3a51-4f55-9a0e-6c1f52a8e004")
 

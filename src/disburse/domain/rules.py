@@ -8,6 +8,7 @@ region publishes a version that fills the gap.
 from __future__ import annotations
 
 from datetime import date
+from itertools import pairwise
 from typing import Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
@@ -83,7 +84,7 @@ class PostRules(_Frozen):
     @classmethod
     def _bands_do_not_overlap(cls, bands: list[QuotaBand]) -> list[QuotaBand]:
         ordered = sorted(bands, key=lambda b: b.min_population)
-        for low, high in zip(ordered, ordered[1:], strict=False):
+        for low, high in pairwise(ordered):
             if low.max_population is None or low.max_population >= high.min_population:
                 raise ValueError("quota bands overlap")
         return ordered

@@ -8,9 +8,9 @@ from uuid import UUID
 from eventsourcing.domain import Aggregate, event
 
 from disburse.domain.errors import InvalidInputError, RuleViolationError
-from disburse.domain.meta import Meta  # noqa: TC001 - event payload type, needed at runtime
+from disburse.domain.meta import Meta
 from disburse.domain.regions import check_region_code
-from disburse.domain.rules import PolicyDocument  # noqa: TC001 - used at runtime by checks
+from disburse.domain.rules import PolicyDocument
 
 
 class SiteKind(StrEnum):
@@ -57,7 +57,9 @@ class Site(Aggregate):
         if not name.strip():
             raise InvalidInputError("SITE-NAME", "a site needs a name", field="name")
         if population < 0:
-            raise InvalidInputError("SITE-POPULATION", "population cannot be negative", "population")
+            raise InvalidInputError(
+                "SITE-POPULATION", "population cannot be negative", "population"
+            )
         return cls(
             region_code=region_code,
             kind=SiteKind(kind),
@@ -93,7 +95,9 @@ class Site(Aggregate):
     def update_population(self, *, population: int, meta: Meta) -> None:
         """Record a new population count (quotas follow it for new posts)."""
         if population < 0:
-            raise InvalidInputError("SITE-POPULATION", "population cannot be negative", "population")
+            raise InvalidInputError(
+                "SITE-POPULATION", "population cannot be negative", "population"
+            )
         self._population_updated(population=population, meta=meta)
 
     @event("PopulationUpdated")

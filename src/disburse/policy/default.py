@@ -107,7 +107,7 @@ def liuzhou() -> PolicyDocument:
             "post": base.post.model_copy(
                 update={
                     "stipend_floor_fen": NotSpecified(
-                        note="002: not below the local minimum wage; the amount is not in the source"
+                        note="002: not below the local minimum wage, whose amount the source omits"
                     )
                 }
             ),

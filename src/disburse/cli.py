@@ -1,0 +1,80 @@
+"""The ``disburse`` command line."""
+
+from __future__ import annotations
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from disburse import __version__
+from disburse.bootstrap import build_ledger, initialise
+from disburse.keys import generate_secret
+from disburse.settings import ConfigurationError, Settings
+
+app = typer.Typer(
+    name="disburse",
+    help="Event-sourced ledger for rural employment-assistance subsidies.",
+    no_args_is_help=True,
+    add_completion=False,
+)
+keys_app = typer.Typer(help="Secret keys.", no_args_is_help=True)
+app.add_typer(keys_app, name="keys")
+console = Console()
+errors = Console(stderr=True)
+
+
+def _settings() -> Settings:
+    try:
+        return Settings()
+    except ValueError as error:
+        errors.print(f"[red]invalid settings:[/red] {error}")
+        raise typer.Exit(2) from None
+
+
+@app.command()
+def version() -> None:
+    """Print the disburse version."""
+    console.print(f"disburse {__version__}")
+
+
+@app.command()
+def init() -> None:
+    """Create (or migrate) the store and publish the default policy catalogue."""
+    settings = _settings()
+    try:
+        ledger = build_ledger(settings)
+    except ConfigurationError as error:
+        errors.print(f"[red]cannot start:[/red] {error}")
+        raise typer.Exit(1) from None
+    try:
+        published = initialise(ledger)
+        table = Table(title="Policy catalogue", show_header=True)
+        for column in ("version", "region", "effective from", "title"):
+            table.add_column(column)
+        for document in ledger.policy.versions():
+            table.add_row(
+                document.version,
+                document.region_prefix or "nationwide",
+                document.effective_from.isoformat(),
+                document.title,
+            )
+        console.print(f"store: {settings.store.describe()}")
+        console.print(f"key fingerprint: {ledger.keys.fingerprint}")
+        console.print(table)
+        if published:
+            console.print(f"published: {', '.join(published)}")
+        else:
+            console.print("already initialised: nothing to publish")
+    finally:
+        ledger.close()
+
+
+@keys_app.command("generate")
+def keys_generate() -> None:
+    """Print a new secret key for DISBURSE_SECRET_KEY (keep it in your secret store)."""
+    console.print(generate_secret())
+
+
+def main() -> None:
+    """Console-script entry point."""
+    app()

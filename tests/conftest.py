@@ -1,0 +1,103 @@
+"""Fixtures: a ledger on each backend (memory, SQLite file, PostgreSQL schema)."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Callable, Iterator
+from datetime import date
+from pathlib import Path
+
+import psycopg
+import pytest
+
+from disburse.application.ledger import Ledger
+from disburse.bootstrap import build_ledger, initialise
+from disburse.keys import generate_secret
+from disburse.settings import Settings
+
+TODAY = date(2024, 3, 1)
+DEFAULT_PG = "postgresql://postgres@127.0.0.1:5432/postgres"
+LedgerFactory = Callable[[], Ledger]
+
+
+def _pg_admin_url() -> str:
+    return os.environ.get("DISBURSE_TEST_POSTGRES_URL", DEFAULT_PG)
+
+
+@pytest.fixture(scope="session")
+def pg_database() -> Iterator[str]:
+    """A fresh database for this test run, dropped at the end.
+
+    Unreachable server: skipped on a laptop, but a failure under CI=true.
+    """
+    admin = _pg_admin_url()
+    name = f"disburse_test_{uuid.uuid4().hex[:10]}"
+    try:
+        with psycopg.connect(admin, autocommit=True, connect_timeout=5) as conn:
+            conn.execute(f'CREATE DATABASE "{name}"')
+    except psycopg.OperationalError as error:
+        message = f"PostgreSQL unreachable at {admin}: {error}"
+        if os.environ.get("CI") == "true":
+            pytest.fail(message)
+        pytest.skip(message)
+    base = admin.rsplit("/", 1)[0]
+    yield f"{base}/{name}"
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def _new_schema(database_url: str) -> str:
+    schema = f"t_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        conn.execute(f'CREATE SCHEMA "{schema}"')
+    return f"{database_url}?schema={schema}"
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """A store URL on each real backend: a SQLite file, a PostgreSQL schema."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'ledger.db'}"
+    database: str = request.getfixturevalue("pg_database")
+    return _new_schema(database)
+
+
+@pytest.fixture
+def settings(database_url: str) -> Settings:
+    return Settings(env="test", database_url=database_url, secret_key=generate_secret())
+
+
+@pytest.fixture
+def open_ledger(settings: Settings) -> Iterator[LedgerFactory]:
+    """Opens ledgers on the same store (as after a restart); closes them all at the end."""
+    opened: list[Ledger] = []
+
+    def factory() -> Ledger:
+        ledger = build_ledger(settings, today=lambda: TODAY)
+        opened.append(ledger)
+        return ledger
+
+    yield factory
+    for ledger in opened:
+        ledger.close()
+
+
+@pytest.fixture
+def ledger(open_ledger: LedgerFactory) -> Ledger:
+    """An initialised ledger on a real backend."""
+    opened = open_ledger()
+    initialise(opened)
+    return opened
+
+
+@pytest.fixture
+def memory_ledger() -> Iterator[Ledger]:
+    """An initialised in-memory ledger, for application-level unit tests."""
+    opened = build_ledger(
+        Settings(env="test", database_url="memory://", secret_key=generate_secret()),
+        today=lambda: TODAY,
+    )
+    initialise(opened)
+    yield opened
+    opened.close()

@@ -6,15 +6,19 @@ import os
 import uuid
 from collections.abc import Callable, Iterator
 from datetime import date
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 import psycopg
 import pytest
+from pydantic import SecretStr
 
 from disburse.application.ledger import Ledger
 from disburse.bootstrap import build_ledger, initialise
 from disburse.keys import generate_secret
 from disburse.settings import Settings
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 TODAY = date(2024, 3, 1)
 DEFAULT_PG = "postgresql://postgres@127.0.0.1:5432/postgres"
@@ -65,7 +69,7 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
 
 @pytest.fixture
 def settings(database_url: str) -> Settings:
-    return Settings(env="test", database_url=database_url, secret_key=generate_secret())
+    return Settings(env="test", database_url=database_url, secret_key=SecretStr(generate_secret()))
 
 
 @pytest.fixture
@@ -95,7 +99,7 @@ def ledger(open_ledger: LedgerFactory) -> Ledger:
 def memory_ledger() -> Iterator[Ledger]:
     """An initialised in-memory ledger, for application-level unit tests."""
     opened = build_ledger(
-        Settings(env="test", database_url="memory://", secret_key=generate_secret()),
+        Settings(env="test", database_url="memory://", secret_key=SecretStr(generate_secret())),
         today=lambda: TODAY,
     )
     initialise(opened)

@@ -1,0 +1,5 @@
+"""``python -m disburse`` runs the command line."""
+
+from disburse.cli import main
+
+main()

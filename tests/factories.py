@@ -43,6 +43,10 @@ def finance(actor: str = "finance-1") -> Context:
     return Context(actor_id=actor, role=Role.FINANCE, client_id="test-client")
 
 
+def admin(actor: str = "admin-1") -> Context:
+    return Context(actor_id=actor, role=Role.ADMIN, client_id="test-client")
+
+
 def meta(actor: str = "clerk-1", role: Role = Role.CLERK) -> Meta:
     return Meta(actor_id=actor, role=role, client_id="test-client", request_id="req-1")
 
@@ -113,9 +117,11 @@ def post(
     )
 
 
-def staffed_post(ledger: Ledger, place: County, person_id: UUID | None = None) -> tuple[UUID, UUID]:
+def staffed_post(
+    ledger: Ledger, place: County, person_id: UUID | None = None, *, part_time: bool = False
+) -> tuple[UUID, UUID]:
     """A post with a holder appointed for 2024 and insured; returns (post_id, person_id)."""
-    post_id = post(ledger, place)
+    post_id = post(ledger, place, part_time=part_time)
     person_id = person_id or register(ledger)
     ledger.posts.appoint(
         clerk(),

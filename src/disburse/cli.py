@@ -39,7 +39,7 @@ def version() -> None:
 
 @app.command()
 def init() -> None:
-    """Create (or migrate) the store and publish the default policy catalogue."""
+    """Create the store's tables if needed and publish missing default catalogue versions."""
     settings = _settings()
     try:
         ledger = build_ledger(settings)

@@ -89,7 +89,13 @@ def load_keys(settings: Settings) -> KeyRing:
             "DISBURSE_SECRET_KEY is required when DISBURSE_ENV=production "
             "(generate one with `disburse keys generate` and keep it in your secret store)"
         )
-    path = settings.key_file or settings.store.default_key_file()
+    store = settings.store
+    path = settings.key_file or store.default_key_file()
     if path is None:
         return KeyRing(secrets.token_bytes(SECRET_BYTES))
+    if not path.exists() and store.path is not None and store.path.exists():
+        raise ConfigurationError(
+            f"the store {store.describe()} exists but its key file {path} is missing: restore "
+            "the key file from your backup, or set DISBURSE_SECRET_KEY to the store's key"
+        )
     return KeyRing(_read_or_create(path))

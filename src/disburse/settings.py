@@ -97,7 +97,14 @@ def parse_database_url(url: str) -> StoreUrl:
             raise ValueError(
                 "postgresql URL needs a host and a database: postgresql://user@host:5432/db"
             )
-        schema = parse_qs(parts.query).get("schema", [""])[0]
+        options = parse_qs(parts.query)
+        unknown = sorted(set(options) - {"schema"})
+        if unknown:
+            raise ValueError(
+                f"unsupported postgresql URL option(s) {', '.join(unknown)}: only ?schema= is "
+                "read; set libpq options such as PGSSLMODE in the environment"
+            )
+        schema = options.get("schema", [""])[0]
         return StoreUrl(
             kind="postgres",
             host=parts.hostname,

@@ -78,3 +78,20 @@ def test_init_on_postgresql_is_selected_by_one_setting(tmp_path: Path, pg_databa
     assert "published: CN-2021.1" in first.stdout
     assert "already initialised" in run("init", cwd=tmp_path, env=env).stdout
     assert not (tmp_path / "disburse.db").exists()
+
+
+def test_a_store_whose_key_file_went_missing_is_refused_not_given_a_new_key(tmp_path: Path) -> None:
+    assert run("init", cwd=tmp_path).returncode == 0
+    (tmp_path / "disburse.db.key").unlink()
+    result = run("init", cwd=tmp_path)
+    assert result.returncode == 1
+    assert "key file" in result.stderr
+    assert "missing" in result.stderr
+    assert not (tmp_path / "disburse.db.key").exists()
+
+
+def test_postgresql_url_options_other_than_schema_are_refused(tmp_path: Path) -> None:
+    url = "postgresql://postgres@127.0.0.1:5432/x?sslmode=require"
+    result = run("init", cwd=tmp_path, env={"DISBURSE_DATABASE_URL": url})
+    assert result.returncode == 2
+    assert "PGSSLMODE" in result.stderr

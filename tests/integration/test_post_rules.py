@@ -11,7 +11,7 @@ from disburse.domain.errors import ConflictError, DomainError, PolicyGapError, R
 from disburse.domain.fund import FundSource
 from disburse.domain.months import Month
 from disburse.domain.person import PovertyStatus
-from disburse.domain.post import ExitReason
+from disburse.domain.post import ExitReason, InsuranceKind
 from disburse.domain.site import SiteKind
 from disburse.policy.default import national
 from tests import factories as f
@@ -101,7 +101,7 @@ def test_a_stipend_below_the_regional_floor_is_refused(ledger: Ledger) -> None:
             "post": national().post.model_copy(update={"stipend_floor_fen": 188_000}),
         }
     )
-    ledger.policy.publish(f.clerk(), regional, reason="Jilin city minimum wage 2024")
+    ledger.policy.publish(f.admin(), regional, reason="Jilin city minimum wage 2024")
     with _refused("POST-STIPEND-FLOOR"):
         _appoint(ledger, post_id, f.register(ledger))
 
@@ -215,8 +215,10 @@ def test_no_stipend_for_a_month_after_death(ledger: Ledger) -> None:
         )
 
 
-def test_income_above_the_regional_threshold_stops_the_stipend(ledger: Ledger) -> None:
-    post_id, person = f.staffed_post(ledger, f.county(ledger))
+def test_income_above_the_regional_threshold_stops_a_part_time_holders_stipend(
+    ledger: Ledger,
+) -> None:
+    post_id, person = f.staffed_post(ledger, f.county(ledger), part_time=True)
     ledger.people.report_income(
         f.clerk(), person, month=f.JAN, amount_fen=90_000, source="flexible work"
     )
@@ -232,8 +234,92 @@ def test_income_above_the_regional_threshold_stops_the_stipend(ledger: Ledger) -
             "post": national().post.model_copy(update={"income_exit_threshold_fen": 60_000}),
         }
     )
-    ledger.policy.publish(f.clerk(), regional, reason="Jilin monitoring threshold")
+    ledger.policy.publish(f.admin(), regional, reason="Jilin monitoring threshold")
     with _refused("POST-EXIT-INCOME"):
         ledger.posts.record_attendance(
             f.clerk(), post_id, month=f.JAN, days_worked=22, days_required=22
         )
+
+
+def test_the_income_rule_concerns_part_time_holders_only(ledger: Ledger) -> None:
+    post_id, person = f.staffed_post(ledger, f.county(ledger), part_time=False)
+    ledger.people.report_income(f.clerk(), person, month=f.JAN, amount_fen=90_000, source="harvest")
+    assert ledger.posts.record_attendance(
+        f.clerk(), post_id, month=f.JAN, days_worked=22, days_required=22
+    )
+
+
+def test_a_county_fund_cannot_pay_posts_of_a_neighbouring_county(ledger: Ledger) -> None:
+    place = f.county(ledger)
+    neighbour = ledger.posts.register_site(
+        f.clerk(), region_code=f.OTHER_COUNTY, kind=SiteKind.VILLAGE, name="西山村", population=900
+    )
+    with _refused("POST-FUND"):
+        ledger.posts.create_post(
+            f.clerk(),
+            site_id=neighbour,
+            title="护林员",
+            stipend_fen=150_000,
+            fund_id=place.fund_id,
+            part_time=False,
+        )
+
+
+def test_a_city_fund_pays_posts_in_its_counties(ledger: Ledger) -> None:
+    place = f.county(ledger)
+    city_fund = ledger.funds.allocate(
+        f.finance(),
+        source=FundSource.EMPLOYMENT_SUBSIDY,
+        region_code="220200",
+        year=2024,
+        amount_fen=1,
+    )
+    assert ledger.posts.create_post(
+        f.clerk(),
+        site_id=place.village_id,
+        title="护林员",
+        stipend_fen=150_000,
+        fund_id=city_fund,
+        part_time=False,
+    )
+
+
+def test_a_stipend_is_paid_from_the_budget_of_its_own_year(ledger: Ledger) -> None:
+    place = f.county(ledger)
+    post_id, person = f.staffed_post(ledger, place)
+    ledger.posts.renew(f.clerk(), post_id, term_start=date(2025, 1, 1), term_end=date(2025, 12, 31))
+    ledger.posts.record_insurance(
+        f.clerk(),
+        post_id,
+        kind=InsuranceKind.ACCIDENT,
+        policy_number="P-25",
+        insurer="PICC",
+        valid_from=date(2025, 1, 1),
+        valid_to=date(2025, 12, 31),
+    )
+    january_2025 = Month(2025, 1)
+    with _refused("POST-FUND"):
+        ledger.posts.record_attendance(
+            f.clerk(), post_id, month=january_2025, days_worked=21, days_required=21
+        )
+    fund_2025 = ledger.funds.allocate(
+        f.finance(),
+        source=FundSource.EMPLOYMENT_SUBSIDY,
+        region_code=f.COUNTY,
+        year=2025,
+        amount_fen=10**8,
+    )
+    payout = ledger.posts.record_attendance(
+        f.clerk(), post_id, month=january_2025, days_worked=21, days_required=21
+    )
+    assert payout is not None
+    assert ledger.posts.get_payout(payout).fund_id == fund_2025
+    assert ledger.posts.get_payout(payout).beneficiary_id == person
+
+
+def test_only_an_administrator_publishes_catalogue_versions(ledger: Ledger) -> None:
+    with _refused("POLICY-PUBLISHER"):
+        ledger.policy.publish(
+            f.clerk(), national().model_copy(update={"version": "X-1"}), reason="try"
+        )
+    assert "X-1" not in [d.version for d in ledger.policy.versions()]

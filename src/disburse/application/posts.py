@@ -5,10 +5,11 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from disburse.domain.errors import RuleViolationError
-from disburse.domain.fund import Fund
+from disburse.domain.fund import Fund, fund_id_for
 from disburse.domain.payout import Payout, PayoutKind, payout_id_for
 from disburse.domain.person import Person
 from disburse.domain.post import ExitReason, InsuranceKind, Post
+from disburse.domain.post_checks import check_post_fund
 from disburse.domain.reservation import Reservation, reservation_id_for
 from disburse.domain.site import Site, SiteKind
 
@@ -81,20 +82,7 @@ class Posts:
             site = self._store.load(Site, site_id, "site")
             fund = self._store.load(Fund, fund_id, "fund")
             policy = self._policy.in_force(site.region_code, self._today())
-            if fund.source not in policy.post.fund_sources:
-                allowed = ", ".join(s.value for s in policy.post.fund_sources)
-                raise RuleViolationError(
-                    "POST-FUND",
-                    f"post stipends are paid from {allowed} under catalogue {policy.version}, "
-                    f"not {fund.source.value}",
-                    field="fund_id",
-                )
-            if not site.region_code.startswith(fund.region_code[:4]):
-                raise RuleViolationError(
-                    "POST-FUND",
-                    f"fund of region {fund.region_code} cannot pay posts in {site.region_code}",
-                    field="fund_id",
-                )
+            check_post_fund(fund, site.region_code, policy)
             post = Post.create(
                 site_id=site.id,
                 region_code=site.region_code,
@@ -142,13 +130,12 @@ class Posts:
                 holder_id=post_id,
                 meta=ctx.meta().because(ONE_POST_RULE),
             )
-        if seat.holder_id not in (None, post_id):
-            raise RuleViolationError(
-                ONE_POST_RULE,
-                f"person {person_id} already holds post {seat.holder_id}; exit it first",
-                field="person_id",
-            )
-        seat.take(holder_id=post_id, meta=ctx.meta().because(ONE_POST_RULE))
+        seat.take(
+            holder_id=post_id,
+            refusal=f"person {person_id} already holds post {seat.holder_id}; exit it first",
+            field="person_id",
+            meta=ctx.meta().because(ONE_POST_RULE),
+        )
         return seat
 
     def renew(self, ctx: Context, post_id: UUID, *, term_start: date, term_end: date) -> None:
@@ -220,13 +207,14 @@ class Posts:
             changes.add(post)
             if stipend.amount_fen == 0:
                 return None
+            fund = self._fund_for_year(post.fund_id, month.year)
             payout = Payout.request(
                 kind=PayoutKind.STIPEND,
                 programme=STIPEND_PROGRAMME,
                 source_id=post.id,
                 period=str(month),
                 beneficiary_id=person.id,
-                fund_id=post.fund_id,
+                fund_id=fund.id,
                 region_code=post.region_code,
                 amount_fen=stipend.amount_fen,
                 explanation={
@@ -248,6 +236,31 @@ class Posts:
             return payout.id
 
         return self._store.transact(decide)
+
+    def _fund_for_year(self, fund_id: UUID, year: int) -> Fund:
+        """The budget a stipend of ``year`` is paid from: same source and region, that year."""
+        fund = self._store.load(Fund, fund_id, "fund")
+        if fund.year == year:
+            return fund
+        found = self._store.find(Fund, fund_id_for(fund.source, fund.region_code, year))
+        if found is None:
+            raise RuleViolationError(
+                "POST-FUND",
+                f"no {fund.source.value} fund of region {fund.region_code} for {year}; "
+                "allocate that year's budget first",
+                field="month",
+            )
+        return found
+
+    def update_site_population(self, ctx: Context, site_id: UUID, *, population: int) -> None:
+        """Record a new population count for a site (quotas of new posts follow it)."""
+
+        def decide(changes: Changes) -> None:
+            site = self.get_site(site_id)
+            site.update_population(population=population, meta=ctx.meta())
+            changes.add(site)
+
+        self._store.transact(decide)
 
     def exit(
         self, ctx: Context, post_id: UUID, *, reason: ExitReason, effective_on: date, note: str = ""

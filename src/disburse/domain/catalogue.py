@@ -10,11 +10,13 @@ from uuid import UUID
 
 from eventsourcing.domain import Aggregate, event
 
-from disburse.domain.errors import ConflictError, NotFoundError
-from disburse.domain.meta import Meta
+from disburse.domain.errors import ConflictError, NotFoundError, RuleViolationError
+from disburse.domain.meta import Meta, Role
 from disburse.domain.rules import PolicyDocument
 
 CATALOGUE_ID = uuid.uuid5(uuid.UUID("8f6c1f0e-3a51-4f55-9a0e-6c1f52a8e003"), "policy-catalogue")
+
+PUBLISHERS = frozenset({Role.ADMIN, Role.SYSTEM})
 
 
 class PolicyCatalogue(Aggregate):
@@ -30,7 +32,13 @@ class PolicyCatalogue(Aggregate):
         self.documents: list[dict[str, Any]] = []
 
     def publish(self, document: PolicyDocument, *, meta: Meta) -> None:
-        """Publish a new version; version labels are unique and never reused."""
+        """Publish a new version (administrators only); labels are unique and never reused."""
+        if meta.role not in PUBLISHERS:
+            raise RuleViolationError(
+                "POLICY-PUBLISHER",
+                f"only an administrator publishes catalogue versions, not a {meta.role.value}",
+                field="role",
+            )
         if any(d["version"] == document.version for d in self.documents):
             raise ConflictError(
                 "POLICY-VERSION", f"version {document.version!r} exists", field="version"

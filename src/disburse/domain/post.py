@@ -206,7 +206,10 @@ class Post(Aggregate):
         if term_end < term_start:
             raise InvalidInputError("POST-TERM", "term ends before it starts", field="term_end")
         months = policy.post.max_term_months
-        last = add_months(term_start, months) - timedelta(days=1)
+        anniversary = add_months(term_start, months)
+        if anniversary.day < term_start.day:  # e.g. 29 Feb: the anniversary is 1 March
+            anniversary += timedelta(days=1)
+        last = anniversary - timedelta(days=1)
         if term_end > last:
             raise RuleViolationError(
                 "POST-TERM",
@@ -346,8 +349,13 @@ class Post(Aggregate):
         self._check_income(month, person, policy)
 
     def _check_income(self, month: Month, person: Person, policy: PolicyDocument) -> None:
+        """POST-EXIT-INCOME (004 §16): part-time holders whose flexible income is too high."""
+        if not self.part_time:
+            return
         start = Month.of(self.terms[0][0])
-        reported = {m: a for m, a in person.incomes.items() if str(start) <= m <= str(month)}
+        reported = {
+            m: a for m, a in person.incomes.items() if str(start) <= m <= str(month) and a > 0
+        }
         if not reported:
             return
         threshold = require(

@@ -6,9 +6,11 @@ from typing import TYPE_CHECKING
 
 from disburse.domain.errors import RuleViolationError
 from disburse.domain.money import yuan
+from disburse.domain.regions import scope_of, within
 from disburse.domain.rules import PolicyDocument, require
 
 if TYPE_CHECKING:
+    from disburse.domain.fund import Fund
     from disburse.domain.person import Person
 
 
@@ -28,6 +30,24 @@ def check_eligible(person: Person, policy: PolicyDocument) -> None:
             f"status {person.poverty_status.value!r} is not eligible under catalogue "
             f"{policy.version} (eligible: {names})",
             field="person_id",
+        )
+
+
+def check_post_fund(fund: Fund, region_code: str, policy: PolicyDocument) -> None:
+    """POST-FUND: stipends come from the source the catalogue names, of a covering region."""
+    if fund.source not in policy.post.fund_sources:
+        allowed = ", ".join(s.value for s in policy.post.fund_sources)
+        raise RuleViolationError(
+            "POST-FUND",
+            f"post stipends are paid from {allowed} under catalogue {policy.version}, "
+            f"not {fund.source.value}",
+            field="fund_id",
+        )
+    if not within(region_code, scope_of(fund.region_code)):
+        raise RuleViolationError(
+            "POST-FUND",
+            f"the fund of region {fund.region_code} does not cover region {region_code}",
+            field="fund_id",
         )
 
 

@@ -49,6 +49,15 @@ def province_of(code: str) -> str:
     return code[:2]
 
 
+def scope_of(code: str) -> str:
+    """The prefix a 6-digit code stands for: 220000 -> 22, 220200 -> 2202, 220221 -> 220221."""
+    if code.endswith("0000"):
+        return code[:2]
+    if code.endswith("00"):
+        return code[:4]
+    return code
+
+
 def within(code: str, scope: str) -> bool:
     """Whether a region code lies inside a scope (prefix)."""
     return code.startswith(scope)

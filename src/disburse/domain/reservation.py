@@ -12,7 +12,7 @@ from uuid import UUID
 
 from eventsourcing.domain import Aggregate, event
 
-from disburse.domain.errors import ConflictError
+from disburse.domain.errors import ConflictError, RuleViolationError
 from disburse.domain.meta import Meta
 
 RESERVATION_NAMESPACE = uuid.UUID("8f6c1f0e-3a51-4f55-9a0e-6c1f52a8e004")
@@ -37,12 +37,12 @@ class Reservation(Aggregate):
         self.rule_id = rule_id
         self.holder_id: UUID | None = holder_id
 
-    def take(self, *, holder_id: UUID, meta: Meta) -> None:
-        """Take the key for ``holder_id``; refused while someone else holds it."""
+    def take(self, *, holder_id: UUID, refusal: str, field: str, meta: Meta) -> None:
+        """Take the key for ``holder_id``; refused with ``refusal`` while someone else holds it."""
         if self.holder_id == holder_id:
             return
         if self.holder_id is not None:
-            raise ConflictError(self.rule_id, f"already held by {self.holder_id}")
+            raise RuleViolationError(self.rule_id, refusal, field)
         self._taken(holder_id=holder_id, meta=meta)
 
     @event("Taken")

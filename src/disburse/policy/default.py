@@ -38,13 +38,21 @@ _SOURCES = [
         seed="002",
         clause="岗位补贴按不低于当地最低工资标准安排 (Liuzhou; amount is local)",
     ),
-    SourceRef(rule_id="POST-UNIFORM", seed="000, 001 §5", clause="同类岗位补贴标准基本统一"),
+    SourceRef(
+        rule_id="POST-UNIFORM",
+        seed="000, 001 §5",
+        clause="保持同一区域内类似岗位间聘任标准、待遇保障水平等基本统一",
+    ),
     SourceRef(
         rule_id="POST-EXIT-INCOME",
         seed="004 §16",
         clause="灵活就业收入超出当地防止返贫监测范围的，应退出岗位",
     ),
-    SourceRef(rule_id="POST-ONE-PERSON-ONE-POST", seed="000", clause="一人一岗"),
+    SourceRef(
+        rule_id="POST-ONE-PERSON-ONE-POST",
+        seed="DOMAIN.md",
+        clause="one person holds at most one active public post (the brief; no seed states it)",
+    ),
     SourceRef(
         rule_id="POST-QUOTA-SITE",
         seed="002",
@@ -104,6 +112,8 @@ def liuzhou() -> PolicyDocument:
             "title": "Liuzhou action plan 2019 (seed 002)",
             "region_prefix": "4502",
             "effective_from": date(2019, 1, 1),
+            # The 2019 action plan ran until the 2021 national guidance replaced it.
+            "effective_to": date(2020, 12, 31),
             "post": base.post.model_copy(
                 update={
                     "stipend_floor_fen": NotSpecified(

@@ -273,7 +273,7 @@ class Posts:
                 reason=ExitReason(reason), effective_on=effective_on, note=note, meta=ctx.meta()
             )
             seat = self._store.load(Reservation, reservation_id_for(seat_key(person_id)), "seat")
-            seat.release(holder_id=post.id, meta=ctx.meta(note or None))
+            seat.release(holder_id=post.id, meta=ctx.meta(note or None).because(ONE_POST_RULE))
             changes.add(post, seat)
 
         self._store.transact(decide)

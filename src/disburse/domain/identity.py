@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 from datetime import date
 
 from disburse.domain.errors import InvalidInputError
@@ -11,7 +12,7 @@ from disburse.domain.regions import PROVINCE_CODES
 RULE = "ID-RESIDENT"
 _WEIGHTS = tuple(pow(2, 17 - i, 11) for i in range(17))
 _CHECK_CHARS = "10X98765432"
-_SHAPE = re.compile(r"^\d{17}[\dX]$")
+_SHAPE = re.compile(r"^[0-9]{17}[0-9X]$")
 
 
 def check_digit(first17: str) -> str:
@@ -26,7 +27,9 @@ def normalise_resident_id(raw: str) -> str:
     Checks the shape (17 digits and a digit or X), the province of the address code,
     the birth date, and the check character.
     """
-    value = raw.strip().upper()
+    # Spreadsheets carry full-width digits (U+FF10..U+FF19): fold them to ASCII first, so the
+    # same resident never hashes to two people.
+    value = unicodedata.normalize("NFKC", raw).strip().upper()
     if not _SHAPE.fullmatch(value):
         raise InvalidInputError(
             RULE, "a resident ID has 17 digits followed by a digit or X", field="resident_id"

@@ -9,7 +9,7 @@ from typing import Self
 
 from disburse.domain.errors import InvalidInputError
 
-_MONTH = re.compile(r"^(\d{4})-(\d{2})$")
+_MONTH = re.compile(r"^([0-9]{4})-([0-9]{2})$")
 RULE = "MONTH-FORMAT"
 _MONTHS_PER_YEAR = 12
 

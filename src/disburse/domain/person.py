@@ -18,7 +18,7 @@ from disburse.domain.months import Month
 from disburse.domain.regions import PROVINCE_CODES, check_region_code, province_of
 
 PERSON_NAMESPACE = uuid.UUID("8f6c1f0e-3a51-4f55-9a0e-6c1f52a8e001")
-_ACCOUNT = re.compile(r"^\d{8,32}$")
+_ACCOUNT = re.compile(r"^[0-9]{8,32}$")
 _NAME_MAX = 64
 
 

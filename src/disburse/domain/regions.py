@@ -20,8 +20,8 @@ PROVINCE_CODES = frozenset(
         *("71", "81", "82"),
     }
 )
-_CODE = re.compile(r"^\d{6}$")
-_SCOPE = re.compile(r"^(\d{2}|\d{4}|\d{6})$")
+_CODE = re.compile(r"^[0-9]{6}$")
+_SCOPE = re.compile(r"^([0-9]{2}|[0-9]{4}|[0-9]{6})$")
 
 
 def check_region_code(code: str, field: str = "region_code") -> str:

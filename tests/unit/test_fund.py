@@ -1,0 +1,371 @@
+"""Funds: allocation, commitment, payment, release and recovery keep the books balanced."""
+
+from __future__ import annotations
+
+import uuid
+from typing import TYPE_CHECKING
+
+import pytest
+from hypothesis import settings
+from hypothesis import strategies as st
+from hypothesis.stateful import (
+    RuleBasedStateMachine,
+    initialize,
+    invariant,
+    precondition,
+    rule,
+    run_state_machine_as_test,
+)
+
+from disburse.domain.errors import ConflictError, InvalidInputError, RuleViolationError
+from disburse.domain.fund import Fund, FundSource, fund_id_for
+from disburse.domain.meta import Role
+from tests import factories as f
+from tests.unit import builders as b
+
+if TYPE_CHECKING:
+    from uuid import UUID
+
+    from disburse.application.ledger import Ledger
+
+PAYOUT = uuid.UUID(int=1)
+OTHER_PAYOUT = uuid.UUID(int=2)
+
+
+def assert_balanced(fund: Fund) -> None:
+    assert fund.allocated_fen == (
+        fund.available_fen + fund.committed_fen + fund.paid_fen - fund.recovered_fen
+    )
+    assert fund.committed_fen == sum(fund.commitments.values())
+    assert fund.paid_fen == sum(fund.payments.values())
+    assert fund.recovered_fen == sum(fund.recoveries.values())
+
+
+# -- allocation -----------------------------------------------------------------------------
+
+
+def test_a_new_fund_has_its_whole_allocation_available() -> None:
+    fund = b.fund(1_000_000)
+
+    assert fund.allocated_fen == fund.available_fen == 1_000_000
+    assert fund.committed_fen == fund.paid_fen == fund.recovered_fen == 0
+
+
+def test_a_fund_is_named_by_its_source_region_and_year() -> None:
+    fund = b.fund()
+
+    assert fund.id == fund_id_for(FundSource.EMPLOYMENT_SUBSIDY, f.COUNTY, 2024)
+    assert fund.id != fund_id_for(FundSource.EMPLOYMENT_SUBSIDY, f.COUNTY, 2025)
+    assert fund.id != fund_id_for(FundSource.EAST_WEST, f.COUNTY, 2024)
+
+
+@pytest.mark.parametrize(
+    ("region", "year", "amount", "rule_id"),
+    [
+        ("2202", 2024, 1, "REGION-CODE"),
+        ("990101", 2024, 1, "REGION-CODE"),
+        (f.COUNTY, 1999, 1, "FUND-YEAR"),
+        (f.COUNTY, 2101, 1, "FUND-YEAR"),
+        (f.COUNTY, 2024, -1, "MONEY-FEN"),
+    ],
+)
+def test_an_allocation_with_invalid_facts_is_refused(
+    region: str, year: int, amount: int, rule_id: str
+) -> None:
+    with pytest.raises(InvalidInputError) as caught:
+        Fund.allocate(
+            source=FundSource.EMPLOYMENT_SUBSIDY,
+            region_code=region,
+            year=year,
+            amount_fen=amount,
+            meta=f.meta(),
+        )
+    assert caught.value.rule_id == rule_id
+
+
+def test_allocating_the_same_fund_twice_is_refused_with_fund_exists(
+    memory_ledger: Ledger,
+) -> None:
+    f.county(memory_ledger)
+
+    with pytest.raises(ConflictError) as caught:
+        memory_ledger.funds.allocate(
+            f.finance(),
+            source=FundSource.EMPLOYMENT_SUBSIDY,
+            region_code=f.COUNTY,
+            year=2024,
+            amount_fen=1,
+        )
+    assert caught.value.rule_id == "FUND-EXISTS"
+
+
+def test_a_top_up_adds_to_the_allocation_and_what_is_available(memory_ledger: Ledger) -> None:
+    place = f.county(memory_ledger, budget_fen=1_000)
+
+    memory_ledger.funds.top_up(f.finance(), place.fund_id, amount_fen=500, reason="supplement")
+
+    fund = memory_ledger.funds.get(place.fund_id)
+    assert fund.allocated_fen == fund.available_fen == 1_500
+
+
+def test_a_top_up_of_zero_is_refused() -> None:
+    fund = b.fund()
+
+    with pytest.raises(InvalidInputError) as caught:
+        fund.top_up(amount_fen=0, meta=f.meta())
+    assert caught.value.rule_id == "MONEY-FEN"
+
+
+# -- commitments ----------------------------------------------------------------------------
+
+
+def test_committing_more_than_is_available_is_refused_with_fund_insufficient() -> None:
+    fund = b.fund(1_000)
+    fund.commit(payout_id=PAYOUT, amount_fen=600, meta=f.meta())
+
+    with pytest.raises(RuleViolationError) as caught:
+        fund.commit(payout_id=OTHER_PAYOUT, amount_fen=401, meta=f.meta())
+    assert caught.value.rule_id == "FUND-INSUFFICIENT"
+    assert caught.value.field == "amount_fen"
+    assert fund.available_fen == 400
+
+
+def test_committing_exactly_what_is_available_empties_the_fund() -> None:
+    fund = b.fund(1_000)
+
+    fund.commit(payout_id=PAYOUT, amount_fen=1_000, meta=f.meta())
+
+    assert fund.available_fen == 0
+    assert fund.committed_fen == 1_000
+    assert_balanced(fund)
+
+
+def test_a_payout_is_committed_at_most_once() -> None:
+    fund = b.fund(1_000)
+    fund.commit(payout_id=PAYOUT, amount_fen=100, meta=f.meta())
+
+    with pytest.raises(ConflictError) as caught:
+        fund.commit(payout_id=PAYOUT, amount_fen=100, meta=f.meta())
+    assert caught.value.rule_id == "FUND-COMMIT"
+    assert fund.committed_fen == 100
+
+
+def test_a_released_commitment_is_available_again() -> None:
+    fund = b.fund(1_000)
+    fund.commit(payout_id=PAYOUT, amount_fen=300, meta=f.meta())
+
+    fund.release(payout_id=PAYOUT, meta=f.meta())
+
+    assert fund.available_fen == 1_000
+    assert fund.committed_fen == 0
+    assert PAYOUT not in {uuid.UUID(k) for k in fund.commitments}
+
+
+def test_releasing_an_uncommitted_payout_is_refused() -> None:
+    fund = b.fund(1_000)
+
+    with pytest.raises(ConflictError) as caught:
+        fund.release(payout_id=PAYOUT, meta=f.meta())
+    assert caught.value.rule_id == "FUND-COMMIT"
+
+
+def test_paying_an_uncommitted_payout_is_refused() -> None:
+    fund = b.fund(1_000)
+
+    with pytest.raises(ConflictError) as caught:
+        fund.record_payment(payout_id=PAYOUT, meta=f.meta())
+    assert caught.value.rule_id == "FUND-COMMIT"
+    assert fund.paid_fen == 0
+
+
+def test_a_payment_moves_a_commitment_to_paid() -> None:
+    fund = b.fund(1_000)
+    fund.commit(payout_id=PAYOUT, amount_fen=300, meta=f.meta())
+
+    fund.record_payment(payout_id=PAYOUT, meta=f.meta())
+
+    assert (fund.committed_fen, fund.paid_fen, fund.available_fen) == (0, 300, 700)
+    assert_balanced(fund)
+
+
+def test_a_paid_payout_cannot_be_released_or_committed_again() -> None:
+    fund = b.fund(1_000)
+    fund.commit(payout_id=PAYOUT, amount_fen=300, meta=f.meta())
+    fund.record_payment(payout_id=PAYOUT, meta=f.meta())
+
+    with pytest.raises(ConflictError) as released:
+        fund.release(payout_id=PAYOUT, meta=f.meta())
+    with pytest.raises(ConflictError) as committed:
+        fund.commit(payout_id=PAYOUT, amount_fen=300, meta=f.meta())
+    assert released.value.rule_id == committed.value.rule_id == "FUND-COMMIT"
+
+
+# -- recovery -------------------------------------------------------------------------------
+
+
+def test_recovered_money_returns_to_what_is_available() -> None:
+    fund = b.fund(1_000)
+    fund.commit(payout_id=PAYOUT, amount_fen=300, meta=f.meta())
+    fund.record_payment(payout_id=PAYOUT, meta=f.meta())
+
+    fund.record_recovery(payout_id=PAYOUT, amount_fen=120, meta=f.meta())
+
+    assert (fund.paid_fen, fund.recovered_fen, fund.available_fen) == (300, 120, 820)
+    assert_balanced(fund)
+
+
+def test_recovering_more_than_was_paid_is_refused_with_fund_recovery() -> None:
+    fund = b.fund(1_000)
+    fund.commit(payout_id=PAYOUT, amount_fen=300, meta=f.meta())
+    fund.record_payment(payout_id=PAYOUT, meta=f.meta())
+    fund.record_recovery(payout_id=PAYOUT, amount_fen=200, meta=f.meta())
+
+    with pytest.raises(RuleViolationError) as caught:
+        fund.record_recovery(payout_id=PAYOUT, amount_fen=101, meta=f.meta())
+    assert caught.value.rule_id == "FUND-RECOVERY"
+    assert fund.recovered_fen == 200
+
+
+def test_recovering_a_payout_that_was_not_paid_from_the_fund_is_refused() -> None:
+    fund = b.fund(1_000)
+    fund.commit(payout_id=PAYOUT, amount_fen=300, meta=f.meta())
+
+    with pytest.raises(ConflictError) as caught:
+        fund.record_recovery(payout_id=PAYOUT, amount_fen=100, meta=f.meta())
+    assert caught.value.rule_id == "FUND-RECOVERY"
+
+
+def test_every_fund_event_carries_who_did_it_and_replays_to_the_same_books() -> None:
+    fund = b.fund(1_000)
+    meta = f.meta("finance-2", Role.FINANCE)
+    fund.top_up(amount_fen=500, meta=meta)
+    fund.commit(payout_id=PAYOUT, amount_fen=300, meta=meta)
+    fund.commit(payout_id=OTHER_PAYOUT, amount_fen=200, meta=meta)
+    fund.release(payout_id=OTHER_PAYOUT, meta=meta)
+    fund.record_payment(payout_id=PAYOUT, meta=meta)
+    fund.record_recovery(payout_id=PAYOUT, amount_fen=50, meta=meta)
+
+    events = fund.collect_events()
+    rebuilt = b.replay(Fund, events)
+
+    assert b.names_of(events) == [
+        "Allocated",
+        "ToppedUp",
+        "Committed",
+        "Committed",
+        "Released",
+        "Paid",
+        "Recovered",
+    ]
+    assert all(b.meta_of(e) == meta for e in events[1:])
+    assert (rebuilt.allocated_fen, rebuilt.committed_fen, rebuilt.paid_fen) == (1_500, 0, 300)
+    assert (rebuilt.recovered_fen, rebuilt.available_fen) == (50, 1_250)
+
+
+# -- the books balance under any sequence of commands ---------------------------------------
+
+
+class FundBooks(RuleBasedStateMachine):
+    """Drives one fund with random commands beside a plain model of what it should hold."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.fund: Fund
+        self.allocated = 0
+        self.committed: dict[UUID, int] = {}
+        self.paid: dict[UUID, int] = {}
+        self.recovered: dict[UUID, int] = {}
+        self.serial = 0
+
+    def _next_payout(self) -> UUID:
+        self.serial += 1
+        return uuid.UUID(int=self.serial)
+
+    @initialize(amount=st.integers(min_value=0, max_value=10**9))
+    def allocate(self, amount: int) -> None:
+        self.fund = b.fund(amount)
+        self.allocated = amount
+
+    @rule(amount=st.integers(min_value=1, max_value=10**8))
+    def top_up(self, amount: int) -> None:
+        self.fund.top_up(amount_fen=amount, meta=f.meta())
+        self.allocated += amount
+
+    @rule(amount=st.integers(min_value=1, max_value=10**9))
+    def commit(self, amount: int) -> None:
+        payout_id = self._next_payout()
+        if amount > self.available:
+            with pytest.raises(RuleViolationError) as caught:
+                self.fund.commit(payout_id=payout_id, amount_fen=amount, meta=f.meta())
+            assert caught.value.rule_id == "FUND-INSUFFICIENT"
+            return
+        self.fund.commit(payout_id=payout_id, amount_fen=amount, meta=f.meta())
+        self.committed[payout_id] = amount
+
+    @precondition(lambda self: bool(self.committed))
+    @rule(data=st.data())
+    def release(self, data: st.DataObject) -> None:
+        payout_id = data.draw(st.sampled_from(sorted(self.committed)))
+        self.fund.release(payout_id=payout_id, meta=f.meta())
+        del self.committed[payout_id]
+
+    @precondition(lambda self: bool(self.committed))
+    @rule(data=st.data())
+    def pay(self, data: st.DataObject) -> None:
+        payout_id = data.draw(st.sampled_from(sorted(self.committed)))
+        self.fund.record_payment(payout_id=payout_id, meta=f.meta())
+        self.paid[payout_id] = self.committed.pop(payout_id)
+
+    @precondition(lambda self: bool(self.paid))
+    @rule(data=st.data())
+    def recover(self, data: st.DataObject) -> None:
+        payout_id = data.draw(st.sampled_from(sorted(self.paid)))
+        outstanding = self.paid[payout_id] - self.recovered.get(payout_id, 0)
+        amount = data.draw(st.integers(min_value=1, max_value=outstanding + 10))
+        if amount > outstanding:
+            with pytest.raises(RuleViolationError) as caught:
+                self.fund.record_recovery(payout_id=payout_id, amount_fen=amount, meta=f.meta())
+            assert caught.value.rule_id == "FUND-RECOVERY"
+            return
+        self.fund.record_recovery(payout_id=payout_id, amount_fen=amount, meta=f.meta())
+        self.recovered[payout_id] = self.recovered.get(payout_id, 0) + amount
+
+    @property
+    def available(self) -> int:
+        return (
+            self.allocated
+            - sum(self.committed.values())
+            - sum(self.paid.values())
+            + sum(self.recovered.values())
+        )
+
+    @invariant()
+    def books_balance_and_match_the_model(self) -> None:
+        fund = self.fund
+        assert fund.allocated_fen == self.allocated
+        assert fund.committed_fen == sum(self.committed.values())
+        assert fund.paid_fen == sum(self.paid.values())
+        assert fund.recovered_fen == sum(self.recovered.values())
+        assert fund.available_fen == self.available
+        assert fund.allocated_fen == (
+            fund.available_fen + fund.committed_fen + fund.paid_fen - fund.recovered_fen
+        )
+
+    @invariant()
+    def available_never_goes_negative(self) -> None:
+        assert self.fund.available_fen >= 0
+
+    def teardown(self) -> None:
+        if not hasattr(self, "fund"):
+            return
+        rebuilt = b.replay(Fund, self.fund.collect_events())
+        assert rebuilt.available_fen == self.fund.available_fen
+        assert_balanced(rebuilt)
+
+
+def test_for_any_sequence_of_fund_commands_the_books_balance_and_available_stays_non_negative() -> (
+    None
+):
+    run_state_machine_as_test(
+        FundBooks, settings=settings(max_examples=60, stateful_step_count=30, deadline=None)
+    )

@@ -10,4 +10,6 @@ if [ ! -x .venv/bin/python ]; then
   "$PYTHON" -m venv .venv
 fi
 .venv/bin/python -m pip install --quiet --disable-pip-version-check --upgrade pip
-.venv/bin/python -m pip install --quiet --disable-pip-version-check -e ".[${EXTRAS:-}]"
+target="."
+if [ -n "${EXTRAS:-}" ]; then target=".[${EXTRAS}]"; fi
+.venv/bin/python -m pip install --quiet --disable-pip-version-check -e "$target"

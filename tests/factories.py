@@ -5,7 +5,7 @@ from __future__ import annotations
 import itertools
 from dataclasses import dataclass
 from datetime import date
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from disburse.application.context import Context
 from disburse.domain.fund import FundSource
@@ -14,7 +14,9 @@ from disburse.domain.meta import Meta, Role
 from disburse.domain.months import Month
 from disburse.domain.person import LabourCapacity, PovertyStatus
 from disburse.domain.post import InsuranceKind
+from disburse.domain.rules import PolicyDocument
 from disburse.domain.site import SiteKind
+from disburse.policy.default import national
 
 if TYPE_CHECKING:
     from uuid import UUID
@@ -104,15 +106,22 @@ def county(ledger: Ledger, *, region: str = COUNTY, budget_fen: int = 100_000_00
 
 
 def post(
-    ledger: Ledger, place: County, *, stipend_fen: int = 150_000, part_time: bool = False
+    ledger: Ledger,
+    place: County,
+    *,
+    stipend_fen: int = 150_000,
+    part_time: bool = False,
+    site_id: UUID | None = None,
+    fund_id: UUID | None = None,
+    title: str = "保洁员",
 ) -> UUID:
-    """A post in the county's village."""
+    """A post in the county's village (or at ``site_id``, paid from ``fund_id``)."""
     return ledger.posts.create_post(
         clerk(),
-        site_id=place.village_id,
-        title="保洁员",
+        site_id=site_id or place.village_id,
+        title=title,
         stipend_fen=stipend_fen,
-        fund_id=place.fund_id,
+        fund_id=fund_id or place.fund_id,
         part_time=part_time,
     )
 
@@ -143,3 +152,29 @@ def staffed_post(
 
 
 JAN = Month(2024, 1)
+REGIONAL_VERSION = "CN-22-2202-2024.1"
+
+
+def regional_policy(
+    *,
+    version: str = REGIONAL_VERSION,
+    region_prefix: str = "2202",
+    effective_from: date = date(2021, 1, 1),
+    effective_to: date | None = None,
+    **post_rules: Any,
+) -> PolicyDocument:
+    """A validated catalogue version: the national one with a scope, a period and post rules."""
+    data = national().model_dump()
+    data.update(
+        version=version,
+        region_prefix=region_prefix,
+        effective_from=effective_from,
+        effective_to=effective_to,
+    )
+    data["post"].update(post_rules)
+    return PolicyDocument.model_validate(data)
+
+
+def publish(ledger: Ledger, document: PolicyDocument, reason: str = "test publication") -> None:
+    """Publish a catalogue version as an administrator."""
+    ledger.policy.publish(admin(), document, reason=reason)

@@ -93,15 +93,7 @@ def test_after_an_exit_the_person_may_take_another_post(ledger: Ledger) -> None:
 def test_a_stipend_below_the_regional_floor_is_refused(ledger: Ledger) -> None:
     place = f.county(ledger)
     post_id = f.post(ledger, place, stipend_fen=150_000)
-    regional = national().model_copy(
-        update={
-            "version": "JL-2202-2024.1",
-            "region_prefix": "2202",
-            "effective_from": date(2024, 1, 1),
-            "post": national().post.model_copy(update={"stipend_floor_fen": 188_000}),
-        }
-    )
-    ledger.policy.publish(f.admin(), regional, reason="Jilin city minimum wage 2024")
+    f.publish(ledger, f.regional_policy(stipend_floor_fen=188_000))
     with _refused("POST-STIPEND-FLOOR"):
         _appoint(ledger, post_id, f.register(ledger))
 
@@ -136,14 +128,7 @@ def test_a_site_size_the_source_leaves_open_is_a_policy_gap_not_a_number(ledger:
         population=4000,
     )
     with pytest.raises(PolicyGapError, match="POST-QUOTA-SITE"):
-        ledger.posts.create_post(
-            f.clerk(),
-            site_id=site,
-            title="保洁",
-            stipend_fen=150_000,
-            fund_id=place.fund_id,
-            part_time=False,
-        )
+        f.post(ledger, place, site_id=site, fund_id=place.fund_id, title="保洁")
 
 
 def test_stipends_are_paid_only_from_the_fund_source_the_catalogue_names(ledger: Ledger) -> None:
@@ -226,15 +211,7 @@ def test_income_above_the_regional_threshold_stops_a_part_time_holders_stipend(
         ledger.posts.record_attendance(
             f.clerk(), post_id, month=f.JAN, days_worked=22, days_required=22
         )
-    regional = national().model_copy(
-        update={
-            "version": "JL-2202-2024.2",
-            "region_prefix": "2202",
-            "effective_from": date(2024, 1, 1),
-            "post": national().post.model_copy(update={"income_exit_threshold_fen": 60_000}),
-        }
-    )
-    ledger.policy.publish(f.admin(), regional, reason="Jilin monitoring threshold")
+    f.publish(ledger, f.regional_policy(income_exit_threshold_fen=60_000))
     with _refused("POST-EXIT-INCOME"):
         ledger.posts.record_attendance(
             f.clerk(), post_id, month=f.JAN, days_worked=22, days_required=22
@@ -255,14 +232,7 @@ def test_a_county_fund_cannot_pay_posts_of_a_neighbouring_county(ledger: Ledger)
         f.clerk(), region_code=f.OTHER_COUNTY, kind=SiteKind.VILLAGE, name="西山村", population=900
     )
     with _refused("POST-FUND"):
-        ledger.posts.create_post(
-            f.clerk(),
-            site_id=neighbour,
-            title="护林员",
-            stipend_fen=150_000,
-            fund_id=place.fund_id,
-            part_time=False,
-        )
+        f.post(ledger, place, site_id=neighbour, fund_id=place.fund_id, title="护林员")
 
 
 def test_a_city_fund_pays_posts_in_its_counties(ledger: Ledger) -> None:

@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from datetime import date
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 from eventsourcing.domain import Aggregate
 
@@ -13,7 +12,6 @@ from disburse.domain.identity import birth_date, mask_resident_id
 from disburse.domain.meta import Meta, Role
 from disburse.domain.person import LabourCapacity, Person, PovertyStatus
 from disburse.domain.post import Post
-from disburse.domain.rules import PolicyDocument
 from disburse.domain.site import SiteKind
 from disburse.policy.default import national
 from tests import factories as f
@@ -25,9 +23,9 @@ if TYPE_CHECKING:
     from eventsourcing.domain import CanMutateAggregate, DomainEventProtocol
 
     from disburse.application.ledger import Ledger
+    from disburse.domain.rules import PolicyDocument
 
 A = TypeVar("A", bound=Aggregate)
-REGIONAL_VERSION = "CN-22-2202-2024.1"
 
 
 def person(
@@ -84,31 +82,6 @@ def post(
         policy=policy or national(),
         meta=meta or f.meta(),
     )
-
-
-def policy(
-    *,
-    version: str = REGIONAL_VERSION,
-    region_prefix: str = "2202",
-    effective_from: date = date(2021, 1, 1),
-    effective_to: date | None = None,
-    **post_rules: Any,
-) -> PolicyDocument:
-    """A validated catalogue version: the national one with a scope, a period and post rules."""
-    data = national().model_dump()
-    data.update(
-        version=version,
-        region_prefix=region_prefix,
-        effective_from=effective_from,
-        effective_to=effective_to,
-    )
-    data["post"].update(post_rules)
-    return PolicyDocument.model_validate(data)
-
-
-def publish(ledger: Ledger, document: PolicyDocument) -> None:
-    """Publish a catalogue version as an administrator."""
-    ledger.policy.publish(f.admin(), document, reason="unit test")
 
 
 def settlement_post(ledger: Ledger, place: f.County, *, stipend_fen: int = 150_000) -> UUID:

@@ -36,9 +36,9 @@ LIUZHOU_COUNTY = "450202"
 
 
 def test_the_most_specific_region_scope_in_force_wins() -> None:
-    province = b.policy(version="P-22", region_prefix="22")
-    city = b.policy(version="C-2202", region_prefix="2202")
-    county = b.policy(version="X-220221", region_prefix="220221")
+    province = f.regional_policy(version="P-22", region_prefix="22")
+    city = f.regional_policy(version="C-2202", region_prefix="2202")
+    county = f.regional_policy(version="X-220221", region_prefix="220221")
     documents = [county, city, province, national()]
 
     assert select_in_force(documents, "220221", ON).version == "X-220221"
@@ -48,8 +48,8 @@ def test_the_most_specific_region_scope_in_force_wins() -> None:
 
 
 def test_among_equal_scopes_the_later_effective_date_wins_once_it_has_begun() -> None:
-    older = b.policy(version="old", effective_from=date(2021, 1, 1))
-    newer = b.policy(version="new", effective_from=date(2024, 1, 1))
+    older = f.regional_policy(version="old", effective_from=date(2021, 1, 1))
+    newer = f.regional_policy(version="new", effective_from=date(2024, 1, 1))
     documents = [newer, older]
 
     assert select_in_force(documents, f.COUNTY, date(2023, 12, 31)).version == "old"
@@ -57,15 +57,15 @@ def test_among_equal_scopes_the_later_effective_date_wins_once_it_has_begun() ->
 
 
 def test_among_equal_scopes_and_dates_the_later_published_wins() -> None:
-    first = b.policy(version="first")
-    second = b.policy(version="second")
+    first = f.regional_policy(version="first")
+    second = f.regional_policy(version="second")
 
     assert select_in_force([first, second], f.COUNTY, ON).version == "second"
     assert select_in_force([second, first], f.COUNTY, ON).version == "first"
 
 
 def test_a_version_does_not_apply_after_its_effective_to_date() -> None:
-    ended = b.policy(
+    ended = f.regional_policy(
         version="ended", effective_from=date(2021, 1, 1), effective_to=date(2023, 12, 31)
     )
     documents = [national(), ended]
@@ -112,10 +112,10 @@ ADMIN_META = f.meta("admin-1", Role.ADMIN)
 
 def test_a_version_label_is_published_only_once() -> None:
     catalogue = PolicyCatalogue(meta=ADMIN_META)
-    catalogue.publish(b.policy(version="V1"), meta=ADMIN_META)
+    catalogue.publish(f.regional_policy(version="V1"), meta=ADMIN_META)
 
     with pytest.raises(ConflictError) as caught:
-        catalogue.publish(b.policy(version="V1", region_prefix="22"), meta=ADMIN_META)
+        catalogue.publish(f.regional_policy(version="V1", region_prefix="22"), meta=ADMIN_META)
     assert caught.value.rule_id == "POLICY-VERSION"
     assert caught.value.field == "version"
     assert [d.version for d in catalogue.versions()] == ["V1"]
@@ -126,14 +126,14 @@ def test_only_an_administrator_or_the_system_publishes_a_version(role: Role) -> 
     catalogue = PolicyCatalogue(meta=ADMIN_META)
 
     with pytest.raises(RuleViolationError) as caught:
-        catalogue.publish(b.policy(version="V1"), meta=f.meta("someone", role))
+        catalogue.publish(f.regional_policy(version="V1"), meta=f.meta("someone", role))
     assert caught.value.rule_id == "POLICY-PUBLISHER"
     assert catalogue.versions() == []
 
 
 def test_a_clerk_cannot_publish_a_version_through_the_ledger(memory_ledger: Ledger) -> None:
     with pytest.raises(RuleViolationError) as caught:
-        memory_ledger.policy.publish(f.clerk(), b.policy(version="V1"), reason="try")
+        memory_ledger.policy.publish(f.clerk(), f.regional_policy(version="V1"), reason="try")
     assert caught.value.rule_id == "POLICY-PUBLISHER"
     assert [d.version for d in memory_ledger.policy.versions()] == [
         NATIONAL_VERSION,
@@ -145,12 +145,12 @@ def test_republishing_a_default_version_through_the_ledger_is_refused(
     memory_ledger: Ledger,
 ) -> None:
     with pytest.raises(ConflictError) as caught:
-        b.publish(memory_ledger, national())
+        f.publish(memory_ledger, national())
     assert caught.value.rule_id == "POLICY-VERSION"
 
 
 def test_a_published_version_records_its_label_on_the_event(memory_ledger: Ledger) -> None:
-    b.publish(memory_ledger, b.policy(version="V-2202"))
+    f.publish(memory_ledger, f.regional_policy(version="V-2202"), reason="Jilin 2024 rules")
 
     catalogue_id = PolicyCatalogue.create_id()
     published = b.stored_events(memory_ledger, catalogue_id)[-1]
@@ -159,7 +159,7 @@ def test_a_published_version_records_its_label_on_the_event(memory_ledger: Ledge
     assert b.name_of(published) == "VersionPublished"
     assert meta.policy_version == "V-2202"
     assert meta.actor_id == "admin-1"
-    assert meta.reason == "unit test"
+    assert meta.reason == "Jilin 2024 rules"
 
 
 def test_published_versions_read_back_equal_including_their_explicit_gaps(
@@ -191,7 +191,7 @@ def test_a_catalogue_version_with_a_malformed_region_prefix_is_refused_with_regi
     prefix: str,
 ) -> None:
     with pytest.raises(InvalidInputError) as caught:
-        b.policy(region_prefix=prefix)
+        f.regional_policy(region_prefix=prefix)
     assert caught.value.rule_id == "REGION-CODE"
     assert caught.value.field == "region_prefix"
 
@@ -203,7 +203,7 @@ def test_overlapping_quota_bands_are_refused() -> None:
     ]
 
     with pytest.raises(ValidationError, match="quota bands overlap"):
-        b.policy(site_quota_bands=bands)
+        f.regional_policy(site_quota_bands=bands)
 
 
 # -- settlement site quotas (POST-QUOTA-SITE) -----------------------------------------------
@@ -248,16 +248,9 @@ def test_a_region_can_fill_the_quota_gap_by_publishing_a_version(memory_ledger: 
         band.model_copy(update={"posts": 7}) if isinstance(band.posts, NotSpecified) else band
         for band in national().post.site_quota_bands
     ]
-    b.publish(memory_ledger, b.policy(site_quota_bands=bands))
+    f.publish(memory_ledger, f.regional_policy(site_quota_bands=bands))
 
-    post_id = memory_ledger.posts.create_post(
-        f.clerk(),
-        site_id=site_id,
-        title="保洁",
-        stipend_fen=150_000,
-        fund_id=place.fund_id,
-        part_time=False,
-    )
+    post_id = f.post(memory_ledger, place, site_id=site_id, title="保洁")
 
     assert memory_ledger.posts.get_site(site_id).post_ids == [post_id]
 
@@ -269,14 +262,7 @@ def test_creating_a_post_at_a_settlement_in_the_gap_band_is_refused_through_the_
     site_id = b.settlement(memory_ledger, population=3500)
 
     with pytest.raises(PolicyGapError) as caught:
-        memory_ledger.posts.create_post(
-            f.clerk(),
-            site_id=site_id,
-            title="保洁",
-            stipend_fen=150_000,
-            fund_id=place.fund_id,
-            part_time=False,
-        )
+        f.post(memory_ledger, place, site_id=site_id, title="保洁")
     assert caught.value.rule_id == "POST-QUOTA-SITE"
     assert memory_ledger.posts.get_site(site_id).post_ids == []
 
@@ -322,9 +308,11 @@ def test_appointing_in_liuzhou_for_a_term_under_its_2019_plan_is_a_stipend_floor
 def test_a_liuzhou_version_with_a_floor_lets_posts_at_or_above_it_be_created(
     memory_ledger: Ledger,
 ) -> None:
-    b.publish(
+    f.publish(
         memory_ledger,
-        b.policy(version="CN-45-4502-2024.1", region_prefix="4502", stipend_floor_fen=181_000),
+        f.regional_policy(
+            version="CN-45-4502-2024.1", region_prefix="4502", stipend_floor_fen=181_000
+        ),
     )
     place = f.county(memory_ledger, region=LIUZHOU_COUNTY)
 

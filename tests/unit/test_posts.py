@@ -340,7 +340,7 @@ def test_insurance_ending_before_it_starts_is_refused(
 def test_a_post_below_the_regional_stipend_floor_is_refused_with_post_stipend_floor(
     memory_ledger: Ledger, place: f.County
 ) -> None:
-    b.publish(memory_ledger, b.policy(stipend_floor_fen=180_000))
+    f.publish(memory_ledger, f.regional_policy(stipend_floor_fen=180_000))
 
     with pytest.raises(RuleViolationError) as caught:
         f.post(memory_ledger, place, stipend_fen=179_999)
@@ -352,12 +352,12 @@ def test_a_post_below_the_regional_stipend_floor_is_refused_with_post_stipend_fl
 def test_a_post_at_the_regional_stipend_floor_is_accepted(
     memory_ledger: Ledger, place: f.County
 ) -> None:
-    b.publish(memory_ledger, b.policy(stipend_floor_fen=180_000))
+    f.publish(memory_ledger, f.regional_policy(stipend_floor_fen=180_000))
 
     post_id = f.post(memory_ledger, place, stipend_fen=180_000)
 
     created = b.stored_events(memory_ledger, post_id)[0]
-    assert b.meta_of(created).policy_version == b.REGIONAL_VERSION
+    assert b.meta_of(created).policy_version == f.REGIONAL_VERSION
     assert "POST-STIPEND-FLOOR" in b.meta_of(created).rule_ids
 
 
@@ -365,7 +365,7 @@ def test_an_appointment_to_a_post_paying_below_a_newly_published_floor_is_refuse
     memory_ledger: Ledger, place: f.County
 ) -> None:
     post_id = f.post(memory_ledger, place, stipend_fen=150_000)
-    b.publish(memory_ledger, b.policy(stipend_floor_fen=180_000))
+    f.publish(memory_ledger, f.regional_policy(stipend_floor_fen=180_000))
 
     with pytest.raises(RuleViolationError) as caught:
         appoint(memory_ledger, post_id, f.register(memory_ledger))
@@ -376,7 +376,7 @@ def test_an_appointment_to_a_post_paying_below_a_newly_published_floor_is_refuse
 def test_a_floor_published_for_another_region_does_not_apply(
     memory_ledger: Ledger, place: f.County
 ) -> None:
-    b.publish(memory_ledger, b.policy(region_prefix="2203", stipend_floor_fen=180_000))
+    f.publish(memory_ledger, f.regional_policy(region_prefix="2203", stipend_floor_fen=180_000))
 
     post_id = f.post(memory_ledger, place, stipend_fen=150_000)
     appoint(memory_ledger, post_id, f.register(memory_ledger))
@@ -477,7 +477,7 @@ def _report_income(ledger: Ledger, person_id: UUID, month: Month, amount_fen: in
 def test_income_above_the_threshold_refuses_later_attendance_with_post_exit_income(
     memory_ledger: Ledger, place: f.County
 ) -> None:
-    b.publish(memory_ledger, b.policy(income_exit_threshold_fen=THRESHOLD_FEN))
+    f.publish(memory_ledger, f.regional_policy(income_exit_threshold_fen=THRESHOLD_FEN))
     post_id, person_id = f.staffed_post(memory_ledger, place, part_time=True)
     _report_income(memory_ledger, person_id, FEB, THRESHOLD_FEN + 1)
 
@@ -492,7 +492,7 @@ def test_income_above_the_threshold_refuses_later_attendance_with_post_exit_inco
 def test_income_at_the_threshold_does_not_refuse_attendance(
     memory_ledger: Ledger, place: f.County
 ) -> None:
-    b.publish(memory_ledger, b.policy(income_exit_threshold_fen=THRESHOLD_FEN))
+    f.publish(memory_ledger, f.regional_policy(income_exit_threshold_fen=THRESHOLD_FEN))
     post_id, person_id = f.staffed_post(memory_ledger, place, part_time=True)
     _report_income(memory_ledger, person_id, JAN, THRESHOLD_FEN)
 
@@ -523,7 +523,7 @@ def test_a_reported_income_of_zero_needs_no_threshold(
 def test_the_income_rule_applies_to_part_time_holders_only(
     memory_ledger: Ledger, place: f.County
 ) -> None:
-    b.publish(memory_ledger, b.policy(income_exit_threshold_fen=THRESHOLD_FEN))
+    f.publish(memory_ledger, f.regional_policy(income_exit_threshold_fen=THRESHOLD_FEN))
     post_id, person_id = f.staffed_post(memory_ledger, place, part_time=False)
     _report_income(memory_ledger, person_id, JAN, THRESHOLD_FEN + 1)
 
@@ -697,7 +697,7 @@ def test_a_month_with_no_day_worked_records_attendance_but_requests_no_payout(
 def test_without_proration_any_day_worked_earns_the_whole_stipend(
     memory_ledger: Ledger, place: f.County
 ) -> None:
-    b.publish(memory_ledger, b.policy(prorate_by_attendance=False))
+    f.publish(memory_ledger, f.regional_policy(prorate_by_attendance=False))
     post_id, _ = f.staffed_post(memory_ledger, place)
 
     payout_id = attend(memory_ledger, post_id, JAN, worked=1)

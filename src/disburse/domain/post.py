@@ -136,9 +136,7 @@ class Post(Aggregate):
             raise ConflictError(
                 "POST-OCCUPIED", f"post is held by {self.holder_id}; exit first", field="post_id"
             )
-        check_eligible(person, policy)
-        self._check_term(term_start, term_end, policy)
-        check_stipend_floor(self.stipend_fen, policy)
+        self._check_appointable(person, term_start, term_end, policy)
         priority = person.labour_capacity in policy.post.priority_labour
         self._appointed(
             person_id=person.id,
@@ -188,9 +186,7 @@ class Post(Aggregate):
                 f"a new term starts after the current one ends ({self.terms[-1][1].isoformat()})",
                 field="term_start",
             )
-        check_eligible(person, policy)
-        self._check_term(term_start, term_end, policy)
-        check_stipend_floor(self.stipend_fen, policy)
+        self._check_appointable(person, term_start, term_end, policy)
         self._term_renewed(
             term_start=term_start,
             term_end=term_end,
@@ -200,6 +196,14 @@ class Post(Aggregate):
     @event("TermRenewed")
     def _term_renewed(self, *, term_start: date, term_end: date, meta: Meta) -> None:
         self.terms.append((term_start, term_end))
+
+    def _check_appointable(
+        self, person: Person, term_start: date, term_end: date, policy: PolicyDocument
+    ) -> None:
+        """What an appointment and a renewal both check: POST-ELIG, POST-TERM, the floor."""
+        check_eligible(person, policy)
+        self._check_term(term_start, term_end, policy)
+        check_stipend_floor(self.stipend_fen, policy)
 
     @staticmethod
     def _check_term(term_start: date, term_end: date, policy: PolicyDocument) -> None:

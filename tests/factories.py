@@ -161,6 +161,7 @@ def regional_policy(
     region_prefix: str = "2202",
     effective_from: date = date(2021, 1, 1),
     effective_to: date | None = None,
+    payouts: dict[str, int] | None = None,
     **post_rules: Any,
 ) -> PolicyDocument:
     """A validated catalogue version: the national one with a scope, a period and post rules."""
@@ -172,6 +173,7 @@ def regional_policy(
         effective_to=effective_to,
     )
     data["post"].update(post_rules)
+    data["payouts"].update(payouts or {})
     return PolicyDocument.model_validate(data)
 
 

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from disburse.application.funds import Funds
+from disburse.application.payouts import Payouts
 from disburse.application.people import People
 from disburse.application.policy import Policy
 from disburse.application.posts import Posts
@@ -28,6 +29,7 @@ class Ledger:
     funds: Funds
     policy: Policy
     posts: Posts
+    payouts: Payouts
 
     @classmethod
     def assemble(cls, store: LedgerStore, keys: KeyRing, today: Callable[[], date]) -> Ledger:
@@ -40,6 +42,7 @@ class Ledger:
             funds=Funds(store),
             policy=policy,
             posts=Posts(store, policy, today),
+            payouts=Payouts(store, policy, today),
         )
 
     def close(self) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from disburse.application.payouts import open_payout
 from disburse.domain.errors import RuleViolationError
 from disburse.domain.fund import Fund, fund_id_for
 from disburse.domain.payout import Payout, PayoutKind, payout_id_for
@@ -232,6 +233,7 @@ class Posts:
                 },
                 meta=ctx.meta().because(STIPEND_PROGRAMME, policy_version=policy.version),
             )
+            open_payout(payout, policy, self._today(), ctx.meta())
             changes.add(payout)
             return payout.id
 

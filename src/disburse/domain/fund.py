@@ -129,6 +129,20 @@ class Fund(Aggregate):
         self.payments[str(payout_id)] = amount_fen
         self.paid_fen += amount_fen
 
+    def reverse_payment(self, *, payout_id: UUID, meta: Meta) -> None:
+        """The bank returned a payment: the money is committed to the payout again."""
+        key = str(payout_id)
+        if key not in self.payments or self.recoveries.get(key):
+            raise ConflictError("FUND-COMMIT", f"payout {payout_id} has no reversible payment")
+        self._payment_reversed(payout_id=payout_id, amount_fen=self.payments[key], meta=meta)
+
+    @event("PaymentReversed")
+    def _payment_reversed(self, *, payout_id: UUID, amount_fen: int, meta: Meta) -> None:
+        del self.payments[str(payout_id)]
+        self.paid_fen -= amount_fen
+        self.commitments[str(payout_id)] = amount_fen
+        self.committed_fen += amount_fen
+
     def record_recovery(self, *, payout_id: UUID, amount_fen: int, meta: Meta) -> None:
         """Money recovered from an improper payment returns to the fund."""
         check_amount(amount_fen)

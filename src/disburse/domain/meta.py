@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
 
+from disburse.domain.errors import RuleViolationError
+
 
 class Role(StrEnum):
     """Roles of actors. The API maps API keys to these; the domain checks some of them."""
@@ -15,6 +17,9 @@ class Role(StrEnum):
     CLAIMANT = "claimant"
     ADMIN = "admin"
     SYSTEM = "system"
+
+
+FINANCE_RULE = "PAYOUT-ROLE"
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -42,6 +47,13 @@ class Meta:
             policy_version=policy_version or self.policy_version,
             reason=reason or self.reason,
         )
+
+    def require_finance(self, action: str) -> None:
+        """Moving money is the finance bureau's act; raise ``RuleViolationError`` otherwise."""
+        if self.role is not Role.FINANCE:
+            raise RuleViolationError(
+                FINANCE_RULE, f"only finance may {action}, not {self.role.value}", "role"
+            )
 
     def as_dict(self) -> dict[str, object]:
         """A JSON-ready form, as stored in events."""

@@ -106,6 +106,17 @@ class PostRules(_Frozen):
         )
 
 
+class PayoutRules(_Frozen):
+    """How payouts are approved in a region (public notice, second approval)."""
+
+    notice_days: int | None = Field(
+        default=None, ge=1, le=60, description="Days of public notice (公示) before approval."
+    )
+    second_approval_above_fen: int | None = Field(
+        default=None, ge=0, description="Payouts above this amount need a second approver."
+    )
+
+
 class PolicyDocument(_Frozen):
     """One published catalogue version for a region scope and a period."""
 
@@ -115,6 +126,7 @@ class PolicyDocument(_Frozen):
     effective_from: date
     effective_to: date | None = None
     post: PostRules
+    payouts: PayoutRules = Field(default_factory=PayoutRules)
     sources: list[SourceRef]
 
     @field_validator("region_prefix")

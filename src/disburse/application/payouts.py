@@ -1,0 +1,236 @@
+"""Payout commands: notice, objections, approval, batches, bank results, recovery."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from disburse.domain.batch import Outcome, PaymentBatch
+from disburse.domain.errors import InvalidInputError, RuleViolationError
+from disburse.domain.fund import Fund
+from disburse.domain.payout import Payout, PayoutStatus
+from disburse.domain.person import Person
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Sequence
+    from datetime import date
+    from uuid import UUID
+
+    from disburse.application.context import Context
+    from disburse.application.policy import Policy
+    from disburse.application.store import Changes, LedgerStore
+    from disburse.domain.meta import Meta
+    from disburse.domain.rules import PolicyDocument
+
+
+def open_payout(payout: Payout, policy: PolicyDocument, today: date, meta: Meta) -> None:
+    """A new payout goes on public notice when the region's catalogue asks for it."""
+    days = policy.payouts.notice_days
+    if days:
+        payout.start_notice(starts_on=today, days=days, meta=meta.because("PAYOUT-NOTICE"))
+
+
+@dataclass(frozen=True)
+class BankResult:
+    """One line of the bank's result file."""
+
+    payout_id: UUID
+    outcome: Outcome
+    bank_reference: str = ""
+    reason: str = ""
+    paid_on: date | None = None
+
+
+class Payouts:
+    """Move payouts from request to payment and, where needed, recovery."""
+
+    def __init__(self, store: LedgerStore, policy: Policy, today: Callable[[], date]) -> None:
+        self._store = store
+        self._policy = policy
+        self._today = today
+
+    def get(self, payout_id: UUID) -> Payout:
+        """The payout, or ``NotFoundError``."""
+        return self._store.load(Payout, payout_id, "payout")
+
+    def get_batch(self, batch_id: UUID) -> PaymentBatch:
+        """The batch, or ``NotFoundError``."""
+        return self._store.load(PaymentBatch, batch_id, "batch")
+
+    def _on_payout(self, payout_id: UUID, command: Callable[[Payout, Changes], None]) -> None:
+        def decide(changes: Changes) -> None:
+            payout = self.get(payout_id)
+            command(payout, changes)
+            changes.add(payout)
+
+        self._store.transact(decide)
+
+    def lodge_objection(self, ctx: Context, payout_id: UUID, *, grounds: str) -> str:
+        """An objection during public notice; holds the payout. Returns the objection id."""
+        objection_id = str(uuid.uuid4())
+        self._on_payout(
+            payout_id,
+            lambda p, _: p.lodge_objection(
+                objection_id=objection_id, grounds=grounds, lodged_on=self._today(), meta=ctx.meta()
+            ),
+        )
+        return objection_id
+
+    def resolve_objection(
+        self, ctx: Context, payout_id: UUID, *, objection_id: str, upheld: bool, reason: str
+    ) -> None:
+        """Uphold (the payout is rejected) or dismiss (it continues) an objection."""
+        self._on_payout(
+            payout_id,
+            lambda p, _: p.resolve_objection(
+                objection_id=objection_id, upheld=upheld, meta=ctx.meta(reason)
+            ),
+        )
+
+    def approve(self, ctx: Context, payout_id: UUID) -> PayoutStatus:
+        """Approve; the final approval commits the money from the fund (FUND-INSUFFICIENT)."""
+
+        def decide(changes: Changes) -> PayoutStatus:
+            payout = self.get(payout_id)
+            policy = self._policy.in_force(payout.region_code, self._today())
+            meta = ctx.meta().because(policy_version=policy.version)
+            if payout.approve(today=self._today(), rules=policy.payouts, meta=meta):
+                fund = self._store.load(Fund, payout.fund_id, "fund")
+                fund.commit(payout_id=payout.id, amount_fen=payout.amount_fen, meta=meta)
+                changes.add(fund)
+            changes.add(payout)
+            return payout.status
+
+        return self._store.transact(decide)
+
+    def reject(self, ctx: Context, payout_id: UUID, *, reason: str) -> None:
+        """Reject; a committed amount returns to the fund."""
+
+        def command(payout: Payout, changes: Changes) -> None:
+            if payout.reject(meta=ctx.meta(reason)):
+                changes.add(self._release(payout, ctx.meta(reason)))
+
+        self._on_payout(payout_id, command)
+
+    def cancel(self, ctx: Context, payout_id: UUID, *, reason: str) -> None:
+        """Cancel an approved or failed payout; its commitment returns to the fund."""
+
+        def command(payout: Payout, changes: Changes) -> None:
+            payout.cancel(meta=ctx.meta(reason))
+            changes.add(self._release(payout, ctx.meta(reason)))
+
+        self._on_payout(payout_id, command)
+
+    def _release(self, payout: Payout, meta: Meta) -> Fund:
+        fund = self._store.load(Fund, payout.fund_id, "fund")
+        fund.release(payout_id=payout.id, meta=meta)
+        return fund
+
+    def reissue(self, ctx: Context, payout_id: UUID, *, account: str, reason: str) -> None:
+        """Pay a failed payout again, to the beneficiary's corrected own account."""
+
+        def command(payout: Payout, _: Changes) -> None:
+            person = self._store.load(Person, payout.beneficiary_id, "person")
+            payout.reissue(
+                account=account, beneficiary_account=person.bank_account, meta=ctx.meta(reason)
+            )
+
+        self._on_payout(payout_id, command)
+
+    def release_batch(self, ctx: Context, *, fund_id: UUID, payout_ids: Sequence[UUID]) -> UUID:
+        """Send approved payouts of one fund to the bank, each to its beneficiary's account."""
+
+        def decide(changes: Changes) -> UUID:
+            if len(set(payout_ids)) != len(payout_ids):
+                raise InvalidInputError("BATCH-DUP", "a payout appears twice", "payout_ids")
+            payouts = [self.get(pid) for pid in payout_ids]
+            for payout in payouts:
+                if payout.fund_id != fund_id:
+                    raise RuleViolationError(
+                        "BATCH-FUND", f"payout {payout.id} is paid from another fund", "payout_ids"
+                    )
+            batch = PaymentBatch.release(
+                fund_id=fund_id, lines={p.id: p.amount_fen for p in payouts}, meta=ctx.meta()
+            )
+            for payout in payouts:
+                person = self._store.load(Person, payout.beneficiary_id, "person")
+                payout.add_to_batch(
+                    batch_id=batch.id,
+                    account=payout.account or person.bank_account,
+                    beneficiary_account=person.bank_account,
+                    meta=ctx.meta(),
+                )
+            changes.add(batch, *payouts)
+            return batch.id
+
+        return self._store.transact(decide)
+
+    def record_results(
+        self,
+        ctx: Context,
+        batch_id: UUID,
+        *,
+        results: Sequence[BankResult],
+        control_count: int,
+        control_total_fen: int,
+    ) -> PaymentBatch:
+        """Record a bank result file: all lines or none; its totals must match the batch."""
+
+        def decide(changes: Changes) -> PaymentBatch:
+            batch = self.get_batch(batch_id)
+            batch.check_totals(count=control_count, total_fen=control_total_fen)
+            fund = self._store.load(Fund, batch.fund_id, "fund")
+            for result in results:
+                batch.record_result(
+                    payout_id=result.payout_id,
+                    outcome=result.outcome,
+                    detail=result.bank_reference or result.reason,
+                    meta=ctx.meta(result.reason or None),
+                )
+                payout = self.get(result.payout_id)
+                self._apply(result, payout, fund, ctx)
+                changes.add(payout)
+            changes.add(batch, fund)
+            return batch
+
+        return self._store.transact(decide)
+
+    def _apply(self, result: BankResult, payout: Payout, fund: Fund, ctx: Context) -> None:
+        meta = ctx.meta(result.reason or None)
+        if result.outcome is Outcome.PAID:
+            payout.record_paid(
+                bank_reference=result.bank_reference,
+                paid_on=result.paid_on or self._today(),
+                meta=meta,
+            )
+            fund.record_payment(payout_id=payout.id, meta=meta)
+        elif result.outcome is Outcome.FAILED:
+            payout.record_failed(failure=result.reason, meta=meta)
+        else:
+            payout.reverse_payment(bank_reference=result.bank_reference, meta=meta)
+            fund.reverse_payment(payout_id=payout.id, meta=meta)
+
+    def order_recovery(
+        self, ctx: Context, payout_id: UUID, *, amount_fen: int, case_reference: str, reason: str
+    ) -> None:
+        """Order the recovery of an improper payment, citing the alert or case."""
+        self._on_payout(
+            payout_id,
+            lambda p, _: p.order_recovery(
+                amount_fen=amount_fen, case_reference=case_reference, meta=ctx.meta(reason)
+            ),
+        )
+
+    def record_recovery(
+        self, ctx: Context, payout_id: UUID, *, amount_fen: int, received_on: date
+    ) -> None:
+        """Recovered money returns to the fund."""
+
+        def command(payout: Payout, changes: Changes) -> None:
+            payout.record_recovery(amount_fen=amount_fen, received_on=received_on, meta=ctx.meta())
+            fund = self._store.load(Fund, payout.fund_id, "fund")
+            fund.record_recovery(payout_id=payout.id, amount_fen=amount_fen, meta=ctx.meta())
+            changes.add(fund)
+
+        self._on_payout(payout_id, command)

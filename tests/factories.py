@@ -162,6 +162,7 @@ def regional_policy(
     effective_from: date = date(2021, 1, 1),
     effective_to: date | None = None,
     payouts: dict[str, int] | None = None,
+    grant: dict[str, Any] | None = None,
     **post_rules: Any,
 ) -> PolicyDocument:
     """A validated catalogue version: the national one with a scope, a period and post rules."""
@@ -174,6 +175,7 @@ def regional_policy(
     )
     data["post"].update(post_rules)
     data["payouts"].update(payouts or {})
+    data["grant"].update(grant or {})
     return PolicyDocument.model_validate(data)
 
 

@@ -62,6 +62,19 @@ class Funds:
 
         self._store.transact(decide)
 
+    def covering(self, sources: list[FundSource], region_code: str, year: int) -> Fund | None:
+        """The budget that pays for ``region_code`` in ``year``.
+
+        The county's, else the city's, else the province's, in the catalogue's order of sources.
+        """
+        scopes = [region_code, f"{region_code[:4]}00", f"{region_code[:2]}0000"]
+        for source in sources:
+            for scope in dict.fromkeys(scopes):
+                found = self._store.find(Fund, fund_id_for(source, scope, year))
+                if found is not None:
+                    return found
+        return None
+
     def get(self, fund_id: UUID) -> Fund:
         """The fund, or ``NotFoundError``."""
         return self._store.load(Fund, fund_id, "fund")

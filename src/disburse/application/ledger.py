@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from disburse.application.funds import Funds
+from disburse.application.grants import Grants
 from disburse.application.payouts import Payouts
 from disburse.application.people import People
 from disburse.application.policy import Policy
@@ -30,19 +31,22 @@ class Ledger:
     policy: Policy
     posts: Posts
     payouts: Payouts
+    grants: Grants
 
     @classmethod
     def assemble(cls, store: LedgerStore, keys: KeyRing, today: Callable[[], date]) -> Ledger:
         """Wire the services to one store."""
         policy = Policy(store)
+        funds = Funds(store)
         return cls(
             store=store,
             keys=keys,
             people=People(store, keys),
-            funds=Funds(store),
+            funds=funds,
             policy=policy,
             posts=Posts(store, policy, today),
             payouts=Payouts(store, policy, today),
+            grants=Grants(store, policy, funds, today),
         )
 
     def close(self) -> None:

@@ -106,6 +106,35 @@ class PostRules(_Frozen):
         )
 
 
+class GrantTier(_Frozen):
+    """An amount for work in the listed provinces (e.g. neighbouring provinces)."""
+
+    provinces: list[str] = Field(description="2-digit province codes of the workplace.")
+    amount_fen: int = Field(gt=0)
+
+
+class GrantRules(_Frozen):
+    """One-time transport grants for cross-province work (一次性交通补助)."""
+
+    eligible_statuses: list[PovertyStatus]
+    amount_fen: int | NotSpecified = Field(description="Amount where no tier applies.")
+    tiers: list[GrantTier] = Field(default_factory=list)
+    min_months_away: int = Field(default=0, ge=0, le=12)
+    fund_sources: list[FundSource]
+
+    def amount_for(self, work_province: str, version: str) -> int:
+        """The grant for work in ``work_province``: its tier's amount, or the default."""
+        for tier in self.tiers:
+            if work_province in tier.provinces:
+                return tier.amount_fen
+        return require(
+            self.amount_fen,
+            rule_id="GRANT-AMOUNT",
+            what="the transport grant amount",
+            version=version,
+        )
+
+
 class PayoutRules(_Frozen):
     """How payouts are approved in a region (public notice, second approval)."""
 
@@ -127,6 +156,9 @@ class PolicyDocument(_Frozen):
     effective_to: date | None = None
     post: PostRules
     payouts: PayoutRules = Field(default_factory=PayoutRules)
+    grant: GrantRules | None = Field(
+        default=None, description="Transport grants; absent from versions published before them."
+    )
     sources: list[SourceRef]
 
     @field_validator("region_prefix")

@@ -12,7 +12,14 @@ from datetime import date
 
 from disburse.domain.fund import FundSource
 from disburse.domain.person import LabourCapacity, PovertyStatus
-from disburse.domain.rules import NotSpecified, PolicyDocument, PostRules, QuotaBand, SourceRef
+from disburse.domain.rules import (
+    GrantRules,
+    NotSpecified,
+    PolicyDocument,
+    PostRules,
+    QuotaBand,
+    SourceRef,
+)
 
 NATIONAL_VERSION = "CN-2021.1"
 LIUZHOU_VERSION = "CN-45-4502-2019.1"
@@ -60,6 +67,21 @@ _SOURCES = [
     ),
     SourceRef(rule_id="POST-QUOTA-VILLAGE", seed="002", clause="按照每个村不少于5人的规模"),
     SourceRef(
+        rule_id="GRANT-ELIG",
+        seed="000, 001, 004",
+        clause="对跨省就业的脱贫人口适当安排一次性交通补助 (004: 含防止返贫监测对象)",
+    ),
+    SourceRef(
+        rule_id="GRANT-FUND",
+        seed="000, 001",
+        clause="由衔接推进乡村振兴补助资金列支",
+    ),
+    SourceRef(
+        rule_id="GRANT-AMOUNT",
+        seed="000, 001",
+        clause="适当安排 (the amount is set locally; none in the sources)",
+    ),
+    SourceRef(
         rule_id="POST-FUND",
         seed="002",
         clause="所需资金从就业补助资金开支 (stipends are paid from the employment subsidy fund)",
@@ -98,6 +120,11 @@ def national() -> PolicyDocument:
             fund_sources=[FundSource.EMPLOYMENT_SUBSIDY],
             prorate_by_attendance=True,
             uniform_deviation_pct=30,
+        ),
+        grant=GrantRules(
+            eligible_statuses=[PovertyStatus.LIFTED, PovertyStatus.MONITORED],
+            amount_fen=NotSpecified(note="000/001: 适当安排; each region sets the amount"),
+            fund_sources=[FundSource.RURAL_REVITALISATION],
         ),
         sources=_SOURCES,
     )

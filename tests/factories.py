@@ -45,6 +45,10 @@ def finance(actor: str = "finance-1") -> Context:
     return Context(actor_id=actor, role=Role.FINANCE, client_id="test-client")
 
 
+def inspector(actor: str = "inspector-1") -> Context:
+    return Context(actor_id=actor, role=Role.INSPECTOR, client_id="test-client")
+
+
 def admin(actor: str = "admin-1") -> Context:
     return Context(actor_id=actor, role=Role.ADMIN, client_id="test-client")
 

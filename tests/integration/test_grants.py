@@ -11,7 +11,7 @@ import pytest
 from disburse.application.payouts import BankResult
 from disburse.bootstrap import initialise
 from disburse.domain.batch import Outcome
-from disburse.domain.errors import PolicyGapError, RuleViolationError
+from disburse.domain.errors import ConflictError, PolicyGapError, RuleViolationError
 from disburse.domain.fund import FundSource
 from disburse.domain.payout import PayoutStatus
 from disburse.domain.person import PovertyStatus
@@ -185,3 +185,22 @@ def test_two_simultaneous_claims_for_one_person_and_year_one_is_accepted(
     for thread in threads:
         thread.join(timeout=60)
     assert sorted(outcomes) == ["FRAUD-DUP-GRANT", "accepted"]
+
+
+def test_an_external_claim_id_reused_for_other_facts_is_a_conflict(ledger: Ledger) -> None:
+    _jilin(ledger)
+    person = f.register(ledger)
+    _claim(ledger, person, external_claim_id="HR-SYS-0002")
+    with pytest.raises(ConflictError, match="CLAIM-EXTERNAL-ID"):
+        _claim(ledger, f.register(ledger), external_claim_id="HR-SYS-0002")
+
+
+def test_a_rejected_grant_frees_the_year_for_a_corrected_claim(ledger: Ledger) -> None:
+    _jilin(ledger)
+    person = f.register(ledger)
+    first = _claim(ledger, person, evidence_ref="unsigned contract")
+    ledger.payouts.reject(f.finance(), first.payout_id, reason="contract not signed")
+    corrected = _claim(ledger, person, evidence_ref="signed contract")
+    assert corrected.grant_id != first.grant_id
+    with pytest.raises(RuleViolationError, match="FRAUD-DUP-GRANT"):
+        _claim(ledger, person, evidence_ref="a third try")

@@ -132,7 +132,7 @@ def test_a_payout_on_notice_waits_and_an_objection_holds_it(ledger: Ledger) -> N
     )
     assert ledger.payouts.get(payout).status is PayoutStatus.HELD
     ledger.payouts.resolve_objection(
-        f.clerk("inspector"), payout, objection_id=objection, upheld=True, reason="confirmed absent"
+        f.inspector(), payout, objection_id=objection, upheld=True, reason="confirmed absent"
     )
     assert ledger.payouts.get(payout).status is PayoutStatus.REJECTED
 
@@ -214,3 +214,30 @@ def test_two_concurrent_approvals_of_one_payout_one_wins(open_ledger: LedgerFact
         thread.join(timeout=60)
     assert sorted(outcomes) == ["PAYOUT-STATE", "approved"]
     assert open_ledger().funds.get(place.fund_id).committed_fen == 150_000
+
+
+def test_a_rejected_payout_stays_rejected_when_another_objection_is_resolved(
+    ledger: Ledger,
+) -> None:
+    f.publish(ledger, f.regional_policy(payouts={"notice_days": 7}))
+    _, payout, _ = _stipend(ledger)
+    first = ledger.payouts.lodge_objection(f.clerk("villager-1"), payout, grounds="absent")
+    second = ledger.payouts.lodge_objection(f.clerk("villager-2"), payout, grounds="absent too")
+    ledger.payouts.resolve_objection(
+        f.inspector(), payout, objection_id=first, upheld=True, reason="absent"
+    )
+    with pytest.raises(ConflictError, match="PAYOUT-STATE"):
+        ledger.payouts.resolve_objection(
+            f.inspector(), payout, objection_id=second, upheld=False, reason="x"
+        )
+    assert ledger.payouts.get(payout).status is PayoutStatus.REJECTED
+
+
+def test_only_finance_or_an_inspector_resolves_objections(ledger: Ledger) -> None:
+    f.publish(ledger, f.regional_policy(payouts={"notice_days": 7}))
+    _, payout, _ = _stipend(ledger)
+    objection = ledger.payouts.lodge_objection(f.clerk("villager"), payout, grounds="absent")
+    with pytest.raises(RuleViolationError, match="PAYOUT-ROLE"):
+        ledger.payouts.resolve_objection(
+            f.clerk(), payout, objection_id=objection, upheld=False, reason="x"
+        )

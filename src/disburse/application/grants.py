@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from disburse.application.payouts import open_payout
-from disburse.domain.errors import RuleViolationError
+from disburse.domain.errors import ConflictError, RuleViolationError
 from disburse.domain.grant import (
     GRANT_PROGRAMME,
     ONCE_RULE,
@@ -35,6 +35,17 @@ EXTERNAL_RULE = "CLAIM-EXTERNAL-ID"
 def external_key(client_id: str, external_claim_id: str) -> str:
     """A client's own claim id names one claim, whoever resubmits it."""
     return f"external-claim:{client_id}:{external_claim_id}"
+
+
+def _facts(grant: TransportGrant) -> tuple[object, ...]:
+    """What makes two submissions the same claim."""
+    return (
+        grant.person_id,
+        grant.work_province,
+        grant.employer,
+        grant.started_on,
+        grant.months_worked,
+    )
 
 
 @dataclass(frozen=True)
@@ -79,6 +90,14 @@ class Grants:
             if external_claim_id:
                 earlier = self._earlier(ctx.client_id, external_claim_id)
                 if earlier is not None:
+                    same = (person_id, work_province, employer.strip(), started_on, months_worked)
+                    if same != _facts(self.get(earlier.grant_id)):
+                        raise ConflictError(
+                            EXTERNAL_RULE,
+                            f"external claim id {external_claim_id} was used for a different "
+                            f"claim (grant {earlier.grant_id})",
+                            "external_claim_id",
+                        )
                     return earlier
             person = self._store.load(Person, person_id, "person")
             policy = self._policy.in_force(person.home_region, started_on)
@@ -131,6 +150,7 @@ class Grants:
                     },
                 },
                 meta=meta.because(GRANT_PROGRAMME),
+                holds=[once_key(grant.person_id, grant.period)],
             )
             open_payout(payout, policy, self._today(), meta)
             changes.add(payout)

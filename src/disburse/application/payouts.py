@@ -11,6 +11,7 @@ from disburse.domain.errors import InvalidInputError, RuleViolationError
 from disburse.domain.fund import Fund
 from disburse.domain.payout import Payout, PayoutStatus
 from disburse.domain.person import Person
+from disburse.domain.reservation import Reservation, reservation_id_for
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Sequence
@@ -81,12 +82,15 @@ class Payouts:
         self, ctx: Context, payout_id: UUID, *, objection_id: str, upheld: bool, reason: str
     ) -> None:
         """Uphold (the payout is rejected) or dismiss (it continues) an objection."""
-        self._on_payout(
-            payout_id,
-            lambda p, _: p.resolve_objection(
+
+        def command(payout: Payout, changes: Changes) -> None:
+            payout.resolve_objection(
                 objection_id=objection_id, upheld=upheld, meta=ctx.meta(reason)
-            ),
-        )
+            )
+            if upheld:
+                changes.add(*self._free_holds(payout, ctx.meta(reason)))
+
+        self._on_payout(payout_id, command)
 
     def approve(self, ctx: Context, payout_id: UUID) -> PayoutStatus:
         """Approve; the final approval commits the money from the fund (FUND-INSUFFICIENT)."""
@@ -110,6 +114,7 @@ class Payouts:
         def command(payout: Payout, changes: Changes) -> None:
             if payout.reject(meta=ctx.meta(reason)):
                 changes.add(self._release(payout, ctx.meta(reason)))
+            changes.add(*self._free_holds(payout, ctx.meta(reason)))
 
         self._on_payout(payout_id, command)
 
@@ -118,9 +123,21 @@ class Payouts:
 
         def command(payout: Payout, changes: Changes) -> None:
             payout.cancel(meta=ctx.meta(reason))
-            changes.add(self._release(payout, ctx.meta(reason)))
+            changes.add(
+                self._release(payout, ctx.meta(reason)), *self._free_holds(payout, ctx.meta(reason))
+            )
 
         self._on_payout(payout_id, command)
+
+    def _free_holds(self, payout: Payout, meta: Meta) -> list[Reservation]:
+        """A void payout's source no longer counts (e.g. a rejected grant frees the year)."""
+        freed = []
+        for key in payout.holds:
+            seat = self._store.find(Reservation, reservation_id_for(key))
+            if seat is not None and seat.holder_id == payout.source_id:
+                seat.release(holder_id=payout.source_id, meta=meta)
+                freed.append(seat)
+        return freed
 
     def _release(self, payout: Payout, meta: Meta) -> Fund:
         fund = self._store.load(Fund, payout.fund_id, "fund")

@@ -15,7 +15,7 @@ from uuid import UUID
 from eventsourcing.domain import Aggregate, event
 
 from disburse.domain.errors import ConflictError, InvalidInputError, RuleViolationError
-from disburse.domain.meta import Meta
+from disburse.domain.meta import Meta, Role
 from disburse.domain.money import check_amount, yuan
 from disburse.domain.rules import PayoutRules
 
@@ -47,6 +47,7 @@ class PayoutStatus(StrEnum):
     RECOVERED = "recovered"
 
 
+RESOLVERS = frozenset({Role.FINANCE, Role.INSPECTOR})
 PENDING = frozenset({PayoutStatus.REQUESTED, PayoutStatus.ON_NOTICE, PayoutStatus.FIRST_APPROVED})
 
 
@@ -76,6 +77,7 @@ class Payout(Aggregate):
         region_code: str,
         amount_fen: int,
         explanation: dict[str, Any],
+        holds: list[str],
         meta: Meta,
     ) -> None:
         self.kind = PayoutKind(kind)
@@ -87,6 +89,7 @@ class Payout(Aggregate):
         self.region_code = region_code
         self.amount_fen = amount_fen
         self.explanation = explanation
+        self.holds = list(holds)  # reservation keys its source holds (released on rejection)
         self.requested_by = meta.actor_id
         self.status = PayoutStatus.REQUESTED
         self.notice_ends_on: date | None = None
@@ -113,8 +116,13 @@ class Payout(Aggregate):
         amount_fen: int,
         explanation: dict[str, Any],
         meta: Meta,
+        holds: list[str] | None = None,
     ) -> Payout:
-        """Request a payout of a positive amount."""
+        """Request a payout of a positive amount.
+
+        ``holds`` are the reservation keys its source took (e.g. once a year per person);
+        they are released if the payout is rejected or cancelled.
+        """
         check_amount(amount_fen)
         return cls(
             kind=PayoutKind(kind),
@@ -126,6 +134,7 @@ class Payout(Aggregate):
             region_code=region_code,
             amount_fen=amount_fen,
             explanation=explanation,
+            holds=holds or [],
             meta=meta,
         )
 
@@ -177,6 +186,11 @@ class Payout(Aggregate):
 
     def resolve_objection(self, *, objection_id: str, upheld: bool, meta: Meta) -> None:
         """Dismiss an objection (the payout continues) or uphold it (the payout is rejected)."""
+        self._require(PayoutStatus.HELD, action="resolve an objection to")
+        if meta.role not in RESOLVERS:
+            raise RuleViolationError(
+                "PAYOUT-ROLE", "finance or an inspector resolves objections", "role"
+            )
         if not self.objections.get(objection_id):
             raise ConflictError(
                 "PAYOUT-OBJECTION", f"no open objection {objection_id}", "objection_id"
@@ -330,7 +344,12 @@ class Payout(Aggregate):
 
     def order_recovery(self, *, amount_fen: int, case_reference: str, meta: Meta) -> None:
         """Order the recovery of an improper payment (all or part of it)."""
-        self._require(PayoutStatus.PAID, PayoutStatus.RECOVERY_ORDERED, action="order recovery of")
+        self._require(
+            PayoutStatus.PAID,
+            PayoutStatus.RECOVERY_ORDERED,
+            PayoutStatus.RECOVERED,
+            action="order recovery of",
+        )
         meta.require_finance("order recoveries")
         check_amount(amount_fen)
         if not meta.reason:

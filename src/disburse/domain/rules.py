@@ -135,6 +135,55 @@ class GrantRules(_Frozen):
         )
 
 
+class AmountRule(_Frozen):
+    """How a programme's amount is computed.
+
+    ``fixed``: ``amount_fen``. ``range``: the applicant chooses a value within
+    ``[min_fen, max_fen]``. ``monthly``: a monthly amount (fixed, or chosen within the
+    range) times the months, at most ``max_months``. ``cap_fen`` caps the total.
+    """
+
+    kind: Literal["fixed", "range", "monthly"]
+    amount_fen: int | NotSpecified | None = None
+    min_fen: int | None = Field(default=None, gt=0)
+    max_fen: int | None = Field(default=None, gt=0)
+    max_months: int | None = Field(default=None, ge=1, le=120)
+    cap_fen: int | None = Field(default=None, gt=0)
+
+    @model_validator(mode="after")
+    def _complete(self) -> AmountRule:
+        ranged = self.min_fen is not None and self.max_fen is not None
+        if self.kind == "fixed" and self.amount_fen is None:
+            raise ValueError("a fixed amount needs amount_fen (or not_specified)")
+        if self.kind == "range" and not ranged and not isinstance(self.amount_fen, NotSpecified):
+            raise ValueError("a range needs min_fen and max_fen")
+        if ranged and self.min_fen > self.max_fen:  # type: ignore[operator]
+            raise ValueError("min_fen is above max_fen")
+        return self
+
+
+class ProgrammeRules(_Frozen):
+    """A subsidy programme: who applies, for whom, how much, how often, when."""
+
+    title: str
+    applicant_kind: Literal["person", "employer", "broker", "base"]
+    beneficiary_statuses: list[PovertyStatus] = Field(
+        default_factory=list, description="Eligible beneficiaries; empty: no beneficiaries."
+    )
+    per_beneficiary: bool = Field(
+        default=False, description="The amount is paid for each beneficiary."
+    )
+    amount: AmountRule
+    frequency: Literal["none", "once_ever", "once_per_year"] = "none"
+    one_applicant_per_beneficiary: bool = Field(
+        default=False, description="A beneficiary counts for one applicant a year (SVC-BROKER)."
+    )
+    effective_from: date | None = None
+    effective_to: date | None = None
+    fund_sources: list[FundSource]
+    evidence: list[str] = Field(default_factory=list, description="Evidence references needed.")
+
+
 class PayoutRules(_Frozen):
     """How payouts are approved in a region (public notice, second approval)."""
 
@@ -158,6 +207,9 @@ class PolicyDocument(_Frozen):
     payouts: PayoutRules = Field(default_factory=PayoutRules)
     grant: GrantRules | None = Field(
         default=None, description="Transport grants; absent from versions published before them."
+    )
+    programmes: dict[str, ProgrammeRules] = Field(
+        default_factory=dict, description="Subsidy programmes by code (SVC-BROKER, TRAIN-OJT...)."
     )
     sources: list[SourceRef]
 

@@ -20,6 +20,7 @@ from disburse.domain.rules import (
     QuotaBand,
     SourceRef,
 )
+from disburse.policy.programmes import PROGRAMME_SOURCES, PROGRAMMES
 
 NATIONAL_VERSION = "CN-2021.1"
 LIUZHOU_VERSION = "CN-45-4502-2019.1"
@@ -126,7 +127,8 @@ def national() -> PolicyDocument:
             amount_fen=NotSpecified(note="000/001: 适当安排; each region sets the amount"),
             fund_sources=[FundSource.RURAL_REVITALISATION],
         ),
-        sources=_SOURCES,
+        programmes=PROGRAMMES,
+        sources=[*_SOURCES, *PROGRAMME_SOURCES],
     )
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from disburse.application.claims import EXTERNAL_RULE, external_key, holder_of, reserve
 from disburse.application.payouts import open_payout
 from disburse.domain.errors import ConflictError, RuleViolationError
 from disburse.domain.grant import (
@@ -16,7 +17,7 @@ from disburse.domain.grant import (
 )
 from disburse.domain.payout import Payout, PayoutKind, payout_id_for
 from disburse.domain.person import Person
-from disburse.domain.reservation import Reservation, reservation_id_for
+from disburse.domain.reservation import Reservation
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -27,14 +28,6 @@ if TYPE_CHECKING:
     from disburse.application.funds import Funds
     from disburse.application.policy import Policy
     from disburse.application.store import Changes, LedgerStore
-    from disburse.domain.meta import Meta
-
-EXTERNAL_RULE = "CLAIM-EXTERNAL-ID"
-
-
-def external_key(client_id: str, external_claim_id: str) -> str:
-    """A client's own claim id names one claim, whoever resubmits it."""
-    return f"external-claim:{client_id}:{external_claim_id}"
 
 
 def _facts(grant: TransportGrant) -> tuple[object, ...]:
@@ -114,7 +107,17 @@ class Grants:
                 policy=policy,
                 meta=meta,
             )
-            changes.add(grant, self._reserve_once(grant, meta.because(ONCE_RULE)))
+            once = reserve(
+                self._store,
+                key=once_key(grant.person_id, grant.period),
+                rule_id=ONCE_RULE,
+                holder_id=grant.id,
+                refusal=f"person {grant.person_id} already has a transport grant for "
+                f"{grant.period}, whichever county or system claimed it",
+                field="person_id",
+                meta=meta,
+            )
+            changes.add(grant, once)
             if external_claim_id:
                 key = external_key(ctx.client_id, external_claim_id)
                 changes.add(
@@ -159,23 +162,10 @@ class Grants:
         return self._store.transact(decide)
 
     def _earlier(self, client_id: str, external_claim_id: str) -> GrantClaim | None:
-        key = external_key(client_id, external_claim_id)
-        seen = self._store.find(Reservation, reservation_id_for(key))
-        if seen is None or seen.holder_id is None:
+        holder = holder_of(self._store, external_key(client_id, external_claim_id))
+        if holder is None:
             return None
-        grant = self.get(seen.holder_id)
+        grant = self.get(holder)
         return GrantClaim(
             grant.id, payout_id_for(GRANT_PROGRAMME, grant.id, grant.period), created=False
         )
-
-    def _reserve_once(self, grant: TransportGrant, meta: Meta) -> Reservation:
-        key = once_key(grant.person_id, grant.period)
-        existing = self._store.find(Reservation, reservation_id_for(key))
-        refusal = (
-            f"person {grant.person_id} already has a transport grant for {grant.period} "
-            f"(grant {existing.holder_id if existing else '?'}), whichever county claimed it"
-        )
-        if existing is None:
-            return Reservation(key=key, rule_id=ONCE_RULE, holder_id=grant.id, meta=meta)
-        existing.take(holder_id=grant.id, refusal=refusal, field="person_id", meta=meta)
-        return existing

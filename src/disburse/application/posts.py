@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from disburse.application.claims import reserve
 from disburse.application.payouts import open_payout
 from disburse.domain.errors import RuleViolationError
 from disburse.domain.fund import Fund, fund_id_for
@@ -116,28 +117,18 @@ class Posts:
                 policy=policy,
                 meta=ctx.meta(),
             )
-            seat = self._take_seat(person.id, post.id, ctx)
+            seat = reserve(
+                self._store,
+                key=seat_key(person.id),
+                rule_id=ONE_POST_RULE,
+                holder_id=post.id,
+                refusal=f"person {person.id} already holds another post; exit it first",
+                field="person_id",
+                meta=ctx.meta(),
+            )
             changes.add(post, seat)
 
         self._store.transact(decide)
-
-    def _take_seat(self, person_id: UUID, post_id: UUID, ctx: Context) -> Reservation:
-        key = seat_key(person_id)
-        seat = self._store.find(Reservation, reservation_id_for(key))
-        if seat is None:
-            return Reservation(
-                key=key,
-                rule_id=ONE_POST_RULE,
-                holder_id=post_id,
-                meta=ctx.meta().because(ONE_POST_RULE),
-            )
-        seat.take(
-            holder_id=post_id,
-            refusal=f"person {person_id} already holds post {seat.holder_id}; exit it first",
-            field="person_id",
-            meta=ctx.meta().because(ONE_POST_RULE),
-        )
-        return seat
 
     def renew(self, ctx: Context, post_id: UUID, *, term_start: date, term_end: date) -> None:
         """A new term for the current holder (POST-TERM: a term is at most a year)."""

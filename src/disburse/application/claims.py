@@ -1,0 +1,50 @@
+"""Reservations taken by commands: uniqueness rules and clients' external claim ids."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from disburse.domain.reservation import Reservation, reservation_id_for
+
+if TYPE_CHECKING:
+    from uuid import UUID
+
+    from disburse.application.store import LedgerStore
+    from disburse.domain.meta import Meta
+
+EXTERNAL_RULE = "CLAIM-EXTERNAL-ID"
+
+
+def reserve(
+    store: LedgerStore,
+    *,
+    key: str,
+    rule_id: str,
+    holder_id: UUID,
+    refusal: str,
+    field: str,
+    meta: Meta,
+) -> Reservation:
+    """Take ``key`` for ``holder_id`` (creating the reservation if it is new).
+
+    Refused with ``refusal`` under ``rule_id`` while another holder has it. Save the
+    result in the same transaction as the holder: a concurrent taker then conflicts.
+    """
+    seat = store.find(Reservation, reservation_id_for(key))
+    if seat is None:
+        return Reservation(
+            key=key, rule_id=rule_id, holder_id=holder_id, meta=meta.because(rule_id)
+        )
+    seat.take(holder_id=holder_id, refusal=refusal, field=field, meta=meta.because(rule_id))
+    return seat
+
+
+def holder_of(store: LedgerStore, key: str) -> UUID | None:
+    """Who holds ``key`` now, if anyone."""
+    seat = store.find(Reservation, reservation_id_for(key))
+    return None if seat is None else seat.holder_id
+
+
+def external_key(client_id: str, external_claim_id: str) -> str:
+    """A client's own claim id names one claim, whoever resubmits it."""
+    return f"external-claim:{client_id}:{external_claim_id}"

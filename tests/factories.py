@@ -12,6 +12,7 @@ from disburse.domain.fund import FundSource
 from disburse.domain.identity import check_digit
 from disburse.domain.meta import Meta, Role
 from disburse.domain.months import Month
+from disburse.domain.organisation import OrganisationKind, credit_code_check
 from disburse.domain.person import LabourCapacity, PovertyStatus
 from disburse.domain.post import InsuranceKind
 from disburse.domain.rules import PolicyDocument
@@ -35,6 +36,25 @@ def resident_id(
     number = next(_serial) if serial is None else serial
     first17 = f"{region}{born:%Y%m%d}{number % 1000:03d}"
     return first17 + check_digit(first17)
+
+
+def credit_code(serial: int | None = None) -> str:
+    """A valid unified social credit code (GB 32100) of an enterprise in the test county."""
+    number = next(_serial) if serial is None else serial
+    first17 = f"91{COUNTY}{number:09d}"
+    return first17 + credit_code_check(first17)
+
+
+def organisation(ledger: Ledger, kind: OrganisationKind, name: str = "某人力资源公司") -> UUID:
+    """Register an employer, broker or base in the test county."""
+    return ledger.organisations.register(
+        clerk(),
+        credit_code=credit_code(),
+        kind=kind,
+        name=name,
+        region_code=COUNTY,
+        bank_account="6228480012345678",
+    ).organisation_id
 
 
 def clerk(actor: str = "clerk-1") -> Context:
@@ -167,6 +187,7 @@ def regional_policy(
     effective_to: date | None = None,
     payouts: dict[str, int] | None = None,
     grant: dict[str, Any] | None = None,
+    programmes: dict[str, dict[str, Any]] | None = None,
     **post_rules: Any,
 ) -> PolicyDocument:
     """A validated catalogue version: the national one with a scope, a period and post rules."""
@@ -180,6 +201,8 @@ def regional_policy(
     data["post"].update(post_rules)
     data["payouts"].update(payouts or {})
     data["grant"].update(grant or {})
+    for code, changes in (programmes or {}).items():
+        data["programmes"][code].update(changes)
     return PolicyDocument.model_validate(data)
 
 

@@ -7,10 +7,12 @@ from typing import TYPE_CHECKING
 
 from disburse.application.funds import Funds
 from disburse.application.grants import Grants
+from disburse.application.organisations import Organisations
 from disburse.application.payouts import Payouts
 from disburse.application.people import People
 from disburse.application.policy import Policy
 from disburse.application.posts import Posts
+from disburse.application.subsidies import Subsidies
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -32,6 +34,8 @@ class Ledger:
     posts: Posts
     payouts: Payouts
     grants: Grants
+    organisations: Organisations
+    subsidies: Subsidies
 
     @classmethod
     def assemble(cls, store: LedgerStore, keys: KeyRing, today: Callable[[], date]) -> Ledger:
@@ -47,6 +51,8 @@ class Ledger:
             posts=Posts(store, policy, today),
             payouts=Payouts(store, policy, today),
             grants=Grants(store, policy, funds, today),
+            organisations=Organisations(store),
+            subsidies=Subsidies(store, policy, funds, today),
         )
 
     def close(self) -> None:

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 from disburse.domain.batch import Outcome, PaymentBatch
 from disburse.domain.errors import InvalidInputError, RuleViolationError
 from disburse.domain.fund import Fund
+from disburse.domain.organisation import Organisation
 from disburse.domain.payout import Payout, PayoutStatus
 from disburse.domain.person import Person
 from disburse.domain.reservation import Reservation, reservation_id_for
@@ -139,6 +140,13 @@ class Payouts:
                 freed.append(seat)
         return freed
 
+    def _payee_account(self, payee_id: UUID) -> str:
+        """The registered account of the person or organisation paid."""
+        person = self._store.find(Person, payee_id)
+        if person is not None:
+            return person.bank_account
+        return self._store.load(Organisation, payee_id, "organisation").bank_account
+
     def _release(self, payout: Payout, meta: Meta) -> Fund:
         fund = self._store.load(Fund, payout.fund_id, "fund")
         fund.release(payout_id=payout.id, meta=meta)
@@ -148,9 +156,10 @@ class Payouts:
         """Pay a failed payout again, to the beneficiary's corrected own account."""
 
         def command(payout: Payout, _: Changes) -> None:
-            person = self._store.load(Person, payout.beneficiary_id, "person")
             payout.reissue(
-                account=account, beneficiary_account=person.bank_account, meta=ctx.meta(reason)
+                account=account,
+                beneficiary_account=self._payee_account(payout.beneficiary_id),
+                meta=ctx.meta(reason),
             )
 
         self._on_payout(payout_id, command)
@@ -171,11 +180,11 @@ class Payouts:
                 fund_id=fund_id, lines={p.id: p.amount_fen for p in payouts}, meta=ctx.meta()
             )
             for payout in payouts:
-                person = self._store.load(Person, payout.beneficiary_id, "person")
+                own = self._payee_account(payout.beneficiary_id)
                 payout.add_to_batch(
                     batch_id=batch.id,
-                    account=payout.account or person.bank_account,
-                    beneficiary_account=person.bank_account,
+                    account=payout.account or own,
+                    beneficiary_account=own,
                     meta=ctx.meta(),
                 )
             changes.add(batch, *payouts)

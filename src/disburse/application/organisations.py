@@ -1,0 +1,68 @@
+"""Registry of employers, labour brokers and assistance bases."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from disburse.domain.organisation import (
+    Organisation,
+    OrganisationKind,
+    normalise_credit_code,
+    organisation_id_for,
+)
+
+if TYPE_CHECKING:
+    from uuid import UUID
+
+    from disburse.application.context import Context
+    from disburse.application.store import Changes, LedgerStore
+
+
+@dataclass(frozen=True)
+class OrganisationRegistration:
+    """The organisation, and whether this call created it."""
+
+    organisation_id: UUID
+    created: bool
+
+
+class Organisations:
+    """Register organisations; the same credit code again returns the same one."""
+
+    def __init__(self, store: LedgerStore) -> None:
+        self._store = store
+
+    def register(
+        self,
+        ctx: Context,
+        *,
+        credit_code: str,
+        kind: OrganisationKind,
+        name: str,
+        region_code: str,
+        bank_account: str,
+    ) -> OrganisationRegistration:
+        """Register an employer, broker or base."""
+        code = normalise_credit_code(credit_code)
+
+        def decide(changes: Changes) -> OrganisationRegistration:
+            existing = self._store.find(Organisation, organisation_id_for(code))
+            if existing is not None:
+                return OrganisationRegistration(existing.id, created=False)
+            organisation = Organisation.register(
+                credit_code=code,
+                kind=OrganisationKind(kind),
+                name=name,
+                region_code=region_code,
+                bank_account=bank_account,
+                meta=ctx.meta(),
+            )
+            changes.add(organisation)
+            return OrganisationRegistration(organisation.id, created=True)
+
+        return self._store.transact(decide)
+
+    def get(self, organisation_id: UUID) -> Organisation:
+        """The organisation, or ``NotFoundError``."""
+        return self._store.load(Organisation, organisation_id, "organisation")

@@ -11,7 +11,7 @@ import pytest
 from disburse.application.payouts import BankResult
 from disburse.bootstrap import initialise
 from disburse.domain.batch import Outcome
-from disburse.domain.errors import ConflictError, PolicyGapError, RuleViolationError
+from disburse.domain.errors import ConflictError, DomainError, PolicyGapError, RuleViolationError
 from disburse.domain.fund import FundSource
 from disburse.domain.payout import PayoutStatus
 from disburse.domain.person import PovertyStatus
@@ -204,3 +204,21 @@ def test_a_rejected_grant_frees_the_year_for_a_corrected_claim(ledger: Ledger) -
     assert corrected.grant_id != first.grant_id
     with pytest.raises(RuleViolationError, match="FRAUD-DUP-GRANT"):
         _claim(ledger, person, evidence_ref="a third try")
+
+
+@pytest.mark.parametrize(
+    ("facts", "field"),
+    [
+        ({"employer": " "}, "employer"),
+        ({"evidence_ref": ""}, "evidence_ref"),
+        ({"started_on": date(2024, 3, 2)}, "started_on"),  # after today (2024-03-01)
+        ({"work_province": "99"}, "work_province"),
+    ],
+)
+def test_a_claim_with_missing_or_impossible_facts_is_refused_naming_the_field(
+    ledger: Ledger, facts: dict[str, object], field: str
+) -> None:
+    _jilin(ledger)
+    with pytest.raises(DomainError) as caught:
+        _claim(ledger, f.register(ledger), **facts)  # type: ignore[arg-type]
+    assert caught.value.field == field

@@ -12,6 +12,7 @@ from disburse.application.payouts import BankResult
 from disburse.bootstrap import initialise
 from disburse.domain.batch import Outcome
 from disburse.domain.errors import ConflictError, DomainError, RuleViolationError
+from disburse.domain.fund import FundSource
 from disburse.domain.payout import PayoutStatus
 from tests import factories as f
 from tests.integration.test_store import _force_race
@@ -241,3 +242,31 @@ def test_only_finance_or_an_inspector_resolves_objections(ledger: Ledger) -> Non
         ledger.payouts.resolve_objection(
             f.clerk(), payout, objection_id=objection, upheld=False, reason="x"
         )
+
+
+def test_a_batch_is_refused_when_empty_repeating_a_payout_or_mixing_funds(ledger: Ledger) -> None:
+    place, payout, _ = _stipend(ledger)
+    ledger.payouts.approve(f.finance(), payout)
+    with pytest.raises(DomainError, match="BATCH-EMPTY"):
+        ledger.payouts.release_batch(f.finance(), fund_id=place.fund_id, payout_ids=[])
+    with pytest.raises(DomainError, match="BATCH-DUP"):
+        ledger.payouts.release_batch(
+            f.finance(), fund_id=place.fund_id, payout_ids=[payout, payout]
+        )
+    other_fund = ledger.funds.allocate(
+        f.finance(), source=FundSource.EAST_WEST, region_code=f.COUNTY, year=2024, amount_fen=1
+    )
+    with pytest.raises(RuleViolationError, match="BATCH-FUND"):
+        ledger.payouts.release_batch(f.finance(), fund_id=other_fund, payout_ids=[payout])
+    assert ledger.payouts.get(payout).status is PayoutStatus.APPROVED
+
+
+def test_rejections_and_cancellations_state_their_reason(ledger: Ledger) -> None:
+    _, payout, _ = _stipend(ledger)
+    with pytest.raises(DomainError, match="PAYOUT-REJECT"):
+        ledger.payouts.reject(f.finance(), payout, reason="")
+    ledger.payouts.approve(f.finance(), payout)
+    with pytest.raises(DomainError, match="PAYOUT-CANCEL"):
+        ledger.payouts.cancel(f.finance(), payout, reason="")
+    ledger.payouts.cancel(f.finance(), payout, reason="holder moved away")
+    assert ledger.payouts.get(payout).status is PayoutStatus.CANCELLED

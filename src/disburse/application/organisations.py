@@ -63,6 +63,18 @@ class Organisations:
 
         return self._store.transact(decide)
 
+    def change_bank_account(
+        self, ctx: Context, organisation_id: UUID, *, bank_account: str, reason: str
+    ) -> None:
+        """Record the organisation's new account (failed payouts can then be re-issued)."""
+
+        def decide(changes: Changes) -> None:
+            organisation = self.get(organisation_id)
+            organisation.change_bank_account(bank_account=bank_account, meta=ctx.meta(reason))
+            changes.add(organisation)
+
+        self._store.transact(decide)
+
     def get(self, organisation_id: UUID) -> Organisation:
         """The organisation, or ``NotFoundError``."""
         return self._store.load(Organisation, organisation_id, "organisation")

@@ -81,8 +81,8 @@ class Subsidies:
             if external_claim_id:
                 earlier = self._earlier(ctx, external_claim_id)
                 if earlier is not None:
-                    subjects = list(beneficiary_ids) or [applicant_id]
-                    same = (programme, applicant_id, subjects, period_start, months)
+                    subjects = sorted(beneficiary_ids or [applicant_id])
+                    same = (programme, applicant_id, subjects, period_start, months, chosen_fen)
                     if same != _facts(earlier):
                         raise ConflictError(
                             EXTERNAL_RULE,
@@ -113,6 +113,7 @@ class Subsidies:
                 chosen_fen=chosen_fen,
                 evidence=list(evidence),
                 external_claim_id=external_claim_id,
+                today=self._today(),
                 policy=policy,
                 meta=meta,
             )
@@ -172,8 +173,7 @@ class Subsidies:
                         rule_id=rule,
                         holder_id=application.id,
                         refusal=f"{subject} already counts for {application.programme} "
-                        f"({'ever' if 'once' in key else application.period})"
-                        + (", for another applicant" if rule == "FRAUD-DUP-BROKER" else ""),
+                        f"({'once ever' if ':once:' in key else application.period})",
                         field="beneficiary_ids",
                         meta=meta,
                     )
@@ -190,7 +190,8 @@ def _facts(application: SubsidyApplication) -> tuple[object, ...]:
     return (
         application.programme,
         application.applicant_id,
-        application.beneficiary_ids or [application.applicant_id],
+        sorted(application.beneficiary_ids or [application.applicant_id]),
         application.period_start,
         application.months,
+        application.chosen_fen,
     )

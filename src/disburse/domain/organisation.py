@@ -10,7 +10,7 @@ from uuid import UUID
 
 from eventsourcing.domain import Aggregate, event
 
-from disburse.domain.errors import InvalidInputError
+from disburse.domain.errors import ConflictError, InvalidInputError
 from disburse.domain.meta import Meta
 from disburse.domain.person import check_account
 from disburse.domain.regions import check_region_code
@@ -103,3 +103,16 @@ class Organisation(Aggregate):
             bank_account=check_account(bank_account),
             meta=meta,
         )
+
+    def change_bank_account(self, *, bank_account: str, meta: Meta) -> None:
+        """Replace the account subsidies are paid to."""
+        check_account(bank_account)
+        if bank_account == self.bank_account:
+            raise ConflictError(
+                "ORG-ACCOUNT", "this is already the account on record", "bank_account"
+            )
+        self._bank_account_changed(bank_account=bank_account, meta=meta)
+
+    @event("BankAccountChanged")
+    def _bank_account_changed(self, *, bank_account: str, meta: Meta) -> None:
+        self.bank_account = bank_account

@@ -52,7 +52,7 @@ def compute_amount(
         if value is None:
             raise PolicyGapError(code, f"catalogue {version} gives {code} no amount")
         unit = value
-    formula = "unit"
+    unit_fen, formula = unit, "unit"
     if amount.kind == "monthly":
         if amount.max_months is not None and months > amount.max_months:
             raise RuleViolationError(code, f"at most {amount.max_months} months", "months")
@@ -63,7 +63,7 @@ def compute_amount(
     count = beneficiaries if rules.per_beneficiary else 1
     explanation = {
         "formula": f"{formula} x beneficiaries" if rules.per_beneficiary else formula,
-        "inputs": {"unit_fen": chosen_fen, "months": months, "beneficiaries": beneficiaries},
+        "inputs": {"unit_fen": unit_fen, "months": months, "beneficiaries": beneficiaries},
     }
     return unit * count, explanation
 
@@ -82,6 +82,7 @@ class SubsidyApplication(Aggregate):
         beneficiary_ids: list[UUID],
         period_start: date,
         months: int,
+        chosen_fen: int | None,
         evidence: list[str],
         external_claim_id: str | None,
         amount_fen: int,
@@ -95,6 +96,7 @@ class SubsidyApplication(Aggregate):
         self.beneficiary_ids = list(beneficiary_ids)
         self.period_start = period_start
         self.months = months
+        self.chosen_fen = chosen_fen
         self.evidence = list(evidence)
         self.external_claim_id = external_claim_id
         self.amount_fen = amount_fen
@@ -119,6 +121,7 @@ class SubsidyApplication(Aggregate):
         chosen_fen: int | None,
         evidence: list[str],
         external_claim_id: str | None,
+        today: date,
         policy: PolicyDocument,
         meta: Meta,
     ) -> SubsidyApplication:
@@ -132,7 +135,13 @@ class SubsidyApplication(Aggregate):
             )
         if not 1 <= months <= 120:  # noqa: PLR2004 - ten years bounds any programme
             raise InvalidInputError("APP-PERIOD", "months is 1 to 120", "months")
+        if period_start > today:
+            raise InvalidInputError("APP-PERIOD", "the period has not started yet", "period_start")
         check_period(rules, programme, period_start, months)
+        if applicant_kind == "person" and any(b.id != applicant_id for b in beneficiaries):
+            raise RuleViolationError(
+                "APP-ELIG", "a person applies for themselves only", "beneficiary_ids"
+            )
         check_beneficiaries(rules, programme, beneficiaries)
         if rules.evidence and not [e for e in evidence if e.strip()]:
             raise InvalidInputError(
@@ -154,6 +163,7 @@ class SubsidyApplication(Aggregate):
             beneficiary_ids=[b.id for b in beneficiaries],
             period_start=period_start,
             months=months,
+            chosen_fen=chosen_fen,
             evidence=[e.strip() for e in evidence if e.strip()],
             external_claim_id=external_claim_id,
             amount_fen=amount,

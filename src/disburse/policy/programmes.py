@@ -131,7 +131,7 @@ PROGRAMME_SOURCES = [
     SourceRef(
         rule_id="BASE-REWARD",
         seed="003",
-        clause="对吸纳重点帮扶县脱贫人口和防止返贫监测对象就业数量多、成效好的就业帮扶基地，按规定给予奖补",
+        clause="对吸纳重点帮扶县脱贫人口和防止返贫监测对象就业数量多、成效好的就业帮扶基地，按规定给予一次性奖补",
     ),
     SourceRef(rule_id="PENSION-PROXY", seed="003 §12", clause="巩固拓展基本养老保险应保尽保成果"),
 ]

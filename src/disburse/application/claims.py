@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from disburse.domain.errors import ConflictError
 from disburse.domain.reservation import Reservation, reservation_id_for
 
 if TYPE_CHECKING:
@@ -48,3 +49,30 @@ def holder_of(store: LedgerStore, key: str) -> UUID | None:
 def external_key(client_id: str, external_claim_id: str) -> str:
     """A client's own claim id names one claim, whoever resubmits it."""
     return f"external-claim:{client_id}:{external_claim_id}"
+
+
+def check_same_claim(
+    external_claim_id: str,
+    earlier_id: UUID,
+    earlier: tuple[object, ...],
+    submitted: tuple[object, ...],
+) -> None:
+    """A resubmission must carry the same facts; another claim under the same id conflicts."""
+    if earlier != submitted:
+        raise ConflictError(
+            EXTERNAL_RULE,
+            f"external claim id {external_claim_id} was used for a different claim ({earlier_id})",
+            "external_claim_id",
+        )
+
+
+def remember_external(
+    client_id: str, external_claim_id: str, holder_id: UUID, meta: Meta
+) -> Reservation:
+    """Record which claim a client's external id names (saved with the claim)."""
+    return Reservation(
+        key=external_key(client_id, external_claim_id),
+        rule_id=EXTERNAL_RULE,
+        holder_id=holder_id,
+        meta=meta,
+    )

@@ -5,9 +5,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from disburse.application.claims import EXTERNAL_RULE, external_key, holder_of, reserve
+from disburse.application.claims import (
+    check_same_claim,
+    external_key,
+    holder_of,
+    remember_external,
+    reserve,
+)
 from disburse.application.payouts import open_payout
-from disburse.domain.errors import ConflictError, RuleViolationError
+from disburse.domain.errors import RuleViolationError
 from disburse.domain.grant import (
     GRANT_PROGRAMME,
     ONCE_RULE,
@@ -17,7 +23,6 @@ from disburse.domain.grant import (
 )
 from disburse.domain.payout import Payout, PayoutKind, payout_id_for
 from disburse.domain.person import Person
-from disburse.domain.reservation import Reservation
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -83,14 +88,12 @@ class Grants:
             if external_claim_id:
                 earlier = self._earlier(ctx.client_id, external_claim_id)
                 if earlier is not None:
-                    same = (person_id, work_province, employer.strip(), started_on, months_worked)
-                    if same != _facts(self.get(earlier.grant_id)):
-                        raise ConflictError(
-                            EXTERNAL_RULE,
-                            f"external claim id {external_claim_id} was used for a different "
-                            f"claim (grant {earlier.grant_id})",
-                            "external_claim_id",
-                        )
+                    check_same_claim(
+                        external_claim_id,
+                        earlier.grant_id,
+                        _facts(self.get(earlier.grant_id)),
+                        (person_id, work_province, employer.strip(), started_on, months_worked),
+                    )
                     return earlier
             person = self._store.load(Person, person_id, "person")
             policy = self._policy.in_force(person.home_region, started_on)
@@ -119,10 +122,7 @@ class Grants:
             )
             changes.add(grant, once)
             if external_claim_id:
-                key = external_key(ctx.client_id, external_claim_id)
-                changes.add(
-                    Reservation(key=key, rule_id=EXTERNAL_RULE, holder_id=grant.id, meta=meta)
-                )
+                changes.add(remember_external(ctx.client_id, external_claim_id, grant.id, meta))
             rules = grant_rules(policy)
             fund = self._funds.covering(rules.fund_sources, person.home_region, started_on.year)
             if fund is None:

@@ -5,13 +5,18 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from disburse.application.claims import EXTERNAL_RULE, external_key, holder_of, reserve
+from disburse.application.claims import (
+    check_same_claim,
+    external_key,
+    holder_of,
+    remember_external,
+    reserve,
+)
 from disburse.application.payouts import open_payout
-from disburse.domain.errors import ConflictError, NotFoundError, RuleViolationError
+from disburse.domain.errors import NotFoundError, RuleViolationError
 from disburse.domain.organisation import Organisation
 from disburse.domain.payout import Payout, PayoutKind, payout_id_for
 from disburse.domain.person import Person
-from disburse.domain.reservation import Reservation
 from disburse.domain.subsidy import SubsidyApplication, programme_rules
 
 if TYPE_CHECKING:
@@ -82,14 +87,12 @@ class Subsidies:
                 earlier = self._earlier(ctx, external_claim_id)
                 if earlier is not None:
                     subjects = sorted(beneficiary_ids or [applicant_id])
-                    same = (programme, applicant_id, subjects, period_start, months, chosen_fen)
-                    if same != _facts(earlier):
-                        raise ConflictError(
-                            EXTERNAL_RULE,
-                            f"external claim id {external_claim_id} was used for a different "
-                            f"application ({earlier.id})",
-                            "external_claim_id",
-                        )
+                    check_same_claim(
+                        external_claim_id,
+                        earlier.id,
+                        _facts(earlier),
+                        (programme, applicant_id, subjects, period_start, months, chosen_fen),
+                    )
                     return ApplicationClaim(
                         earlier.id,
                         payout_id_for(programme, earlier.id, earlier.period),
@@ -119,9 +122,8 @@ class Subsidies:
             )
             holds = self._take_limits(application, rules, changes, meta)
             if external_claim_id:
-                key = external_key(ctx.client_id, external_claim_id)
                 changes.add(
-                    Reservation(key=key, rule_id=EXTERNAL_RULE, holder_id=application.id, meta=meta)
+                    remember_external(ctx.client_id, external_claim_id, application.id, meta)
                 )
             fund = self._funds.covering(rules.fund_sources, region, period_start.year)
             if fund is None:

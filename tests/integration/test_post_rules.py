@@ -283,8 +283,8 @@ def test_a_stipend_is_paid_from_the_budget_of_its_own_year(ledger: Ledger) -> No
         f.clerk(), post_id, month=january_2025, days_worked=21, days_required=21
     )
     assert payout is not None
-    assert ledger.posts.get_payout(payout).fund_id == fund_2025
-    assert ledger.posts.get_payout(payout).beneficiary_id == person
+    assert ledger.payouts.get(payout).fund_id == fund_2025
+    assert ledger.payouts.get(payout).beneficiary_id == person
 
 
 def test_only_an_administrator_publishes_catalogue_versions(ledger: Ledger) -> None:
@@ -293,3 +293,15 @@ def test_only_an_administrator_publishes_catalogue_versions(ledger: Ledger) -> N
             f.clerk(), national().model_copy(update={"version": "X-1"}), reason="try"
         )
     assert "X-1" not in [d.version for d in ledger.policy.versions()]
+
+
+def test_a_settlement_sites_quota_follows_its_recorded_population(ledger: Ledger) -> None:
+    place = f.county(ledger)  # settlement site of 800 people: 3 posts
+    for _ in range(3):
+        f.post(ledger, place, site_id=place.settlement_id)
+    ledger.posts.update_site_population(f.clerk(), place.settlement_id, population=1500)
+    assert ledger.posts.get_site(place.settlement_id).population == 1500
+    for _ in range(2):
+        f.post(ledger, place, site_id=place.settlement_id)
+    with _refused("POST-QUOTA-SITE"):
+        f.post(ledger, place, site_id=place.settlement_id)

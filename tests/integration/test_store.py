@@ -97,7 +97,7 @@ def test_reopening_the_store_gives_the_same_state(
         reopened.funds.get(place.fund_id),
     )
     assert after == before
-    assert reopened.posts.get_payout(payout).amount_fen == 136_364
+    assert reopened.payouts.get(payout).amount_fen == 136_364
     assert [d.version for d in reopened.policy.versions()] == versions
 
 

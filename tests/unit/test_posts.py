@@ -544,7 +544,7 @@ def test_a_second_attendance_for_the_same_month_is_refused_with_post_attendance_
     assert caught.value.rule_id == "POST-ATTENDANCE-ONCE"
     assert caught.value.field == "month"
     assert payout_id == memory_ledger.posts.stipend_payout_id(post_id, JAN)
-    assert memory_ledger.posts.get_payout(payout_id).amount_fen == 136_364
+    assert memory_ledger.payouts.get(payout_id).amount_fen == 136_364
 
 
 # -- FRAUD-PAID-AFTER-EXIT ------------------------------------------------------------------
@@ -654,7 +654,7 @@ def test_a_stipend_is_paid_from_the_budget_of_its_own_year(
 
     assert caught.value.rule_id == "POST-FUND"
     assert payout_id is not None
-    assert memory_ledger.posts.get_payout(payout_id).fund_id == fund_2025
+    assert memory_ledger.payouts.get(payout_id).fund_id == fund_2025
 
 
 # -- stipend and its explanation ------------------------------------------------------------
@@ -668,7 +668,7 @@ def test_a_stipend_is_prorated_by_attendance_and_explains_how(
     payout_id = attend(memory_ledger, post_id, JAN, worked=20, required=22)
 
     assert payout_id is not None
-    payout = memory_ledger.posts.get_payout(payout_id)
+    payout = memory_ledger.payouts.get(payout_id)
     assert payout.amount_fen == 136_364
     assert payout.beneficiary_id == person_id
     assert payout.fund_id == place.fund_id
@@ -703,7 +703,7 @@ def test_without_proration_any_day_worked_earns_the_whole_stipend(
     payout_id = attend(memory_ledger, post_id, JAN, worked=1)
 
     assert payout_id is not None
-    assert memory_ledger.posts.get_payout(payout_id).amount_fen == 150_000
+    assert memory_ledger.payouts.get(payout_id).amount_fen == 150_000
 
 
 @pytest.mark.parametrize(("worked", "required"), [(23, 22), (-1, 22), (0, 0), (1, 32)])

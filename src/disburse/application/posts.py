@@ -279,10 +279,6 @@ class Posts:
         """The site, or ``NotFoundError``."""
         return self._store.load(Site, site_id, "site")
 
-    def get_payout(self, payout_id: UUID) -> Payout:
-        """The payout, or ``NotFoundError``."""
-        return self._store.load(Payout, payout_id, "payout")
-
     @staticmethod
     def stipend_payout_id(post_id: UUID, month: Month) -> UUID:
         """The id the stipend payout of ``post_id`` for ``month`` has (or will have)."""

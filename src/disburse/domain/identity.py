@@ -62,8 +62,3 @@ def birth_date(resident_id: str) -> date:
 def mask_resident_id(resident_id: str) -> str:
     """Show the first four and last four characters: ``2201**********123X``."""
     return f"{resident_id[:4]}{'*' * 10}{resident_id[-4:]}"
-
-
-def mask_account(account: str) -> str:
-    """Show only the last four digits of a bank account."""
-    return f"{'*' * max(len(account) - 4, 0)}{account[-4:]}"

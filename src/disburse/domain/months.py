@@ -70,11 +70,3 @@ def add_months(day: date, months: int) -> date:
     """The same day of the month ``months`` later, clamped to the month's last day."""
     target = Month.of(day).plus(months)
     return target.first_day.replace(day=min(day.day, target.last_day.day))
-
-
-def add_years(day: date, years: int) -> date:
-    """The same calendar day ``years`` later; 29 February becomes 28 February."""
-    try:
-        return day.replace(year=day.year + years)
-    except ValueError:
-        return day.replace(year=day.year + years, day=28)

@@ -390,10 +390,6 @@ class Payout(Aggregate):
         """Ordered but not yet recovered."""
         return self.recovery_ordered_fen - self.recovered_fen
 
-    def describe_amount(self) -> str:
-        """The amount in yuan, for messages."""
-        return yuan(self.amount_fen)
-
 
 def check_one_card(account: str, beneficiary_account: str) -> None:
     """PAY-ONE-CARD: money goes to the beneficiary's own registered account (直补快办)."""

@@ -54,13 +54,12 @@ class Funds:
 
     def top_up(self, ctx: Context, fund_id: UUID, *, amount_fen: int, reason: str) -> None:
         """Add a supplementary allocation."""
-
-        def decide(changes: Changes) -> None:
-            fund = self.get(fund_id)
-            fund.top_up(amount_fen=amount_fen, meta=ctx.meta(reason))
-            changes.add(fund)
-
-        self._store.transact(decide)
+        self._store.update(
+            Fund,
+            fund_id,
+            "fund",
+            lambda fund, _: fund.top_up(amount_fen=amount_fen, meta=ctx.meta(reason)),
+        )
 
     def covering(self, sources: list[FundSource], region_code: str, year: int) -> Fund | None:
         """The budget that pays for ``region_code`` in ``year``.

@@ -67,13 +67,14 @@ class Organisations:
         self, ctx: Context, organisation_id: UUID, *, bank_account: str, reason: str
     ) -> None:
         """Record the organisation's new account (failed payouts can then be re-issued)."""
-
-        def decide(changes: Changes) -> None:
-            organisation = self.get(organisation_id)
-            organisation.change_bank_account(bank_account=bank_account, meta=ctx.meta(reason))
-            changes.add(organisation)
-
-        self._store.transact(decide)
+        self._store.update(
+            Organisation,
+            organisation_id,
+            "organisation",
+            lambda org, _: org.change_bank_account(
+                bank_account=bank_account, meta=ctx.meta(reason)
+            ),
+        )
 
     def get(self, organisation_id: UUID) -> Organisation:
         """The organisation, or ``NotFoundError``."""

@@ -60,19 +60,13 @@ class Payouts:
         """The batch, or ``NotFoundError``."""
         return self._store.load(PaymentBatch, batch_id, "batch")
 
-    def _on_payout(self, payout_id: UUID, command: Callable[[Payout, Changes], None]) -> None:
-        def decide(changes: Changes) -> None:
-            payout = self.get(payout_id)
-            command(payout, changes)
-            changes.add(payout)
-
-        self._store.transact(decide)
-
     def lodge_objection(self, ctx: Context, payout_id: UUID, *, grounds: str) -> str:
         """An objection during public notice; holds the payout. Returns the objection id."""
         objection_id = str(uuid.uuid4())
-        self._on_payout(
+        self._store.update(
+            Payout,
             payout_id,
+            "payout",
             lambda p, _: p.lodge_objection(
                 objection_id=objection_id, grounds=grounds, lodged_on=self._today(), meta=ctx.meta()
             ),
@@ -91,7 +85,7 @@ class Payouts:
             if upheld:
                 changes.add(*self._free_holds(payout, ctx.meta(reason)))
 
-        self._on_payout(payout_id, command)
+        self._store.update(Payout, payout_id, "payout", command)
 
     def approve(self, ctx: Context, payout_id: UUID) -> PayoutStatus:
         """Approve; the final approval commits the money from the fund (FUND-INSUFFICIENT)."""
@@ -117,7 +111,7 @@ class Payouts:
                 changes.add(self._release(payout, ctx.meta(reason)))
             changes.add(*self._free_holds(payout, ctx.meta(reason)))
 
-        self._on_payout(payout_id, command)
+        self._store.update(Payout, payout_id, "payout", command)
 
     def cancel(self, ctx: Context, payout_id: UUID, *, reason: str) -> None:
         """Cancel an approved or failed payout; its commitment returns to the fund."""
@@ -128,7 +122,7 @@ class Payouts:
                 self._release(payout, ctx.meta(reason)), *self._free_holds(payout, ctx.meta(reason))
             )
 
-        self._on_payout(payout_id, command)
+        self._store.update(Payout, payout_id, "payout", command)
 
     def _free_holds(self, payout: Payout, meta: Meta) -> list[Reservation]:
         """A void payout's source no longer counts (e.g. a rejected grant frees the year)."""
@@ -162,7 +156,7 @@ class Payouts:
                 meta=ctx.meta(reason),
             )
 
-        self._on_payout(payout_id, command)
+        self._store.update(Payout, payout_id, "payout", command)
 
     def release_batch(self, ctx: Context, *, fund_id: UUID, payout_ids: Sequence[UUID]) -> UUID:
         """Send approved payouts of one fund to the bank, each to its beneficiary's account."""
@@ -241,8 +235,10 @@ class Payouts:
         self, ctx: Context, payout_id: UUID, *, amount_fen: int, case_reference: str, reason: str
     ) -> None:
         """Order the recovery of an improper payment, citing the alert or case."""
-        self._on_payout(
+        self._store.update(
+            Payout,
             payout_id,
+            "payout",
             lambda p, _: p.order_recovery(
                 amount_fen=amount_fen, case_reference=case_reference, meta=ctx.meta(reason)
             ),
@@ -259,4 +255,4 @@ class Payouts:
             fund.record_recovery(payout_id=payout.id, amount_fen=amount_fen, meta=ctx.meta())
             changes.add(fund)
 
-        self._on_payout(payout_id, command)
+        self._store.update(Payout, payout_id, "payout", command)

@@ -15,7 +15,6 @@ from disburse.domain.person import (
 )
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
     from datetime import date
     from uuid import UUID
 
@@ -91,27 +90,24 @@ class People:
         """The person, or ``NotFoundError``."""
         return self._store.load(Person, person_id, "person")
 
-    def _change(self, person_id: UUID, command: Callable[[Person], None]) -> None:
-        def decide(changes: Changes) -> None:
-            person = self.get(person_id)
-            command(person)
-            changes.add(person)
-
-        self._store.transact(decide)
-
     def record_death(self, ctx: Context, person_id: UUID, *, died_on: date, evidence: str) -> None:
         """Record a death."""
-        self._change(
-            person_id, lambda p: p.record_death(died_on=died_on, evidence=evidence, meta=ctx.meta())
+        self._store.update(
+            Person,
+            person_id,
+            "person",
+            lambda p, _: p.record_death(died_on=died_on, evidence=evidence, meta=ctx.meta()),
         )
 
     def report_income(
         self, ctx: Context, person_id: UUID, *, month: Month, amount_fen: int, source: str
     ) -> None:
         """Record a month's income."""
-        self._change(
+        self._store.update(
+            Person,
             person_id,
-            lambda p: p.report_income(
+            "person",
+            lambda p, _: p.report_income(
                 month=month, amount_fen=amount_fen, source=source, meta=ctx.meta()
             ),
         )
@@ -128,9 +124,11 @@ class People:
         reason: str | None = None,
     ) -> None:
         """Change status, labour capacity or payroll flag."""
-        self._change(
+        self._store.update(
+            Person,
             person_id,
-            lambda p: p.change_status(
+            "person",
+            lambda p, _: p.change_status(
                 poverty_status=poverty_status,
                 labour_capacity=labour_capacity,
                 public_payroll=public_payroll,
@@ -143,18 +141,22 @@ class People:
         self, ctx: Context, person_id: UUID, *, bank_account: str, reason: str
     ) -> None:
         """Replace the person's own account."""
-        self._change(
+        self._store.update(
+            Person,
             person_id,
-            lambda p: p.change_bank_account(bank_account=bank_account, meta=ctx.meta(reason)),
+            "person",
+            lambda p, _: p.change_bank_account(bank_account=bank_account, meta=ctx.meta(reason)),
         )
 
     def record_employment(
         self, ctx: Context, person_id: UUID, *, province_code: str, employer: str, started_on: date
     ) -> None:
         """Record employment."""
-        self._change(
+        self._store.update(
+            Person,
             person_id,
-            lambda p: p.record_employment(
+            "person",
+            lambda p, _: p.record_employment(
                 province_code=province_code,
                 employer=employer,
                 started_on=started_on,

@@ -162,20 +162,19 @@ class Posts:
         valid_to: date,
     ) -> None:
         """Record the holder's insurance (needed before the first stipend)."""
-
-        def decide(changes: Changes) -> None:
-            post = self.get(post_id)
-            post.record_insurance(
+        self._store.update(
+            Post,
+            post_id,
+            "post",
+            lambda post, _: post.record_insurance(
                 kind=kind,
                 policy_number=policy_number,
                 insurer=insurer,
                 valid_from=valid_from,
                 valid_to=valid_to,
                 meta=ctx.meta(),
-            )
-            changes.add(post)
-
-        self._store.transact(decide)
+            ),
+        )
 
     def record_attendance(
         self, ctx: Context, post_id: UUID, *, month: Month, days_worked: int, days_required: int
@@ -247,13 +246,12 @@ class Posts:
 
     def update_site_population(self, ctx: Context, site_id: UUID, *, population: int) -> None:
         """Record a new population count for a site (quotas of new posts follow it)."""
-
-        def decide(changes: Changes) -> None:
-            site = self.get_site(site_id)
-            site.update_population(population=population, meta=ctx.meta())
-            changes.add(site)
-
-        self._store.transact(decide)
+        self._store.update(
+            Site,
+            site_id,
+            "site",
+            lambda site, _: site.update_population(population=population, meta=ctx.meta()),
+        )
 
     def exit(
         self, ctx: Context, post_id: UUID, *, reason: ExitReason, effective_on: date, note: str = ""

@@ -95,6 +95,18 @@ class LedgerStore(Application[UUID]):
             return None
         return aggregate if isinstance(aggregate, cls) else None
 
+    def update(
+        self, cls: type[A], aggregate_id: UUID, what: str, command: Callable[[A, Changes], None]
+    ) -> None:
+        """Load one aggregate, run ``command`` on it, and save it with whatever else it changed."""
+
+        def decide(changes: Changes) -> None:
+            aggregate = self.load(cls, aggregate_id, what)
+            command(aggregate, changes)
+            changes.add(aggregate)
+
+        self.transact(decide)
+
     def transact(self, decide: Callable[[Changes], R], *, retry: bool = True) -> R:
         """Run ``decide`` and save what it changed, all or nothing.
 

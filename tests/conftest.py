@@ -15,6 +15,7 @@ from pydantic import SecretStr
 from disburse.application.ledger import Ledger
 from disburse.bootstrap import build_ledger, initialise
 from disburse.keys import generate_secret
+from disburse.views import Views, open_views
 from disburse.settings import Settings
 
 if TYPE_CHECKING:
@@ -103,5 +104,13 @@ def memory_ledger() -> Iterator[Ledger]:
         today=lambda: TODAY,
     )
     initialise(opened)
+    yield opened
+    opened.close()
+
+
+@pytest.fixture
+def views(ledger: Ledger, settings: Settings) -> Iterator[Views]:
+    """The read side of ``ledger``, in the same database."""
+    opened = open_views(ledger.store, ledger.keys, settings)
     yield opened
     opened.close()

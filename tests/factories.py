@@ -209,3 +209,68 @@ def regional_policy(
 def publish(ledger: Ledger, document: PolicyDocument, reason: str = "test publication") -> None:
     """Publish a catalogue version as an administrator."""
     ledger.policy.publish(admin(), document, reason=reason)
+
+
+@dataclass(frozen=True)
+class MoneyStory:
+    """A county whose stipends went every way money can go."""
+
+    place: County
+    paid: UUID  # paid, then 500.00 of 1500.00 recovered
+    rejected: UUID  # approved (committed), then rejected (released)
+    reissued: UUID  # failed, re-issued, paid
+    pending: UUID  # requested, waiting for approval
+    person: UUID
+
+
+def money_story(ledger: Ledger) -> MoneyStory:
+    """Four stipends for January: paid and partly recovered, rejected, re-issued, pending."""
+    from disburse.application.payouts import BankResult  # noqa: PLC0415 - test-only cycle
+    from disburse.domain.batch import Outcome  # noqa: PLC0415
+
+    place = county(ledger)
+    payouts = []
+    people = []
+    for _ in range(4):
+        post_id, person_id = staffed_post(ledger, place)
+        people.append(person_id)
+        payout = ledger.posts.record_attendance(
+            clerk(), post_id, month=JAN, days_worked=22, days_required=22
+        )
+        assert payout is not None
+        payouts.append(payout)
+    paid, rejected, reissued, pending = payouts
+    for payout in (paid, rejected, reissued):
+        ledger.payouts.approve(finance(), payout)
+    ledger.payouts.reject(finance(), rejected, reason="duplicate attendance sheet")
+    batch = ledger.payouts.release_batch(
+        finance(), fund_id=place.fund_id, payout_ids=[paid, reissued]
+    )
+    ledger.payouts.record_results(
+        finance(),
+        batch,
+        results=[
+            BankResult(paid, Outcome.PAID, bank_reference="BOC-1"),
+            BankResult(reissued, Outcome.FAILED, reason="account closed"),
+        ],
+        control_count=2,
+        control_total_fen=300_000,
+    )
+    account = "6222020299999990"
+    ledger.people.change_bank_account(
+        clerk(), people[2], bank_account=account, reason="the old account was closed"
+    )
+    ledger.payouts.reissue(finance(), reissued, account=account, reason="new account")
+    second = ledger.payouts.release_batch(finance(), fund_id=place.fund_id, payout_ids=[reissued])
+    ledger.payouts.record_results(
+        finance(),
+        second,
+        results=[BankResult(reissued, Outcome.PAID, bank_reference="BOC-2")],
+        control_count=1,
+        control_total_fen=150_000,
+    )
+    ledger.payouts.order_recovery(
+        finance(), paid, amount_fen=50_000, case_reference="CASE-1", reason="worked 15 days"
+    )
+    ledger.payouts.record_recovery(finance(), paid, amount_fen=50_000, received_on=date(2024, 4, 2))
+    return MoneyStory(place, paid, rejected, reissued, pending, people[0])

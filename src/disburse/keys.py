@@ -41,6 +41,10 @@ class KeyRing:
             self._derive("resident-id"), resident_id.encode(), hashlib.sha256
         ).hexdigest()
 
+    def account_hash(self, account: str) -> str:
+        """Keyed hash of a bank account: views match shared accounts without storing them."""
+        return hmac.new(self._derive("bank-account"), account.encode(), hashlib.sha256).hexdigest()
+
     @property
     def fingerprint(self) -> str:
         """Identifies the key (not secret): shown by ``disburse init`` to check backups."""

@@ -112,3 +112,30 @@ def test_importing_the_cli_and_the_composition_root_builds_nothing(tmp_path: Pat
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "[]", "built at import time: " + result.stdout
     assert sorted(p.name for p in tmp_path.iterdir()) == [], "import created files"
+
+
+PROJECTIONS_DIR = DOMAIN_DIR.parent / "projections"
+PROJECTION_PACKAGES = (
+    "disburse.domain",
+    "disburse.projections",
+    "disburse.settings",  # the view database is opened from the same settings as the store
+    "eventsourcing",
+    "psycopg",
+    "psycopg_pool",
+    "pydantic",
+)
+
+
+def test_projections_read_domain_events_and_never_the_application_or_the_api() -> None:
+    files = sorted(PROJECTIONS_DIR.glob("*.py"))
+    offenders = {
+        f"{path.name}: {module}"
+        for path in files
+        for module in imported_modules(path)
+        if module.partition(".")[0] not in sys.stdlib_module_names
+        and module != "__future__"
+        and not any(module == p or module.startswith(f"{p}.") for p in PROJECTION_PACKAGES)
+    }
+
+    assert len(files) > 5, f"expected the projection modules in {PROJECTIONS_DIR}"
+    assert not offenders, "projections import beyond their layer:\n" + "\n".join(sorted(offenders))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from contextvars import ContextVar
 from datetime import date
 from typing import TYPE_CHECKING, Any, TypeVar
 from uuid import UUID
@@ -19,6 +20,9 @@ if TYPE_CHECKING:
 
 A = TypeVar("A", bound=Aggregate)
 R = TypeVar("R")
+
+#: Position in the log of the last event this context (thread, request) saved.
+_last_written: ContextVar[int] = ContextVar("disburse_last_written", default=0)
 
 
 class DateAsISO(Transcoding):
@@ -78,6 +82,11 @@ class LedgerStore(Application[UUID]):
         transcoder.register(DateAsISO())
         transcoder.register(MetaAsDict())
 
+    @staticmethod
+    def last_written() -> int:
+        """Position of the last event saved in this context (0 if none): what to wait for."""
+        return _last_written.get()
+
     def load(self, cls: type[A], aggregate_id: UUID, what: str) -> A:
         """The aggregate, or ``NotFoundError`` naming ``what`` was not found."""
         found = self.find(cls, aggregate_id)
@@ -119,7 +128,7 @@ class LedgerStore(Application[UUID]):
             changes = Changes()
             result = decide(changes)
             try:
-                self.save(*changes.aggregates)
+                recordings = self.save(*changes.aggregates)
             except IntegrityError:
                 if attempt == attempts:
                     raise ConflictError(
@@ -128,5 +137,7 @@ class LedgerStore(Application[UUID]):
                         "reload and try again",
                     ) from None
                 continue
+            if recordings:
+                _last_written.set(max(r.notification.id for r in recordings))
             return result
         raise AssertionError("unreachable")  # pragma: no cover

@@ -195,6 +195,25 @@ class PayoutRules(_Frozen):
     )
 
 
+class AlertRules(_Frozen):
+    """Thresholds of the anti-fraud alerts that the sources leave to judgement."""
+
+    shared_account_households: int = Field(
+        default=2,
+        ge=2,
+        le=100,
+        description="FRAUD-SHARED-ACCOUNT: households on one bank account that raise an alert "
+        "(2: any account used by two unrelated households).",
+    )
+    outlier_min_peers: int = Field(
+        default=3,
+        ge=1,
+        le=1000,
+        description="FRAUD-PAY-OUTLIER: similar posts needed in the region before a stipend "
+        "is compared with their median (see post.uniform_deviation_pct).",
+    )
+
+
 class PolicyDocument(_Frozen):
     """One published catalogue version for a region scope and a period."""
 
@@ -207,6 +226,9 @@ class PolicyDocument(_Frozen):
     payouts: PayoutRules = Field(default_factory=PayoutRules)
     grant: GrantRules | None = Field(
         default=None, description="Transport grants; absent from versions published before them."
+    )
+    alerts: AlertRules = Field(
+        default_factory=AlertRules, description="Thresholds of the anti-fraud alerts."
     )
     programmes: dict[str, ProgrammeRules] = Field(
         default_factory=dict, description="Subsidy programmes by code (SVC-BROKER, TRAIN-OJT...)."

@@ -1,0 +1,123 @@
+"""Questions inspectors ask of the alerts view."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+from uuid import UUID
+
+from disburse.domain.regions import scope_of
+
+if TYPE_CHECKING:
+    from disburse.projections.db import Row, ViewDB
+
+STATES = ("open", "confirmed", "dismissed")
+
+
+@dataclass(frozen=True)
+class Alert:
+    """One alert: the rule, what it is about, the evidence, and its state."""
+
+    alert_id: UUID
+    rule_id: str
+    subject_type: str
+    subject_id: str
+    person_id: str | None
+    region_code: str
+    summary: str
+    evidence: tuple[int, ...]  # positions of the events in the log
+    raised_at: str
+    raised_position: int
+    generation: int  # > 1: raised again after a dismissal, for new evidence
+    state: str  # open, confirmed or dismissed
+    resolved_by: str | None
+    resolution: str | None
+    resolved_at: str | None
+
+    @classmethod
+    def from_row(cls, row: Row) -> Alert:
+        """From a row of the ``alerts`` table."""
+        return cls(
+            alert_id=UUID(row["alert_id"]),
+            rule_id=row["rule_id"],
+            subject_type=row["subject_type"],
+            subject_id=row["subject_id"],
+            person_id=row["person_id"],
+            region_code=row["region_code"],
+            summary=row["summary"],
+            evidence=tuple(json.loads(row["evidence"])),
+            raised_at=row["raised_at"],
+            raised_position=int(row["raised_position"]),
+            generation=int(row["generation"]),
+            state=row["state"],
+            resolved_by=row["resolved_by"],
+            resolution=row["resolution"],
+            resolved_at=row["resolved_at"],
+        )
+
+
+class AlertQueries:
+    """Reads of the alerts view."""
+
+    def __init__(self, db: ViewDB) -> None:
+        self.db = db
+
+    def find(
+        self,
+        *,
+        rule: str | None = None,
+        state: str | None = None,
+        region: str | None = None,
+        person_id: str | None = None,
+        limit: int = 100,
+        offset: int = 0,
+    ) -> list[Alert]:
+        """Alerts, oldest first, filtered by rule, state, region (code or prefix), person."""
+        conditions = ["1 = 1"]
+        if rule is not None:
+            conditions.append("rule_id = :rule")
+        if state is not None:
+            conditions.append("state = :state")
+        if region is not None:
+            conditions.append("region_code LIKE :scope")
+        if person_id is not None:
+            conditions.append("person_id = :person")
+        scope = region or ""
+        params = {
+            "rule": rule,
+            "state": state,
+            "scope": f"{scope_of(scope) if len(scope) == 6 else scope}%",  # noqa: PLR2004 - a code
+            "person": person_id,
+            "limit": limit,
+            "offset": offset,
+        }
+        with self.db.read() as tx:
+            rows = tx.all(
+                f"SELECT * FROM alerts WHERE {' AND '.join(conditions)}"
+                " ORDER BY raised_position, rule_id, subject_key, generation"
+                " LIMIT :limit OFFSET :offset",
+                params,
+            )
+        return [Alert.from_row(r) for r in rows]
+
+    def get(self, alert_id: UUID) -> Alert | None:
+        """One alert, or None."""
+        with self.db.read() as tx:
+            row = tx.one("SELECT * FROM alerts WHERE alert_id = :id", {"id": str(alert_id)})
+        return None if row is None else Alert.from_row(row)
+
+    def rule_of(self, alert_id: UUID) -> str | None:
+        """The rule of an alert (for resolving it), or None if there is no such alert."""
+        alert = self.get(alert_id)
+        return None if alert is None else alert.rule_id
+
+    def counts(self, region: str = "") -> dict[tuple[str, str], int]:
+        """Number of alerts per (rule, state) inside a region prefix."""
+        with self.db.read() as tx:
+            rows = tx.all(
+                "SELECT rule_id, state, COUNT(*) AS n FROM alerts WHERE region_code LIKE :scope"
+                " GROUP BY rule_id, state ORDER BY rule_id, state",
+                {"scope": f"{region}%"},
+            )
+        return {(r["rule_id"], r["state"]): int(r["n"]) for r in rows}

@@ -1,0 +1,188 @@
+"""Where the views live: the same SQLite file or PostgreSQL schema as the events.
+
+Views are written in one SQL dialect that both backends accept (``TEXT``, ``BIGINT``,
+``INSERT ... ON CONFLICT``), with named parameters (``:name``) that are always bound,
+never formatted into the text. For PostgreSQL they are rewritten once to ``%(name)s``.
+"""
+
+from __future__ import annotations
+
+import re
+import sqlite3
+import threading
+from contextlib import contextmanager
+from functools import lru_cache
+from typing import TYPE_CHECKING, Any, Literal, Protocol
+
+from psycopg.conninfo import make_conninfo
+from psycopg.rows import dict_row
+from psycopg_pool import ConnectionPool
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator, Mapping
+
+    import psycopg
+
+    from disburse.settings import Settings, StoreUrl
+
+Row = dict[str, Any]
+_NAMED = re.compile(r"(?<![:\w]):([a-z_][a-z0-9_]*)")
+SQLITE_LOCK_TIMEOUT_S = 30.0
+
+
+@lru_cache(maxsize=512)
+def to_pyformat(statement: str) -> str:
+    """``:name`` parameters as psycopg's ``%(name)s`` (and literal ``%`` escaped)."""
+    return _NAMED.sub(r"%(\1)s", statement.replace("%", "%%"))
+
+
+class Tx(Protocol):
+    """One transaction (or one read) on the view database."""
+
+    def execute(self, statement: str, params: Mapping[str, object] | None = None) -> int:
+        """Run a statement; returns the number of rows it changed."""
+        ...
+
+    def all(self, statement: str, params: Mapping[str, object] | None = None) -> list[Row]:
+        """Rows of a query, as dicts."""
+        ...
+
+    def one(self, statement: str, params: Mapping[str, object] | None = None) -> Row | None:
+        """The first row of a query, or None."""
+        ...
+
+
+class _SQLiteTx:
+    def __init__(self, connection: sqlite3.Connection) -> None:
+        self.connection = connection
+
+    def execute(self, statement: str, params: Mapping[str, object] | None = None) -> int:
+        return self.connection.execute(statement, dict(params or {})).rowcount
+
+    def all(self, statement: str, params: Mapping[str, object] | None = None) -> list[Row]:
+        cursor = self.connection.execute(statement, dict(params or {}))
+        names = [d[0] for d in cursor.description]
+        return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+
+    def one(self, statement: str, params: Mapping[str, object] | None = None) -> Row | None:
+        rows = self.all(statement, params)
+        return rows[0] if rows else None
+
+
+class _PostgresTx:
+    def __init__(self, connection: psycopg.Connection[Row]) -> None:
+        self.connection = connection
+
+    def execute(self, statement: str, params: Mapping[str, object] | None = None) -> int:
+        return self.connection.execute(to_pyformat(statement), dict(params or {})).rowcount
+
+    def all(self, statement: str, params: Mapping[str, object] | None = None) -> list[Row]:
+        return self.connection.execute(to_pyformat(statement), dict(params or {})).fetchall()
+
+    def one(self, statement: str, params: Mapping[str, object] | None = None) -> Row | None:
+        return self.connection.execute(to_pyformat(statement), dict(params or {})).fetchone()
+
+
+class ViewDB:
+    """Connections to the view tables, opened from the same settings as the store."""
+
+    def __init__(self, store: StoreUrl, settings: Settings) -> None:
+        self.dialect: Literal["sqlite", "postgres"] = (
+            "postgres" if store.kind == "postgres" else "sqlite"
+        )
+        self._local = threading.local()
+        self._lock = threading.RLock()
+        self._memory: sqlite3.Connection | None = None
+        self._pool: ConnectionPool[psycopg.Connection[Row]] | None = None
+        self._path = str(store.path) if store.kind == "sqlite" else None
+        self._opened: list[sqlite3.Connection] = []
+        if store.kind == "memory":
+            self._memory = self._sqlite(":memory:")
+        elif store.kind == "postgres":
+            options = f"-c search_path={store.schema}" if store.schema else None
+            conninfo = make_conninfo(
+                host=store.host,
+                port=store.port,
+                dbname=store.dbname,
+                user=store.user,
+                password=store.password or None,
+                connect_timeout=settings.postgres_connect_timeout,
+                options=options,
+            )
+            self._pool = ConnectionPool(
+                conninfo,
+                min_size=1,
+                max_size=settings.postgres_pool_size,
+                kwargs={"row_factory": dict_row, "autocommit": True},
+                open=True,
+                name="disburse-views",
+            )
+
+    @staticmethod
+    def _sqlite(path: str) -> sqlite3.Connection:
+        connection = sqlite3.connect(
+            path, timeout=SQLITE_LOCK_TIMEOUT_S, isolation_level=None, check_same_thread=False
+        )
+        connection.execute("PRAGMA busy_timeout = 30000")
+        return connection
+
+    def _sqlite_connection(self) -> sqlite3.Connection:
+        if self._memory is not None:
+            return self._memory
+        connection: sqlite3.Connection | None = getattr(self._local, "connection", None)
+        if connection is None:
+            assert self._path is not None  # noqa: S101 - set for SQLite stores
+            connection = self._sqlite(self._path)
+            self._local.connection = connection
+            with self._lock:
+                self._opened.append(connection)
+        return connection
+
+    @contextmanager
+    def transaction(self) -> Iterator[Tx]:
+        """A write transaction: everything inside commits together or not at all."""
+        if self._pool is not None:
+            with self._pool.connection() as connection, connection.transaction():
+                yield _PostgresTx(connection)
+            return
+        with self._lock if self._memory is not None else _nolock():
+            lite = self._sqlite_connection()
+            lite.execute("BEGIN IMMEDIATE")
+            try:
+                yield _SQLiteTx(lite)
+            except BaseException:
+                lite.execute("ROLLBACK")
+                raise
+            lite.execute("COMMIT")
+
+    @contextmanager
+    def read(self) -> Iterator[Tx]:
+        """A consistent read (one snapshot for every query inside)."""
+        if self._pool is not None:
+            with self._pool.connection() as connection, connection.transaction():
+                connection.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
+                yield _PostgresTx(connection)
+            return
+        with self._lock if self._memory is not None else _nolock():
+            lite = self._sqlite_connection()
+            lite.execute("BEGIN")
+            try:
+                yield _SQLiteTx(lite)
+            finally:
+                lite.execute("ROLLBACK")
+
+    def close(self) -> None:
+        """Close every connection this object opened."""
+        if self._pool is not None:
+            self._pool.close()
+        if self._memory is not None:
+            self._memory.close()
+        with self._lock:
+            for connection in self._opened:
+                connection.close()
+            self._opened.clear()
+
+
+@contextmanager
+def _nolock() -> Iterator[None]:
+    yield

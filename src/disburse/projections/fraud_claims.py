@@ -1,0 +1,164 @@
+"""FRAUD-* rules about claims: transport grants and subsidy applications."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from disburse.domain.money import yuan
+from disburse.projections.findings import Finding
+from disburse.projections.fraud import LIVE_SOURCE
+
+if TYPE_CHECKING:
+    from disburse.domain.rules import PolicyDocument
+    from disburse.projections.db import Row, Tx
+
+LIVE_GRANT = LIVE_SOURCE.format(src="g.grant_id")
+LIVE_APPLICATION = LIVE_SOURCE.format(src="a.application_id")
+
+
+def duplicate_grant(tx: Tx, grant: Row) -> list[Finding]:
+    """FRAUD-DUP-GRANT: two live transport grants for one person and year (any county)."""
+    rows = tx.all(
+        "SELECT g.grant_id, g.position FROM alert_grants g"
+        f" WHERE g.person_id = :p AND g.period = :period AND {LIVE_GRANT} ORDER BY g.position",
+        {"p": grant["person_id"], "period": grant["period"]},
+    )
+    if len(rows) < 2:  # noqa: PLR2004 - a pair
+        return []
+    return [
+        Finding(
+            "FRAUD-DUP-GRANT",
+            "person",
+            grant["person_id"],
+            f"grant:{grant['person_id']}:{grant['period']}",
+            grant["region_code"],
+            grant["person_id"],
+            f"{len(rows)} transport grants for {grant['period']}: "
+            + ", ".join(r["grant_id"] for r in rows),
+            tuple(int(r["position"]) for r in rows),
+        )
+    ]
+
+
+def duplicate_application(tx: Tx, app: Row, policy: PolicyDocument | None) -> list[Finding]:
+    """FRAUD-DUP-GRANT for programmes paid once a year or once ever, per payee."""
+    rules = policy.programmes.get(app["programme"]) if policy else None
+    if rules is None or rules.frequency == "none":
+        return []
+    same_year = " AND a.year = :year" if rules.frequency == "once_per_year" else ""
+    rows = tx.all(
+        "SELECT a.application_id, a.position FROM alert_applications a"
+        f" WHERE a.applicant_id = :who AND a.programme = :programme{same_year}"
+        f" AND {LIVE_APPLICATION} ORDER BY a.position",
+        {"who": app["applicant_id"], "programme": app["programme"], "year": app["year"]},
+    )
+    if len(rows) < 2:  # noqa: PLR2004 - a pair
+        return []
+    period = app["year"] if rules.frequency == "once_per_year" else "ever"
+    return [
+        Finding(
+            "FRAUD-DUP-GRANT",
+            "person" if app["applicant_kind"] == "person" else "organisation",
+            app["applicant_id"],
+            f"application:{app['applicant_id']}:{app['programme']}:{period}",
+            app["region_code"],
+            app["applicant_id"] if app["applicant_kind"] == "person" else None,
+            f"{len(rows)} {app['programme']} applications ({rules.frequency}) for one payee",
+            tuple(int(r["position"]) for r in rows),
+        )
+    ]
+
+
+def duplicate_broker(tx: Tx, app: Row) -> list[Finding]:
+    """FRAUD-DUP-BROKER: one worker claimed by two brokers in the same year."""
+    if app["applicant_kind"] != "broker":
+        return []
+    people = tx.all(
+        "SELECT person_id FROM alert_app_people WHERE application_id = :a ORDER BY person_id",
+        {"a": app["application_id"]},
+    )
+    found = []
+    for person in people:
+        rows = tx.all(
+            "SELECT a.application_id, a.applicant_id, a.position FROM alert_applications a"
+            " JOIN alert_app_people ap ON ap.application_id = a.application_id"
+            " WHERE ap.person_id = :p AND a.applicant_kind = 'broker' AND a.year = :year"
+            f" AND {LIVE_APPLICATION} ORDER BY a.position",
+            {"p": person["person_id"], "year": app["year"]},
+        )
+        brokers = {r["applicant_id"] for r in rows}
+        if len(brokers) > 1:
+            found.append(
+                Finding(
+                    "FRAUD-DUP-BROKER",
+                    "person",
+                    person["person_id"],
+                    f"broker:{person['person_id']}:{app['year']}",
+                    app["region_code"],
+                    person["person_id"],
+                    f"the worker is claimed by {len(brokers)} brokers in {app['year']}",
+                    tuple(int(r["position"]) for r in rows),
+                )
+            )
+    return found
+
+
+def same_province(grant: Row, person: Row | None) -> list[Finding]:
+    """FRAUD-SAME-PROVINCE: a transport grant for work in the home province."""
+    if person is None or person["home_region"][:2] != grant["work_province"]:
+        return []
+    return [
+        Finding(
+            "FRAUD-SAME-PROVINCE",
+            "grant",
+            grant["grant_id"],
+            f"province:{grant['grant_id']}",
+            grant["region_code"],
+            grant["person_id"],
+            f"the workplace province {grant['work_province']} is the home province",
+            (int(grant["position"]), int(person["position"])),
+        )
+    ]
+
+
+def over_cap(tx: Tx, app: Row, policy: PolicyDocument | None) -> list[Finding]:
+    """FRAUD-OVER-CAP: a person's months or amount under one programme above its limits."""
+    rules = policy.programmes.get(app["programme"]) if policy else None
+    if rules is None or (rules.amount.max_months is None and rules.amount.cap_fen is None):
+        return []
+    people = tx.all(
+        "SELECT person_id FROM alert_app_people WHERE application_id = :a ORDER BY person_id",
+        {"a": app["application_id"]},
+    )
+    found = []
+    for person in people:
+        rows = tx.all(
+            "SELECT a.months, a.per_person_fen, a.position FROM alert_applications a"
+            " JOIN alert_app_people ap ON ap.application_id = a.application_id"
+            f" WHERE ap.person_id = :p AND a.programme = :programme AND {LIVE_APPLICATION}"
+            " ORDER BY a.position",
+            {"p": person["person_id"], "programme": app["programme"]},
+        )
+        months = sum(int(r["months"]) for r in rows)
+        amount = sum(int(r["per_person_fen"]) for r in rows)
+        evidence = tuple(int(r["position"]) for r in rows)
+        limit_months, cap = rules.amount.max_months, rules.amount.cap_fen
+        if limit_months is not None and months > limit_months:
+            summary = f"{months} months of {app['programme']}; the limit is {limit_months}"
+        elif cap is not None and amount > cap:
+            summary = f"{yuan(amount)} yuan of {app['programme']}; the cap is {yuan(cap)} yuan"
+        else:
+            continue
+        found.append(
+            Finding(
+                "FRAUD-OVER-CAP",
+                "person",
+                person["person_id"],
+                f"cap:{person['person_id']}:{app['programme']}",
+                app["region_code"],
+                person["person_id"],
+                summary,
+                evidence,
+            )
+        )
+    return found

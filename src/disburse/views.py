@@ -1,0 +1,78 @@
+"""The read side, assembled: the view database, the projector and the queries."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+from uuid import UUID
+
+from disburse.application.alerts import Alerts
+from disburse.domain.fund import Fund
+from disburse.projections.alert_queries import AlertQueries
+from disburse.projections.alerts import AlertsView
+from disburse.projections.balance_queries import BalanceQueries
+from disburse.projections.balances import BalancesView
+from disburse.projections.db import ViewDB
+from disburse.projections.runner import Projector
+
+if TYPE_CHECKING:
+    from disburse.application.store import LedgerStore
+    from disburse.keys import KeyRing
+    from disburse.settings import Settings
+
+
+@dataclass
+class Views:
+    """Everything that reads: kept current by the projector, queried by the API and CLI."""
+
+    db: ViewDB
+    projector: Projector
+    balances: BalanceQueries
+    alerts: AlertQueries
+    alert_desk: Alerts
+
+    def catch_up(self) -> int:
+        """Apply every event recorded so far (in this process); returns how many."""
+        return self.projector.catch_up()
+
+    def wait_for(self, position: int, *, timeout: float = 5.0) -> None:
+        """Read-your-writes: block until every view has applied ``position``."""
+        self.projector.wait(position, timeout=timeout)
+
+    def check(self, store: LedgerStore) -> list[str]:
+        """Problems found: unbalanced entries, or a fund whose view differs from its events."""
+        problems = self.balances.check()
+        for balance in self.balances.funds():
+            fund = store.find(Fund, UUID(balance.fund_id))
+            if fund is None:
+                problems.append(f"fund {balance.fund_id} is in the view but not in the ledger")
+                continue
+            view = balance.totals
+            expected = (fund.allocated_fen, fund.committed_fen, fund.paid_fen, fund.recovered_fen)
+            seen = (view.allocated_fen, view.committed_fen, view.paid_fen, view.recovered_fen)
+            if expected != seen:
+                problems.append(
+                    f"fund {balance.fund_id}: the view has allocated/committed/paid/recovered "
+                    f"{seen}, the ledger {expected}"
+                )
+        return problems
+
+    def close(self) -> None:
+        """Release the view connections."""
+        self.db.close()
+
+
+def open_views(store: LedgerStore, keys: KeyRing, settings: Settings) -> Views:
+    """The views of this store, in the same database, with their tables created."""
+    db = ViewDB(settings.store, settings)
+    views = [BalancesView(), AlertsView(keys.account_hash)]
+    projector = Projector(store, db, views)
+    projector.setup()
+    alerts = AlertQueries(db)
+    return Views(
+        db=db,
+        projector=projector,
+        balances=BalanceQueries(db),
+        alerts=alerts,
+        alert_desk=Alerts(store, alerts),
+    )

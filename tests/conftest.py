@@ -15,8 +15,8 @@ from pydantic import SecretStr
 from disburse.application.ledger import Ledger
 from disburse.bootstrap import build_ledger, initialise
 from disburse.keys import generate_secret
-from disburse.views import Views, open_views
 from disburse.settings import Settings
+from disburse.views import Views, open_views
 
 if TYPE_CHECKING:
     from pathlib import Path

@@ -10,6 +10,8 @@ from disburse.application.alerts import Alerts
 from disburse.domain.fund import Fund
 from disburse.projections.alert_queries import AlertQueries
 from disburse.projections.alerts import AlertsView
+from disburse.projections.audit import AuditView
+from disburse.projections.audit_queries import AuditQueries
 from disburse.projections.balance_queries import BalanceQueries
 from disburse.projections.balances import BalancesView
 from disburse.projections.db import ViewDB
@@ -30,6 +32,7 @@ class Views:
     balances: BalanceQueries
     alerts: AlertQueries
     alert_desk: Alerts
+    audit: AuditQueries
 
     def catch_up(self) -> int:
         """Apply every event recorded so far (in this process); returns how many."""
@@ -65,7 +68,7 @@ class Views:
 def open_views(store: LedgerStore, keys: KeyRing, settings: Settings) -> Views:
     """The views of this store, in the same database, with their tables created."""
     db = ViewDB(settings.store, settings)
-    views = [BalancesView(), AlertsView(keys.account_hash)]
+    views = [BalancesView(), AlertsView(keys.account_hash), AuditView()]
     projector = Projector(store, db, views)
     projector.setup()
     alerts = AlertQueries(db)
@@ -75,4 +78,5 @@ def open_views(store: LedgerStore, keys: KeyRing, settings: Settings) -> Views:
         balances=BalanceQueries(db),
         alerts=alerts,
         alert_desk=Alerts(store, alerts),
+        audit=AuditQueries(db),
     )

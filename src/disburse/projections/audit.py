@@ -1,0 +1,152 @@
+"""The audit trail: every event of the log, who did it, why, and what it touched.
+
+One row per event (``audit_events``) with its metadata and its public payload (personal
+data removed, see :mod:`disburse.projections.redact`), and links (``audit_links``) from
+every entity an event concerns to the event: its originator, every UUID in a payload
+field named ``*_id`` or ``*_ids``, and the payouts of a payment batch. An entity's trail
+therefore includes what other entities recorded about it: a person's trail holds their
+appointments and the payouts to them; a payout's trail holds its fund postings and the
+batches it went out in. Read it with :class:`disburse.projections.audit_queries.AuditQueries`.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, ClassVar
+from uuid import UUID
+
+from eventsourcing.domain import CanInitAggregate, DomainEvent
+
+from disburse.projections.base import AGGREGATES, Position, View, dumps, event_type
+from disburse.projections.redact import public_payload
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator, Mapping
+
+    from disburse.projections.db import Tx
+
+ORIGINATOR = "originator"
+#: Events whose payload field maps payout ids (as keys) to amounts.
+_PAYOUT_KEYED = {"PaymentBatch.Released": "lines"}
+
+
+class AuditView(View):
+    """Every event of the log, with its metadata, public payload and the entities it names.
+
+    Unlike other views it reads every event type, including those of aggregates added
+    later: :meth:`process` records each event before dispatching to any ``@handles``
+    method, and :meth:`handled` lists every event type of the registered aggregates.
+    """
+
+    name = "audit"
+    tables = ("audit_events", "audit_links")
+    schema: ClassVar[tuple[str, ...]] = (
+        "CREATE TABLE IF NOT EXISTS audit_events ("
+        " position BIGINT PRIMARY KEY, entity_id TEXT NOT NULL, entity_type TEXT NOT NULL,"
+        " version BIGINT NOT NULL, event_type TEXT NOT NULL, recorded_at TEXT NOT NULL,"
+        " actor_id TEXT NOT NULL, role TEXT NOT NULL, client_id TEXT NOT NULL,"
+        " request_id TEXT NOT NULL, reason TEXT, rule_ids TEXT NOT NULL,"
+        " policy_version TEXT, payload TEXT NOT NULL)",
+        "CREATE INDEX IF NOT EXISTS audit_events_actor ON audit_events (actor_id, position)",
+        "CREATE TABLE IF NOT EXISTS audit_links ("
+        " entity_id TEXT NOT NULL, position BIGINT NOT NULL, via TEXT NOT NULL,"
+        " PRIMARY KEY (entity_id, position))",
+    )
+
+    @classmethod
+    def handled(cls) -> frozenset[str]:
+        """Every event type of the registered aggregates (the view records them all)."""
+        return frozenset(_all_event_types()) | super().handled()
+
+    def process(self, tx: Tx, event: Any, where: Position) -> None:
+        """Record the event and link it to the entities it names, whatever its type."""
+        self._record(tx, event, where)
+        super().process(tx, event, where)
+
+    @staticmethod
+    def _record(tx: Tx, event: Any, where: Position) -> None:
+        name = event_type(event)
+        payload = public_payload(event)
+        meta = getattr(event, "meta", None)  # every domain event has it; be safe regardless
+        tx.execute(
+            "INSERT INTO audit_events (position, entity_id, entity_type, version, event_type,"
+            " recorded_at, actor_id, role, client_id, request_id, reason, rule_ids,"
+            " policy_version, payload) VALUES (:position, :entity, :entity_type, :version,"
+            " :event_type, :at, :actor, :role, :client, :request, :reason, :rule_ids,"
+            " :policy_version, :payload)",
+            {
+                "position": where.position,
+                "entity": str(event.originator_id),
+                "entity_type": name.partition(".")[0],
+                "version": event.originator_version,
+                "event_type": name,
+                "at": where.at,
+                "actor": "" if meta is None else meta.actor_id,
+                "role": "" if meta is None else str(meta.role),
+                "client": "" if meta is None else meta.client_id,
+                "request": "" if meta is None else meta.request_id,
+                "reason": None if meta is None else meta.reason,
+                "rule_ids": dumps([] if meta is None else list(meta.rule_ids)),
+                "policy_version": None if meta is None else meta.policy_version,
+                "payload": dumps(payload),
+            },
+        )
+        for entity_id, via in links(name, event.originator_id, payload).items():
+            tx.execute(
+                "INSERT INTO audit_links (entity_id, position, via) VALUES (:e, :p, :via)",
+                {"e": entity_id, "p": where.position, "via": via},
+            )
+
+
+def links(name: str, originator_id: object, payload: Mapping[str, object]) -> dict[str, str]:
+    """The entities an event concerns, each with the field that names it (first one wins).
+
+    The originator comes first, then every UUID in a payload field named ``*_id`` or
+    ``*_ids`` and the payout ids keying a batch's ``lines``, in field order.
+    """
+    found = {str(originator_id): ORIGINATOR}
+    for field, value in payload.items():
+        if field.endswith("_id"):
+            candidates: list[object] = [value]
+        elif field.endswith("_ids") and isinstance(value, list):
+            candidates = value
+        elif _PAYOUT_KEYED.get(name) == field and isinstance(value, dict):
+            candidates = list(value)
+        else:
+            continue
+        for candidate in candidates:
+            entity_id = _uuid(candidate)
+            if entity_id is not None:
+                found.setdefault(entity_id, field)
+    return found
+
+
+def _uuid(value: object) -> str | None:
+    """The canonical text of a UUID given as text, or None if ``value`` is not one."""
+    if not isinstance(value, str):
+        return None
+    try:
+        return str(UUID(value))
+    except ValueError:
+        return None
+
+
+def _all_event_types() -> Iterator[str]:
+    """``Aggregate.Event`` names of every registered aggregate's events.
+
+    Leaves out the ``Event`` base class, and the library's default ``Created`` where the
+    aggregate declares its own creation event (e.g. ``Person.Registered``).
+    """
+    for aggregate_name, aggregate in AGGREGATES.items():
+        events = {
+            attribute: value
+            for attribute, value in vars(aggregate).items()
+            if isinstance(value, type) and issubclass(value, DomainEvent)
+        }
+        own_creation = any(
+            issubclass(cls, CanInitAggregate) and attribute != "Created"
+            for attribute, cls in events.items()
+        )
+        for attribute in events:
+            if attribute == "Event" or (attribute == "Created" and own_creation):
+                continue
+            yield f"{aggregate_name}.{attribute}"

@@ -15,6 +15,8 @@ from disburse.projections.audit_queries import AuditQueries
 from disburse.projections.balance_queries import BalanceQueries
 from disburse.projections.balances import BalancesView
 from disburse.projections.db import ViewDB
+from disburse.projections.queue import PayoutQueueView
+from disburse.projections.queue_queries import QueueQueries
 from disburse.projections.runner import Projector
 
 if TYPE_CHECKING:
@@ -33,6 +35,7 @@ class Views:
     alerts: AlertQueries
     alert_desk: Alerts
     audit: AuditQueries
+    queue: QueueQueries
 
     def catch_up(self) -> int:
         """Apply every event recorded so far (in this process); returns how many."""
@@ -68,7 +71,7 @@ class Views:
 def open_views(store: LedgerStore, keys: KeyRing, settings: Settings) -> Views:
     """The views of this store, in the same database, with their tables created."""
     db = ViewDB(settings.store, settings)
-    views = [BalancesView(), AlertsView(keys.account_hash), AuditView()]
+    views = [BalancesView(), PayoutQueueView(), AlertsView(keys.account_hash), AuditView()]
     projector = Projector(store, db, views)
     projector.setup()
     alerts = AlertQueries(db)
@@ -79,4 +82,5 @@ def open_views(store: LedgerStore, keys: KeyRing, settings: Settings) -> Views:
         alerts=alerts,
         alert_desk=Alerts(store, alerts),
         audit=AuditQueries(db),
+        queue=QueueQueries(db),
     )

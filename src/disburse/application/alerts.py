@@ -29,9 +29,7 @@ class Alerts:
         self._store = store
         self._lookup = lookup
 
-    def resolve(
-        self, ctx: Context, alert_id: UUID, *, outcome: AlertOutcome, reason: str
-    ) -> None:
+    def resolve(self, ctx: Context, alert_id: UUID, *, outcome: AlertOutcome, reason: str) -> None:
         """Record the inspector's decision; a second decision on one alert is a conflict."""
         rule_id = self._lookup.rule_of(alert_id)
         if rule_id is None:

@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from uuid import UUID
 
     from disburse.application.ledger import Ledger
+    from disburse.views import Views
 
 COUNTY = "220221"  # a county of Jilin city, Jilin province
 OTHER_COUNTY = "220222"
@@ -274,3 +275,16 @@ def money_story(ledger: Ledger) -> MoneyStory:
     )
     ledger.payouts.record_recovery(finance(), paid, amount_fen=50_000, received_on=date(2024, 4, 2))
     return MoneyStory(place, paid, rejected, reissued, pending, people[0])
+
+
+def dump_views(views: Views) -> dict[str, list[tuple[object, ...]]]:
+    """Every row of every view table, sorted: two dumps are equal when the views are."""
+    tables = [t for view in views.projector.views.values() for t in view.tables]
+    with views.db.read() as tx:
+        return {
+            table: sorted(
+                (tuple(row.values()) for row in tx.all(f"SELECT * FROM {table}")),  # noqa: S608
+                key=repr,
+            )
+            for table in tables
+        }

@@ -8,6 +8,7 @@ from rich.table import Table
 
 from disburse import __version__
 from disburse.bootstrap import build_ledger, initialise
+from disburse.cli_project import project_app
 from disburse.keys import generate_secret
 from disburse.settings import ConfigurationError, Settings
 
@@ -19,6 +20,7 @@ app = typer.Typer(
 )
 keys_app = typer.Typer(help="Secret keys.", no_args_is_help=True)
 app.add_typer(keys_app, name="keys")
+app.add_typer(project_app, name="project")
 console = Console()
 errors = Console(stderr=True)
 

@@ -148,23 +148,29 @@ class Projector:
                     break
                 events = [(n, self.store.mapper.to_domain_event(n)) for n in batch]
                 for view in chosen:
-                    self._apply(view, positions[view.name], events)
+                    self.apply(view, positions[view.name], events)
                 done = batch[-1].id - start
                 if progress is not None:
                     progress(min(done, total), total)
         return done
 
-    def _apply(self, view: View, position: int, events: list[tuple[Notification, Any]]) -> None:
+    def apply(self, view: View, position: int, events: list[tuple[Notification, Any]]) -> bool:
+        """Apply the events after ``position`` to a view that is still at ``position``.
+
+        Returns False, changing nothing, when the view has moved on (another worker, or a
+        replay of positions already applied): each event is applied exactly once.
+        """
         pending = [(n, e) for n, e in events if n.id > position]
         if not pending:
-            return
+            return False
         try:
             with self.db.transaction() as tx:
                 self._advance(tx, view.name, position, pending[-1][0].id)
                 for notification, event in pending:
                     view.process(tx, event, Position(notification.id, event.timestamp))
         except _Overtaken:
-            return  # another worker applied these events; the next round reads its position
+            return False  # another worker applied these events; the next round reads it
+        return True
 
     @staticmethod
     def _advance(tx: Tx, name: str, old: int, new: int) -> None:

@@ -1,0 +1,113 @@
+"""The projector applies each event exactly once, and rebuilt views equal live ones."""
+
+from __future__ import annotations
+
+import threading
+from datetime import date
+from typing import TYPE_CHECKING
+
+import pytest
+
+from disburse.domain.alert import AlertOutcome
+from disburse.projections.runner import BackgroundProjector, ViewLagError
+from disburse.views import open_views
+from tests import factories as f
+
+if TYPE_CHECKING:
+    from disburse.application.ledger import Ledger
+    from disburse.settings import Settings
+    from disburse.views import Views
+
+
+def busy_county(ledger: Ledger, views: Views) -> None:
+    """Money every way it goes, alerts raised and resolved, the views caught up often."""
+    story = f.money_story(ledger)
+    views.catch_up()
+    shared = "6222020200000058"
+    f.register(ledger, account=shared)
+    f.register(ledger, account=shared)
+    views.catch_up()
+    [alert] = views.alerts.find(rule="FRAUD-SHARED-ACCOUNT")
+    views.alert_desk.resolve(
+        f.inspector(), alert.alert_id, outcome=AlertOutcome.CONFIRMED, reason="case 3"
+    )
+    ledger.people.record_death(f.clerk(), story.person, died_on=date(2023, 12, 1), evidence="x")
+    ledger.funds.top_up(f.finance(), story.place.fund_id, amount_fen=1_000, reason="supplement")
+    views.catch_up()
+
+
+def test_a_rebuilt_view_equals_the_live_one_row_for_row(ledger: Ledger, views: Views) -> None:
+    busy_county(ledger, views)
+    live = f.dump_views(views)
+    assert live["alerts"], "the scenario raises alerts"
+    assert live["balance_entries"], "and posts money"
+
+    views.projector.rebuild()
+
+    assert f.dump_views(views) == live
+    assert views.check(ledger.store) == []
+
+
+def test_replaying_positions_already_applied_changes_nothing(ledger: Ledger, views: Views) -> None:
+    busy_county(ledger, views)
+    before = f.dump_views(views)
+    notifications = ledger.store.recorder.select_notifications(start=1, limit=10_000)
+    events = [(n, ledger.store.mapper.to_domain_event(n)) for n in notifications]
+
+    applied = [views.projector.apply(view, 0, events) for view in views.projector.views.values()]
+
+    assert applied == [False] * len(views.projector.views)
+    assert f.dump_views(views) == before
+
+
+def test_two_workers_racing_over_one_log_apply_each_event_once(
+    ledger: Ledger, views: Views, settings: Settings
+) -> None:
+    f.money_story(ledger)
+    other = open_views(ledger.store, ledger.keys, settings)
+    for projector in (views.projector, other.projector):
+        projector.batch_size = 3
+    barrier = threading.Barrier(2)
+
+    def work(target: Views) -> None:
+        barrier.wait()
+        target.catch_up()
+
+    threads = [threading.Thread(target=work, args=(v,)) for v in (views, other)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    raced = f.dump_views(views)
+    other.close()
+
+    assert views.check(ledger.store) == []
+    views.projector.rebuild()
+    assert f.dump_views(views) == raced
+
+
+def test_a_command_can_wait_until_the_views_show_its_own_write(
+    ledger: Ledger, views: Views
+) -> None:
+    worker = BackgroundProjector(views.projector, interval=0.01)
+    worker.start()
+    try:
+        fund = f.county(ledger).fund_id
+        views.wait_for(ledger.store.last_written(), timeout=10)
+        balance = views.balances.fund(str(fund))
+        assert balance is not None
+        assert balance.totals.allocated_fen == 100_000_000
+    finally:
+        worker.stop()
+
+
+def test_waiting_for_a_view_that_does_not_move_times_out_naming_it(
+    ledger: Ledger, views: Views
+) -> None:
+    f.county(ledger)
+
+    with pytest.raises(ViewLagError) as lag:
+        views.wait_for(ledger.store.last_written(), timeout=0.05)
+
+    assert lag.value.view in views.projector.views
+    assert lag.value.reached == 0

@@ -88,9 +88,7 @@ def run(
         for signum in (signal.SIGINT, signal.SIGTERM):
             signal.signal(signum, lambda *_: stop.set())
         console.print(f"following the log every {interval:g} s; stop with Ctrl-C")
-        while not stop.is_set():
-            if views.projector.catch_up(names=chosen) == 0:
-                stop.wait(interval)
+        views.projector.run(stop, interval=interval, names=chosen)
         console.print("stopped")
 
 

@@ -17,11 +17,12 @@ from disburse.application.payouts import BankResult
 from disburse.domain.alert import AlertOutcome
 from disburse.domain.batch import Outcome
 from disburse.domain.errors import ConflictError, NotFoundError, RuleViolationError
+from disburse.domain.fund import FundSource
 from disburse.domain.grant import TransportGrant
 from disburse.domain.months import Month
 from disburse.domain.payout import Payout, PayoutKind
 from disburse.domain.person import LabourCapacity, PovertyStatus
-from disburse.domain.post import ExitReason
+from disburse.domain.post import ExitReason, InsuranceKind
 from disburse.domain.subsidy import SubsidyApplication
 from tests import factories as f
 
@@ -30,6 +31,7 @@ if TYPE_CHECKING:
 
     from disburse.application.ledger import Ledger
     from disburse.projections.alert_queries import Alert
+    from disburse.projections.queue_queries import QueuedPayout
     from disburse.views import Views
 
 FEB = Month(2024, 2)
@@ -254,17 +256,23 @@ def test_an_exit_recorded_late_flags_the_stipends_already_paid_for_later_months(
 def test_a_death_recorded_late_flags_every_payout_for_later_periods(
     ledger: Ledger, views: Views
 ) -> None:
-    _, person, (january, february) = stipends(ledger)
+    post_id, person, (january, february) = stipends(ledger)
     views.catch_up()
 
     ledger.people.record_death(f.clerk(), person, died_on=date(2024, 1, 15), evidence="civil reg")
 
-    after_exit = raised(views, "FRAUD-PAID-AFTER-EXIT")
-    deceased = raised(views, "FRAUD-DECEASED")
-    assert [a.subject_id for a in after_exit] == [str(february)]
-    assert [a.subject_id for a in deceased] == [str(february)]
-    assert all(a.raised_position > a.evidence[0] for a in deceased)  # raised after the payout
+    [alert] = raised(views, "FRAUD-PAID-AFTER-EXIT")
+    assert alert.subject_id == str(february)
+    assert alert.raised_position > alert.evidence[0]  # raised after the payout it flags
+    assert "died on 2024-01-15" in alert.summary
+    assert raised(views, "FRAUD-DECEASED") == []  # one alert per payout: the stipend rule
     assert str(january) not in {a.subject_id for a in views.alerts.find()}
+
+    ledger.posts.exit(
+        f.clerk(), post_id, reason=ExitReason.DEATH, effective_on=date(2024, 1, 15), note="died"
+    )
+    [same] = raised(views, "FRAUD-PAID-AFTER-EXIT")  # the exit adds evidence, not an alert
+    assert (same.alert_id, len(same.evidence)) == (alert.alert_id, 3)
 
 
 def test_a_grant_for_work_begun_after_death_raises_deceased(ledger: Ledger, views: Views) -> None:
@@ -300,17 +308,7 @@ def test_one_account_for_two_households_raises_shared_account_but_one_family_doe
     shared, family = "6222020200000017", "6222020200000025"
     a, b = f.register(ledger, account=shared), f.register(ledger, account=shared)
     for _ in range(2):
-        ledger.people.register(
-            f.clerk(),
-            resident_id=f.resident_id(),
-            name="同户人",
-            home_region=f.COUNTY,
-            poverty_status=PovertyStatus.LIFTED,
-            labour_capacity=LabourCapacity.WEAK,
-            household_id="H-FAMILY",
-            bank_account=family,
-            public_payroll=False,
-        )
+        member(ledger, "H-FAMILY", family)
 
     [alert] = raised(views, "FRAUD-SHARED-ACCOUNT")
 
@@ -332,7 +330,8 @@ def test_income_over_the_threshold_flags_the_part_time_holder_still_paid(
     [alert] = raised(views, "FRAUD-INCOME-OVER")
     assert alert.person_id == str(person)
     assert len(alert.evidence) == 3  # the income and both stipends from January on
-    assert {january, february}
+    assert "2 stipend(s)" in alert.summary
+    assert {str(january), str(february)} <= {str(p.payout_id) for p in _paid(views)}
 
 
 def test_two_stipends_for_one_month_or_months_beyond_a_limit_raise_over_cap(
@@ -388,8 +387,8 @@ def test_a_dismissed_alert_is_not_raised_again_for_the_same_evidence(
     ledger: Ledger, views: Views
 ) -> None:
     shared = "6222020200000033"
-    f.register(ledger, account=shared)
-    f.register(ledger, account=shared)
+    member(ledger, "H-WANG", shared)
+    member(ledger, "H-LI", shared)
     [alert] = raised(views, "FRAUD-SHARED-ACCOUNT")
 
     views.alert_desk.resolve(
@@ -403,10 +402,13 @@ def test_a_dismissed_alert_is_not_raised_again_for_the_same_evidence(
         "a married couple",
     )
 
+    member(ledger, "H-WANG", shared)  # one more of a household already seen: same evidence
+    assert [a.alert_id for a in raised(views, "FRAUD-SHARED-ACCOUNT")] == [alert.alert_id]
+
     f.register(ledger, account=shared)  # a third household: new evidence
     newer = raised(views, "FRAUD-SHARED-ACCOUNT")
     assert [(a.generation, a.state) for a in newer] == [(1, "dismissed"), (2, "open")]
-    assert len(newer[1].evidence) == 3
+    assert len(newer[1].evidence) == 3  # one registration per household
 
 
 def test_only_an_inspector_resolves_an_alert_once_with_a_reason(
@@ -445,3 +447,118 @@ def test_a_death_on_the_first_day_of_a_month_leaves_that_months_stipend_alone(
     ledger.people.record_death(f.clerk(), person, died_on=date(2024, 2, 1), evidence="civil reg")
 
     assert raised(views, "FRAUD-DECEASED") == raised(views, "FRAUD-PAID-AFTER-EXIT") == []
+
+
+def test_an_employer_claiming_once_ever_twice_for_one_worker_is_a_duplicate_not_for_two(
+    ledger: Ledger, views: Views
+) -> None:
+    employer, worker, other = uuid4(), f.register(ledger), f.register(ledger)
+    force(ledger, application("HIRE-WAGE", employer, "employer", [worker], months=2))
+    force(ledger, application("HIRE-WAGE", employer, "employer", [other], months=2))
+    assert raised(views, "FRAUD-DUP-GRANT") == []  # two workers: two legitimate claims
+
+    force(ledger, application("HIRE-WAGE", uuid4(), "employer", [worker], start=date(2023, 1, 1)))
+
+    [alert] = raised(views, "FRAUD-DUP-GRANT")
+    assert (alert.subject_type, alert.person_id) == ("person", str(worker))
+
+
+def test_one_broker_claiming_a_worker_twice_in_a_year_is_a_duplicate_grant(
+    ledger: Ledger, views: Views
+) -> None:
+    broker, worker = uuid4(), f.register(ledger)
+    force(ledger, application("SVC-BROKER", broker, "broker", [worker]))
+    force(ledger, application("SVC-BROKER", broker, "broker", [worker], start=date(2024, 6, 1)))
+
+    assert [a.person_id for a in raised(views, "FRAUD-DUP-GRANT")] == [str(worker)]
+    assert raised(views, "FRAUD-DUP-BROKER") == []  # one broker
+
+
+def _paid(views: Views) -> list[QueuedPayout]:
+    views.catch_up()
+    return views.queue.pending(status="paid")
+
+
+def member(ledger: Ledger, household: str, account: str) -> UUID:
+    """Register a person of ``household`` with ``account``."""
+    return ledger.people.register(
+        f.clerk(),
+        resident_id=f.resident_id(),
+        name="户成员",
+        home_region=f.COUNTY,
+        poverty_status=PovertyStatus.LIFTED,
+        labour_capacity=LabourCapacity.WEAK,
+        household_id=household,
+        bank_account=account,
+        public_payroll=False,
+    ).person_id
+
+
+def test_a_holder_moving_posts_mid_month_is_paid_by_both_without_an_alert(
+    ledger: Ledger, views: Views
+) -> None:
+    place = f.county(ledger)
+    first, person = f.staffed_post(ledger, place)
+    ledger.posts.exit(
+        f.clerk(), first, reason=ExitReason.VOLUNTARY, effective_on=date(2024, 1, 15), note="moved"
+    )
+    second = f.post(ledger, place)
+    ledger.posts.appoint(
+        f.clerk(),
+        second,
+        person_id=person,
+        term_start=date(2024, 1, 16),
+        term_end=date(2024, 12, 31),
+    )
+    ledger.posts.record_insurance(
+        f.clerk(),
+        second,
+        kind=InsuranceKind.ACCIDENT,
+        policy_number="PICC-2",
+        insurer="PICC",
+        valid_from=date(2024, 1, 16),
+        valid_to=date(2024, 12, 31),
+    )
+    for post_id, days in ((first, 10), (second, 12)):
+        ledger.posts.record_attendance(
+            f.clerk(), post_id, month=f.JAN, days_worked=days, days_required=22
+        )
+
+    assert raised(views, "FRAUD-OVER-CAP") == []
+
+
+def test_a_rejected_grant_and_its_corrected_claim_are_not_duplicates(
+    ledger: Ledger, views: Views
+) -> None:
+    f.publish(ledger, f.regional_policy(grant={"amount_fen": 50_000, "min_months_away": 3}))
+    ledger.funds.allocate(
+        f.finance(),
+        source=FundSource.RURAL_REVITALISATION,
+        region_code=f.COUNTY,
+        year=2024,
+        amount_fen=10**7,
+    )
+    person = f.register(ledger)
+    claims = []
+    for evidence in ("c-1", "c-2"):
+        claims.append(
+            ledger.grants.claim(
+                f.clerk(),
+                person_id=person,
+                work_province="44",
+                employer="深圳某电子厂",
+                started_on=date(2024, 1, 15),
+                months_worked=4,
+                evidence_ref=evidence,
+            )
+        )
+        if evidence == "c-1":
+            ledger.payouts.reject(f.finance(), claims[0].payout_id, reason="wrong contract")
+
+    assert raised(views, "FRAUD-DUP-GRANT") == []
+
+
+def test_the_legitimate_life_of_money_raises_no_alert(ledger: Ledger, views: Views) -> None:
+    f.money_story(ledger)
+
+    assert raised(views, "FRAUD-OVER-CAP") == views.alerts.find() == []

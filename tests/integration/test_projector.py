@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import threading
 from datetime import date
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pytest
+from structlog.testing import capture_logs
 
 from disburse.domain.alert import AlertOutcome
-from disburse.projections.runner import BackgroundProjector, ViewLagError
+from disburse.projections.base import Position, View, handles
+from disburse.projections.db import Tx, ViewDB
+from disburse.projections.runner import BackgroundProjector, Projector, ViewLagError
 from disburse.views import open_views
 from tests import factories as f
 
@@ -111,3 +114,42 @@ def test_waiting_for_a_view_that_does_not_move_times_out_naming_it(
 
     assert lag.value.view in views.projector.views
     assert lag.value.reached == 0
+
+
+class _FlakyView(View):
+    """Fails on its first batch, as a locked database or a dropped connection would."""
+
+    name = "flaky"
+    tables = ("flaky_funds",)
+    schema = ("CREATE TABLE IF NOT EXISTS flaky_funds (fund_id TEXT PRIMARY KEY)",)
+
+    def __init__(self) -> None:
+        self.failures = 1
+
+    @handles("Fund.Allocated")
+    def _allocated(self, tx: Tx, event: Any, where: Position) -> None:  # noqa: ARG002
+        if self.failures:
+            self.failures -= 1
+            raise RuntimeError("database is locked")
+        tx.execute("INSERT INTO flaky_funds (fund_id) VALUES (:f)", {"f": str(event.originator_id)})
+
+
+def test_a_background_worker_survives_a_failed_batch_and_catches_up(
+    ledger: Ledger, settings: Settings
+) -> None:
+    f.county(ledger)
+    db = ViewDB(settings.store, settings)
+    projector = Projector(ledger.store, db, [_FlakyView()])
+    projector.setup()
+    worker = BackgroundProjector(projector, interval=0.01)
+    with capture_logs() as logs:
+        worker.start()
+        try:
+            projector.wait(ledger.store.last_written(), timeout=10)
+        finally:
+            worker.stop()
+            db.close()
+
+    assert [entry["event"] for entry in logs] == ["projection_batch_failed"]
+    assert "database is locked" in logs[0]["error"]
+    assert projector.last_error is None

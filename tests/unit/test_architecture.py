@@ -118,6 +118,7 @@ PROJECTIONS_DIR = DOMAIN_DIR.parent / "projections"
 PROJECTION_PACKAGES = (
     "disburse.domain",
     "disburse.projections",
+    "structlog",
     "disburse.settings",  # the view database is opened from the same settings as the store
     "eventsourcing",
     "psycopg",

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 from uuid import UUID
 
-from disburse.domain.regions import scope_of
+from disburse.domain.regions import check_region_scope, scope_of
 
 if TYPE_CHECKING:
     from disburse.projections.db import Row, ViewDB
@@ -83,7 +83,7 @@ class AlertQueries:
             conditions.append("region_code LIKE :scope")
         if person_id is not None:
             conditions.append("person_id = :person")
-        scope = region or ""
+        scope = check_region_scope(region or "", field="region")
         params = {
             "rule": rule,
             "state": state,
@@ -114,6 +114,7 @@ class AlertQueries:
 
     def counts(self, region: str = "") -> dict[tuple[str, str], int]:
         """Number of alerts per (rule, state) inside a region prefix."""
+        check_region_scope(region, field="region")
         with self.db.read() as tx:
             rows = tx.all(
                 "SELECT rule_id, state, COUNT(*) AS n FROM alerts WHERE region_code LIKE :scope"

@@ -95,6 +95,7 @@ class AlertsView(View):
     )
 
     def __init__(self, hash_account: Callable[[str], str]) -> None:
+        """``hash_account``: a keyed hash; accounts and households are kept only hashed."""
         self.hash_account = hash_account
         self.policies = fraud.PolicyBook()
 
@@ -116,7 +117,7 @@ class AlertsView(View):
             {
                 "id": str(event.originator_id),
                 "region": event.home_region,
-                "household": event.household_id,
+                "household": self.hash_account(f"household:{event.household_id}"),
                 "account": self.hash_account(event.bank_account),
                 "status": str(event.poverty_status),
                 "payroll": int(bool(event.public_payroll)),
@@ -307,9 +308,7 @@ class AlertsView(View):
     @handles("SubsidyApplication.Submitted")
     def _application(self, tx: Tx, event: Any, where: Position) -> None:
         app_id = str(event.originator_id)
-        counted = [str(b) for b in event.beneficiary_ids]
-        if not counted and event.applicant_kind == "person":
-            counted = [str(event.applicant_id)]
+        counted = [str(b) for b in event.beneficiary_ids] or [str(event.applicant_id)]
         tx.execute(
             "INSERT INTO alert_applications (application_id, programme, applicant_id,"
             " applicant_kind, region_code, year, months, per_person_fen, position)"

@@ -150,10 +150,11 @@ class ViewDB:
             lite.execute("BEGIN IMMEDIATE")
             try:
                 yield _SQLiteTx(lite)
+                lite.execute("COMMIT")
             except BaseException:
-                lite.execute("ROLLBACK")
+                if lite.in_transaction:
+                    lite.execute("ROLLBACK")
                 raise
-            lite.execute("COMMIT")
 
     @contextmanager
     def read(self) -> Iterator[Tx]:

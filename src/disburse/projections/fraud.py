@@ -191,7 +191,10 @@ def shared_account(
         " WHERE account_hash = :h ORDER BY account_position",
         {"h": account_hash},
     )
-    households = {r["household_id"] for r in rows}
+    first_of_household: dict[str, int] = {}
+    for row in rows:  # ordered by position: the first member of each household
+        first_of_household.setdefault(row["household_id"], int(row["account_position"]))
+    households = first_of_household
     if len(households) < policy.alerts.shared_account_households:
         return []
     return [
@@ -204,7 +207,8 @@ def shared_account(
             None,
             f"one bank account is on record for {len(rows)} people of {len(households)} "
             "households: " + ", ".join(r["person_id"] for r in rows),
-            tuple(int(r["account_position"]) for r in rows),
+            tuple(sorted(households.values())),  # one per household: the same households are
+            # the same evidence, so a dismissed alert returns only for a new household
         )
     ]
 
@@ -223,30 +227,22 @@ def payouts_where(tx: Tx, condition: str, params: dict[str, Any]) -> list[Row]:
 
 
 def after_exit_or_death(tx: Tx, payouts: Iterable[Row]) -> list[Finding]:
-    """FRAUD-PAID-AFTER-EXIT and FRAUD-DECEASED.
+    """FRAUD-PAID-AFTER-EXIT for stipends, FRAUD-DECEASED for every other payout.
 
-    Stipends for months after the holder's exit or death; any payout to a person who
-    died before its period started.
+    A stipend for a month after the holder's exit month or death month is one
+    FRAUD-PAID-AFTER-EXIT alert per payout, whichever facts show it. Any other payout
+    (grant, application) to a person who died before its period started (the work start
+    of a grant, the period start of an application) is FRAUD-DECEASED. One alert per
+    payout: the stipend rule is the specific one.
     """
     found = []
     for payout in payouts:
-        pid, payout_id = payout["beneficiary_id"], payout["payout_id"]
-        month = payout["period"]
-
-        def add(rule: str, key: str, summary: str, fact: int, p: Row = payout) -> None:
-            found.append(
-                Finding(
-                    rule,
-                    "payout",
-                    p["payout_id"],
-                    key,
-                    p["region_code"],
-                    p["beneficiary_id"],
-                    summary,
-                    (int(p["position"]), fact),
-                )
-            )
-
+        pid, month = payout["beneficiary_id"], payout["period"]
+        facts: list[tuple[str, int]] = []
+        person = tx.one(
+            "SELECT died_on, death_position FROM alert_people WHERE person_id = :p", {"p": pid}
+        )
+        died_on = person["died_on"] if person is not None else None
         if payout["kind"] == "stipend":
             exit_row = tx.one(
                 "SELECT exited_on, exit_position FROM alert_tenures"
@@ -254,47 +250,58 @@ def after_exit_or_death(tx: Tx, payouts: Iterable[Row]) -> list[Finding]:
                 {"post": payout["source_id"], "p": pid},
             )
             if exit_row is not None and month > month_of(exit_row["exited_on"]):
-                add(
-                    "FRAUD-PAID-AFTER-EXIT",
-                    f"exit:{payout_id}",
-                    f"stipend for {month} after the holder left on {exit_row['exited_on']}",
-                    int(exit_row["exit_position"]),
+                facts.append((f"left on {exit_row['exited_on']}", int(exit_row["exit_position"])))
+            if died_on is not None and month > month_of(died_on):
+                facts.append((f"died on {died_on}", int(person["death_position"])))  # type: ignore[index]
+            rule, summary = "FRAUD-PAID-AFTER-EXIT", f"stipend for {month}; the holder "
+        else:
+            starts = payout["starts_on"] or period_start(month).isoformat()
+            if died_on is not None and died_on < starts:
+                facts.append((f"died on {died_on}", int(person["death_position"])))  # type: ignore[index]
+            rule, summary = "FRAUD-DECEASED", f"{payout['programme']} from {starts}; the payee "
+        if facts:
+            found.append(
+                Finding(
+                    rule,
+                    "payout",
+                    payout["payout_id"],
+                    f"payout:{payout['payout_id']}",
+                    payout["region_code"],
+                    pid,
+                    summary + " and ".join(text for text, _ in facts),
+                    (int(payout["position"]), *(position for _, position in facts)),
                 )
-        person = tx.one(
-            "SELECT died_on, death_position FROM alert_people WHERE person_id = :p", {"p": pid}
-        )
-        if person is None or person["died_on"] is None:
-            continue
-        died_on, death_at = person["died_on"], int(person["death_position"])
-        if payout["kind"] == "stipend" and month > month_of(died_on):
-            add(
-                "FRAUD-PAID-AFTER-EXIT",
-                f"death:{payout_id}",
-                f"stipend for {month} after the holder died on {died_on}",
-                death_at,
-            )
-        starts = payout["starts_on"] or period_start(month).isoformat()
-        if payout["kind"] == "stipend":
-            starts = period_start(month).isoformat()
-        if died_on < starts:
-            add(
-                "FRAUD-DECEASED",
-                f"deceased:{payout_id}",
-                f"{payout['programme']} for a period from {starts} to a person who died on "
-                f"{died_on}",
-                death_at,
             )
     return found
 
 
 def second_stipend(tx: Tx, payout: Row) -> list[Finding]:
-    """FRAUD-OVER-CAP (month limit): two live stipends for one person and month."""
+    """FRAUD-OVER-CAP (month limit): two stipends for one month from posts held at once.
+
+    Handing over mid-month (exit from one post, a later start at the next) is allowed;
+    a post with no known tenure counts as held.
+    """
     rows = payouts_where(
         tx,
         "p.kind = 'stipend' AND p.beneficiary_id = :b AND p.period = :m",
         {"b": payout["beneficiary_id"], "m": payout["period"]},
     )
-    if len({r["source_id"] for r in rows}) < 2:  # noqa: PLR2004 - two posts
+    spans = []
+    for row in rows:
+        tenure = tx.one(
+            "SELECT term_start, exited_on FROM alert_tenures"
+            " WHERE post_id = :post AND person_id = :p",
+            {"post": row["source_id"], "p": row["beneficiary_id"]},
+        )
+        start = tenure["term_start"] if tenure else "0000-00-00"
+        end = (tenure["exited_on"] if tenure else None) or "9999-99-99"
+        spans.append((start, end, row))
+    overlapping = [
+        row
+        for start, end, row in spans
+        if any(o is not row and start <= o_end and o_start <= end for o_start, o_end, o in spans)
+    ]
+    if len({r["source_id"] for r in overlapping}) < 2:  # noqa: PLR2004 - two posts
         return []
     return [
         Finding(
@@ -304,8 +311,9 @@ def second_stipend(tx: Tx, payout: Row) -> list[Finding]:
             f"stipend-month:{payout['beneficiary_id']}:{payout['period']}",
             payout["region_code"],
             payout["beneficiary_id"],
-            f"{len(rows)} stipends for {payout['period']}: one post, one stipend a month",
-            tuple(int(r["position"]) for r in rows),
+            f"{len(overlapping)} stipends for {payout['period']} from posts held at the same "
+            "time: one post, one stipend a month",
+            tuple(int(r["position"]) for r in overlapping),
         )
     ]
 

@@ -13,6 +13,8 @@ import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+import structlog
+
 from disburse.projections.base import Position
 
 if TYPE_CHECKING:
@@ -30,6 +32,7 @@ POSITIONS_DDL = (
     " position BIGINT NOT NULL)"
 )
 DEFAULT_BATCH = 500
+log = structlog.get_logger("disburse.projections")
 
 
 class ViewLagError(TimeoutError):
@@ -77,6 +80,7 @@ class Projector:
         self.db = db
         self.views = {view.name: view for view in views}
         self.batch_size = batch_size
+        self.last_error: str | None = None
         self._work = threading.Lock()
 
     # -- set-up and status ------------------------------------------------------------------
@@ -216,10 +220,33 @@ class Projector:
                 raise ViewLagError(slowest, positions[slowest], position, timeout)
             time.sleep(poll)
 
-    def run(self, stop: threading.Event, *, interval: float = 0.2) -> None:
-        """Follow the log until ``stop`` is set, polling every ``interval`` seconds when idle."""
+    def run(
+        self,
+        stop: threading.Event,
+        *,
+        interval: float = 0.2,
+        names: Iterable[str] | None = None,
+        max_backoff: float = 30.0,
+    ) -> None:
+        """Follow the log until ``stop`` is set, polling every ``interval`` seconds when idle.
+
+        A failing batch (a locked database, a lost connection, a bug in a handler) was
+        rolled back whole; the worker logs it, keeps it as :attr:`last_error`, waits
+        (doubling up to ``max_backoff``) and tries again rather than dying silently.
+        """
+        backoff = interval
         while not stop.is_set():
-            if self.catch_up() == 0:
+            try:
+                applied = self.catch_up(names=names)
+            except Exception as error:  # noqa: BLE001 - a worker outlives any one failed batch
+                self.last_error = f"{type(error).__name__}: {error}"
+                log.warning("projection_batch_failed", error=self.last_error, retry_in=backoff)
+                stop.wait(backoff)
+                backoff = min(backoff * 2, max_backoff)
+                continue
+            self.last_error = None
+            backoff = interval
+            if applied == 0:
                 stop.wait(interval)
 
 

@@ -85,8 +85,23 @@ class Projector:
 
     # -- set-up and status ------------------------------------------------------------------
 
-    def setup(self) -> None:
-        """Create the view tables and position rows that do not exist yet."""
+    def setup(self, *, attempts: int = 3) -> None:
+        """Create the view tables and position rows that do not exist yet.
+
+        Two processes starting at once on a new PostgreSQL schema can collide inside
+        ``CREATE TABLE IF NOT EXISTS``; the loser tries again and finds the tables.
+        """
+        for attempt in range(1, attempts + 1):
+            try:
+                self._create()
+            except Exception:  # retried; the last failure is raised
+                if attempt == attempts:
+                    raise
+                time.sleep(0.1 * attempt)
+            else:
+                return
+
+    def _create(self) -> None:
         with self.db.transaction() as tx:
             tx.execute(POSITIONS_DDL)
             for view in self.views.values():

@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from disburse.projections import fraud, fraud_claims
-from disburse.projections.base import Position, View, dumps, handles
+from disburse.projections.base import Position, View, dumps, event_type, handles
 from disburse.projections.findings import ALERTS_DDL, Finding, record, resolve
 
 if TYPE_CHECKING:
@@ -265,7 +265,7 @@ class AlertsView(View):
 
     @handles(*_STATUS)
     def _payout_status(self, tx: Tx, event: Any, where: Position) -> None:
-        status = _STATUS[type(event).__qualname__]
+        status = _STATUS[event_type(event)]
         if status == "approved" and getattr(event, "final", True) is False:
             status = "first_approved"
         tx.execute(

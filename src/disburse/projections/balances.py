@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from disburse.projections.base import Position, View, handles
+from disburse.projections.base import Position, View, event_type, handles
 
 if TYPE_CHECKING:
     from disburse.projections.db import Tx
@@ -42,6 +42,7 @@ _PAYOUT_POSTINGS = {
     "Payout.RecoveryOrdered": ("recovery_receivable", "recovery_ordered"),
     "Payout.Recovered": ("recovery_ordered", "recovery_receivable"),
 }
+_POSTINGS = _FUND_POSTINGS | _PAYOUT_POSTINGS
 
 
 class BalancesView(View):
@@ -82,16 +83,9 @@ class BalancesView(View):
         )
         self._post_fund(tx, event, where)
 
-    @handles(
-        "Fund.ToppedUp",
-        "Fund.Committed",
-        "Fund.Released",
-        "Fund.Paid",
-        "Fund.PaymentReversed",
-        "Fund.Recovered",
-    )
+    @handles(*(name for name in _FUND_POSTINGS if name != "Fund.Allocated"))
     def _post_fund(self, tx: Tx, event: Any, where: Position) -> None:
-        name = type(event).__qualname__
+        name = event_type(event)
         payout_id = getattr(event, "payout_id", None)
         self._post(tx, where, name, str(event.originator_id), payout_id, event.amount_fen)
 
@@ -110,7 +104,7 @@ class BalancesView(View):
             },
         )
 
-    @handles("Payout.RecoveryOrdered", "Payout.Recovered")
+    @handles(*_PAYOUT_POSTINGS)
     def _recovery(self, tx: Tx, event: Any, where: Position) -> None:
         row = tx.one(
             "SELECT fund_id FROM balance_payouts WHERE payout_id = :id",
@@ -118,7 +112,7 @@ class BalancesView(View):
         )
         if row is None:  # pragma: no cover - a payout is requested before it is recovered
             return
-        name = type(event).__qualname__
+        name = event_type(event)
         self._post(tx, where, name, row["fund_id"], event.originator_id, event.amount_fen)
 
     @staticmethod
@@ -127,7 +121,7 @@ class BalancesView(View):
     ) -> None:
         if amount == 0:
             return
-        debit, credit = {**_FUND_POSTINGS, **_PAYOUT_POSTINGS}[name]
+        debit, credit = _POSTINGS[name]
         params: dict[str, object] = {
             "position": where.position,
             "fund": fund_id,

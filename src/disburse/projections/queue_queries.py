@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypedDict, Unpack
 
 from disburse.domain.batch import Outcome
 from disburse.domain.errors import InvalidInputError
@@ -144,6 +144,17 @@ _SELECT_PAYOUTS = (
 )
 
 
+class QueueFilters(TypedDict, total=False):
+    """Which payouts :meth:`QueueQueries.pending` and ``pending_count`` select."""
+
+    status: PayoutStatus | str | None
+    fund_id: UUID | str | None
+    region: str | None
+    programme: str | None
+    older_than_days: int | None
+    today: date | None
+
+
 class QueueQueries:
     """Reads of the payout queue view."""
 
@@ -153,14 +164,9 @@ class QueueQueries:
     def pending(
         self,
         *,
-        status: PayoutStatus | str | None = None,
-        fund_id: UUID | str | None = None,
-        region: str | None = None,
-        programme: str | None = None,
-        older_than_days: int | None = None,
-        today: date | None = None,
         limit: int = 100,
         offset: int = 0,
+        **filters: Unpack[QueueFilters],
     ) -> list[QueuedPayout]:
         """Payouts oldest first (by position in the log), with their evidence.
 
@@ -175,14 +181,7 @@ class QueueQueries:
             raise InvalidInputError(RULE, f"limit is 1 to {MAX_LIMIT}", "limit")
         if offset < 0:
             raise InvalidInputError(RULE, "offset is not negative", "offset")
-        where, params = _filters(
-            status=status,
-            fund_id=fund_id,
-            region=region,
-            programme=programme,
-            older_than_days=older_than_days,
-            today=today,
-        )
+        where, params = _filters(**filters)
         with self.db.read() as tx:
             rows = tx.all(
                 f"{_SELECT_PAYOUTS} WHERE {where}"
@@ -193,23 +192,10 @@ class QueueQueries:
 
     def pending_count(
         self,
-        *,
-        status: PayoutStatus | str | None = None,
-        fund_id: UUID | str | None = None,
-        region: str | None = None,
-        programme: str | None = None,
-        older_than_days: int | None = None,
-        today: date | None = None,
+        **filters: Unpack[QueueFilters],
     ) -> int:
         """How many payouts :meth:`pending` would list without a limit."""
-        where, params = _filters(
-            status=status,
-            fund_id=fund_id,
-            region=region,
-            programme=programme,
-            older_than_days=older_than_days,
-            today=today,
-        )
+        where, params = _filters(**filters)
         with self.db.read() as tx:
             row = tx.one(f"SELECT COUNT(*) AS n FROM queue_payouts p WHERE {where}", params)
         return 0 if row is None else int(row["n"])
@@ -254,16 +240,14 @@ class QueueQueries:
         )
 
 
-def _filters(
-    *,
-    status: PayoutStatus | str | None,
-    fund_id: UUID | str | None,
-    region: str | None,
-    programme: str | None,
-    older_than_days: int | None,
-    today: date | None,
-) -> tuple[str, dict[str, object]]:
+def _filters(**filters: Unpack[QueueFilters]) -> tuple[str, dict[str, object]]:
     """A WHERE clause of fixed text (values are bound, never formatted in) and its values."""
+    status = filters.get("status")
+    fund_id = filters.get("fund_id")
+    region = filters.get("region")
+    programme = filters.get("programme")
+    older_than_days = filters.get("older_than_days")
+    today = filters.get("today")
     statuses: tuple[PayoutStatus, ...] = AWAITING_DECISION
     if status is not None:
         try:

@@ -17,6 +17,7 @@ from disburse.bootstrap import build_ledger, initialise
 from disburse.keys import generate_secret
 from disburse.settings import Settings
 from disburse.views import Views, open_views
+from tests.api_support import Api, LogTrap, running_api
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -114,3 +115,19 @@ def views(ledger: Ledger, settings: Settings) -> Iterator[Views]:
     opened = open_views(ledger.store, ledger.keys, settings)
     yield opened
     opened.close()
+
+
+@pytest.fixture(scope="session")
+def log_trap() -> LogTrap:
+    """Logs of the whole session, checked for resident IDs by ``test_logs_hold_no_resident_id``."""
+    trap = LogTrap()
+    trap.install()
+    return trap
+
+
+@pytest.fixture
+def api(ledger: Ledger, views: Views, settings: Settings, log_trap: LogTrap) -> Iterator[Api]:
+    """The real app on a real store (both backends), with a key per role and region."""
+    assert log_trap is not None
+    with running_api(ledger, views, settings) as running:
+        yield running

@@ -9,6 +9,7 @@ from rich.table import Table
 from disburse import __version__
 from disburse.bootstrap import build_ledger, initialise
 from disburse.cli_project import project_app
+from disburse.cli_serve import clients_app, serve
 from disburse.keys import generate_secret
 from disburse.settings import ConfigurationError, Settings
 
@@ -21,6 +22,8 @@ app = typer.Typer(
 keys_app = typer.Typer(help="Secret keys.", no_args_is_help=True)
 app.add_typer(keys_app, name="keys")
 app.add_typer(project_app, name="project")
+app.add_typer(clients_app, name="clients")
+app.command()(serve)
 console = Console()
 errors = Console(stderr=True)
 

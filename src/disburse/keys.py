@@ -41,6 +41,10 @@ class KeyRing:
             self._derive("resident-id"), resident_id.encode(), hashlib.sha256
         ).hexdigest()
 
+    def api_key_hash(self, api_key: str) -> str:
+        """Keyed hash of an API key: all the ledger keeps of a key."""
+        return hmac.new(self._derive("api-key"), api_key.encode(), hashlib.sha256).hexdigest()
+
     def account_hash(self, account: str) -> str:
         """Keyed hash of a bank account: views match shared accounts without storing them."""
         return hmac.new(self._derive("bank-account"), account.encode(), hashlib.sha256).hexdigest()

@@ -37,6 +37,25 @@ class Settings(BaseSettings):
     key_file: Path | None = Field(
         default=None, description="Where the development key is kept (default: beside the DB)."
     )
+    projector: Literal["embedded", "external"] = Field(
+        default="embedded",
+        description="'embedded': the service keeps the views current in a thread (the "
+        "SQLite default); 'external': `disburse project run` workers do (PostgreSQL, "
+        "several API processes).",
+    )
+    host: str = Field(default="127.0.0.1", description="Address `disburse serve` binds.")
+    port: int = Field(default=8000, ge=1, le=65535, description="Port `disburse serve` binds.")
+    read_wait_seconds: float = Field(
+        default=5.0,
+        gt=0,
+        le=60,
+        description="How long a query with X-Min-Position waits for the views.",
+    )
+    ready_max_lag: int = Field(
+        default=10_000,
+        ge=0,
+        description="/readyz fails while a view is more than this many events behind.",
+    )
     postgres_pool_size: int = Field(default=5, ge=1, le=100)
     postgres_connect_timeout: int = Field(default=5, ge=1, le=120)
 

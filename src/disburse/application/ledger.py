@@ -36,6 +36,7 @@ class Ledger:
     grants: Grants
     organisations: Organisations
     subsidies: Subsidies
+    today: Callable[[], date]
 
     @classmethod
     def assemble(cls, store: LedgerStore, keys: KeyRing, today: Callable[[], date]) -> Ledger:
@@ -53,6 +54,7 @@ class Ledger:
             grants=Grants(store, policy, funds, today),
             organisations=Organisations(store),
             subsidies=Subsidies(store, policy, funds, today),
+            today=today,
         )
 
     def close(self) -> None:

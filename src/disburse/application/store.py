@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Callable
+from contextlib import contextmanager
 from contextvars import ContextVar
 from datetime import date
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -12,17 +15,23 @@ from eventsourcing.domain import Aggregate
 from eventsourcing.persistence import IntegrityError, JSONTranscoder, Transcoding
 from eventsourcing.utils import Environment, EnvType
 
-from disburse.domain.errors import ConflictError, NotFoundError
+from disburse.domain.errors import ConflictError, NotFoundError, PreconditionFailedError
 from disburse.domain.meta import Meta
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
+    from collections.abc import Iterator
 
 A = TypeVar("A", bound=Aggregate)
 R = TypeVar("R")
 
 #: Position in the log of the last event this context (thread, request) saved.
 _last_written: ContextVar[int] = ContextVar("disburse_last_written", default=0)
+#: Versions the caller expects aggregates to be at (HTTP ``If-Match``), checked on load.
+_expected: ContextVar[dict[UUID, int] | None] = ContextVar("disburse_expected", default=None)
+#: Builds one more aggregate from a command's result, saved in the same transaction
+#: (the API's record of an idempotent request). Used once, by the next successful save.
+Rider = Callable[[Any], Aggregate]
+_rider: ContextVar[Rider | None] = ContextVar("disburse_rider", default=None)
 
 
 class DateAsISO(Transcoding):
@@ -82,6 +91,34 @@ class LedgerStore(Application[UUID]):
         transcoder.register(DateAsISO())
         transcoder.register(MetaAsDict())
 
+    _counter_lock = threading.Lock()
+    events_written = 0  # by this process, for metrics
+
+    @staticmethod
+    @contextmanager
+    def expecting(versions: dict[UUID, int]) -> Iterator[None]:
+        """Commands in this block refuse to act on these aggregates at other versions."""
+        token = _expected.set(versions)
+        try:
+            yield
+        finally:
+            _expected.reset(token)
+
+    @staticmethod
+    @contextmanager
+    def riding(rider: Rider) -> Iterator[None]:
+        """The next successful save in this block also saves ``rider(result)``."""
+        token = _rider.set(rider)
+        try:
+            yield
+        finally:
+            _rider.reset(token)
+
+    @staticmethod
+    def rider_pending() -> bool:
+        """Whether the rider set by :meth:`riding` has not been saved yet."""
+        return _rider.get() is not None
+
     @staticmethod
     def last_written() -> int:
         """Position of the last event saved in this context (0 if none): what to wait for."""
@@ -102,7 +139,17 @@ class LedgerStore(Application[UUID]):
             aggregate: Any = self.repository.get(aggregate_id)
         except AggregateNotFoundError:
             return None
-        return aggregate if isinstance(aggregate, cls) else None
+        if not isinstance(aggregate, cls):
+            return None
+        expected = (_expected.get() or {}).get(aggregate_id)
+        if expected is not None and aggregate.version != expected:
+            raise PreconditionFailedError(
+                "IF-MATCH",
+                f"{aggregate_id} is at version {aggregate.version}, not {expected}: "
+                "reload it and decide again",
+                "If-Match",
+            )
+        return aggregate
 
     def update(
         self, cls: type[A], aggregate_id: UUID, what: str, command: Callable[[A, Changes], None]
@@ -127,6 +174,9 @@ class LedgerStore(Application[UUID]):
         for attempt in range(1, attempts + 1):
             changes = Changes()
             result = decide(changes)
+            rider = _rider.get()
+            if rider is not None:
+                changes.add(rider(result))
             try:
                 recordings = self.save(*changes.aggregates)
             except IntegrityError:
@@ -137,7 +187,11 @@ class LedgerStore(Application[UUID]):
                         "reload and try again",
                     ) from None
                 continue
+            if rider is not None:
+                _rider.set(None)
             if recordings:
                 _last_written.set(max(r.notification.id for r in recordings))
+                with self._counter_lock:
+                    LedgerStore.events_written += len(recordings)
             return result
         raise AssertionError("unreachable")  # pragma: no cover

@@ -46,3 +46,9 @@ class PolicyGapError(RuleViolationError):
     The source documents do not give a number; a region must publish a catalogue
     version that fills the gap before the rule can be applied.
     """
+
+
+class PreconditionFailedError(DomainError):
+    """The client's expected version (``If-Match``) is not the current one."""
+
+    status_hint = "precondition"

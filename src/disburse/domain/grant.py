@@ -66,6 +66,7 @@ class TransportGrant(Aggregate):
         self.period = period
         self.amount_fen = amount_fen
         self.policy_version = meta.policy_version
+        self.submitted_via = meta.client_id
 
     @classmethod
     def claim(

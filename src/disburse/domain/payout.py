@@ -91,6 +91,7 @@ class Payout(Aggregate):
         self.explanation = explanation
         self.holds = list(holds)  # reservation keys its source holds (released on rejection)
         self.requested_by = meta.actor_id
+        self.requested_via = meta.client_id
         self.status = PayoutStatus.REQUESTED
         self.notice_ends_on: date | None = None
         self.objections: dict[str, bool] = {}  # objection id -> still open

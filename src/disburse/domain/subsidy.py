@@ -101,6 +101,7 @@ class SubsidyApplication(Aggregate):
         self.external_claim_id = external_claim_id
         self.amount_fen = amount_fen
         self.explanation = explanation
+        self.submitted_via = meta.client_id
 
     @property
     def period(self) -> str:

@@ -38,15 +38,18 @@ class AuditView(View):
     """
 
     name = "audit"
-    tables = ("audit_events", "audit_links")
+    tables = ("audit_events", "audit_links", "audit_regions")
     schema: ClassVar[tuple[str, ...]] = (
         "CREATE TABLE IF NOT EXISTS audit_events ("
         " position BIGINT PRIMARY KEY, entity_id TEXT NOT NULL, entity_type TEXT NOT NULL,"
         " version BIGINT NOT NULL, event_type TEXT NOT NULL, recorded_at TEXT NOT NULL,"
         " actor_id TEXT NOT NULL, role TEXT NOT NULL, client_id TEXT NOT NULL,"
         " request_id TEXT NOT NULL, reason TEXT, rule_ids TEXT NOT NULL,"
-        " policy_version TEXT, payload TEXT NOT NULL)",
+        " policy_version TEXT, payload TEXT NOT NULL, region_code TEXT NOT NULL)",
         "CREATE INDEX IF NOT EXISTS audit_events_actor ON audit_events (actor_id, position)",
+        "CREATE INDEX IF NOT EXISTS audit_events_region ON audit_events (region_code, position)",
+        "CREATE TABLE IF NOT EXISTS audit_regions ("
+        " entity_id TEXT PRIMARY KEY, region_code TEXT NOT NULL)",
         "CREATE TABLE IF NOT EXISTS audit_links ("
         " entity_id TEXT NOT NULL, position BIGINT NOT NULL, via TEXT NOT NULL,"
         " PRIMARY KEY (entity_id, position))",
@@ -67,12 +70,14 @@ class AuditView(View):
         name = event_type(event)
         payload = public_payload(event)
         meta = getattr(event, "meta", None)  # every domain event has it; be safe regardless
+        related = links(name, event.originator_id, payload)
+        region = _region(tx, str(event.originator_id), payload, related)
         tx.execute(
             "INSERT INTO audit_events (position, entity_id, entity_type, version, event_type,"
             " recorded_at, actor_id, role, client_id, request_id, reason, rule_ids,"
-            " policy_version, payload) VALUES (:position, :entity, :entity_type, :version,"
-            " :event_type, :at, :actor, :role, :client, :request, :reason, :rule_ids,"
-            " :policy_version, :payload)",
+            " policy_version, payload, region_code) VALUES (:position, :entity, :entity_type,"
+            " :version, :event_type, :at, :actor, :role, :client, :request, :reason, :rule_ids,"
+            " :policy_version, :payload, :region)",
             {
                 "position": where.position,
                 "entity": str(event.originator_id),
@@ -88,9 +93,10 @@ class AuditView(View):
                 "rule_ids": dumps([] if meta is None else list(meta.rule_ids)),
                 "policy_version": None if meta is None else meta.policy_version,
                 "payload": dumps(payload),
+                "region": region,
             },
         )
-        for entity_id, via in links(name, event.originator_id, payload).items():
+        for entity_id, via in related.items():
             tx.execute(
                 "INSERT INTO audit_links (entity_id, position, via) VALUES (:e, :p, :via)",
                 {"e": entity_id, "p": where.position, "via": via},
@@ -118,6 +124,34 @@ def links(name: str, originator_id: object, payload: Mapping[str, object]) -> di
             if entity_id is not None:
                 found.setdefault(entity_id, field)
     return found
+
+
+def _region(tx: Tx, entity_id: str, payload: Mapping[str, object], related: dict[str, str]) -> str:
+    """The region of the event's entity, learnt once and kept (``""`` if it has none).
+
+    An entity's region is the ``region_code`` or ``home_region`` of its first event that
+    states one, else the region of the first entity it names that has one (a grant is
+    its person's, a batch its fund's, a reservation its holder's).
+    """
+    known = tx.one("SELECT region_code FROM audit_regions WHERE entity_id = :e", {"e": entity_id})
+    if known is not None:
+        return str(known["region_code"])
+    stated = payload.get("region_code") or payload.get("home_region")
+    region = stated if isinstance(stated, str) else ""
+    if not region:
+        for other in related:
+            if other == entity_id:
+                continue
+            row = tx.one("SELECT region_code FROM audit_regions WHERE entity_id = :e", {"e": other})
+            if row is not None and row["region_code"]:
+                region = str(row["region_code"])
+                break
+    if region:
+        tx.execute(
+            "INSERT INTO audit_regions (entity_id, region_code) VALUES (:e, :r)",
+            {"e": entity_id, "r": region},
+        )
+    return region
 
 
 def _uuid(value: object) -> str | None:

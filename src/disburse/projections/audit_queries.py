@@ -8,6 +8,8 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
+from disburse.domain.regions import check_region_scope
+
 if TYPE_CHECKING:
     from collections.abc import Iterable
 
@@ -17,7 +19,7 @@ DEFAULT_LIMIT = 1000
 _COLUMNS = (
     "e.position, e.entity_id, e.entity_type, e.version, e.event_type, e.recorded_at,"
     " e.actor_id, e.role, e.client_id, e.request_id, e.reason, e.rule_ids,"
-    " e.policy_version, e.payload"
+    " e.policy_version, e.payload, e.region_code"
 )
 
 
@@ -44,6 +46,7 @@ class AuditEntry:
     rule_ids: tuple[str, ...]
     policy_version: str | None
     payload: dict[str, Any]
+    region_code: str = ""
     via: str | None = None
 
     @classmethod
@@ -64,6 +67,7 @@ class AuditEntry:
             rule_ids=tuple(json.loads(row["rule_ids"])),
             policy_version=row["policy_version"],
             payload=json.loads(row["payload"]),
+            region_code=row["region_code"],
             via=row.get("via"),
         )
 
@@ -85,6 +89,17 @@ def bound(value: date | datetime, *, end: bool = False) -> str:
     return moment.astimezone(UTC).isoformat(timespec="microseconds")
 
 
+#: Events of entities within a region prefix, and events of entities with no region
+#: (the policy catalogue, alert decisions): those are everyone's.
+_SCOPED = "(e.region_code LIKE :scope OR e.region_code = '')"
+
+
+def _scope_pattern(scope: str) -> str:
+    """A LIKE pattern for a region prefix (validated: digits only, so no wildcards)."""
+    check_region_scope(scope, "region")
+    return f"{scope}%"
+
+
 class AuditQueries:
     """Reads of the audit view, in log order, paged by position."""
 
@@ -100,6 +115,7 @@ class AuditQueries:
         event_types: Iterable[str] | None = None,
         limit: int = DEFAULT_LIMIT,
         after_position: int = 0,
+        scope: str | None = None,
     ) -> list[AuditEntry]:
         """Events of an entity and events of others that name it (see ``AuditEntry.via``).
 
@@ -120,6 +136,7 @@ class AuditQueries:
             event_types=event_types,
             limit=limit,
             after_position=after_position,
+            scope=scope,
         )
 
     def by_actor(
@@ -131,6 +148,7 @@ class AuditQueries:
         event_types: Iterable[str] | None = None,
         limit: int = DEFAULT_LIMIT,
         after_position: int = 0,
+        scope: str | None = None,
     ) -> list[AuditEntry]:
         """Everything one actor (a user, a client's service account, ``system``) recorded."""
         return self._select(
@@ -141,7 +159,30 @@ class AuditQueries:
             event_types=event_types,
             limit=limit,
             after_position=after_position,
+            scope=scope,
         )
+
+    def feed(
+        self, *, after_position: int = 0, limit: int = DEFAULT_LIMIT, scope: str = ""
+    ) -> list[AuditEntry]:
+        """The log in order, personal data removed: what other systems follow."""
+        if limit < 1:
+            raise ValueError(f"limit must be at least 1, not {limit}")
+        with self.db.read() as tx:
+            rows = tx.all(
+                f"SELECT {_COLUMNS} FROM audit_events e WHERE e.position > :after AND {_SCOPED}"
+                " ORDER BY e.position LIMIT :limit",
+                {"after": after_position, "limit": limit, "scope": _scope_pattern(scope)},
+            )
+        return [AuditEntry.from_row(row) for row in rows]
+
+    def region_of(self, entity_id: str) -> str | None:
+        """The region the view learnt for an entity (``""`` if none), None if unknown."""
+        with self.db.read() as tx:
+            row = tx.one(
+                "SELECT region_code FROM audit_regions WHERE entity_id = :e", {"e": entity_id}
+            )
+        return None if row is None else str(row["region_code"])
 
     def _select(
         self,
@@ -153,6 +194,7 @@ class AuditQueries:
         event_types: Iterable[str] | None,
         limit: int,
         after_position: int,
+        scope: str | None = None,
     ) -> list[AuditEntry]:
         if limit < 1:
             raise ValueError(f"limit must be at least 1, not {limit}")
@@ -166,6 +208,9 @@ class AuditQueries:
         if until is not None:
             conditions.append("e.recorded_at < :until")
             params["until"] = bound(until, end=True)
+        if scope is not None:
+            conditions.append(_SCOPED)
+            params["scope"] = _scope_pattern(scope)
         if event_types is not None:
             types = sorted({event_types} if isinstance(event_types, str) else set(event_types))
             if not types:

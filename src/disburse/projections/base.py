@@ -13,12 +13,14 @@ from disburse.domain import (
     alert,
     batch,
     catalogue,
+    client,
     fund,
     grant,
     organisation,
     payout,
     person,
     post,
+    request,
     reservation,
     site,
     subsidy,
@@ -47,6 +49,9 @@ AGGREGATES: dict[str, type] = {
         catalogue.PolicyCatalogue,
         reservation.Reservation,
         alert.AlertCase,
+        client.ApiClient,
+        client.ClientDirectory,
+        request.RecordedRequest,
     )
 }
 

@@ -1,0 +1,108 @@
+"""The HTTP API: a thin FastAPI layer over the ledger's services and the views."""
+
+from __future__ import annotations
+
+from contextlib import asynccontextmanager
+from typing import TYPE_CHECKING, Any
+
+from fastapi import FastAPI
+from fastapi.openapi.utils import get_openapi
+
+from disburse import __version__
+from disburse.api import problems
+from disburse.api.middleware import RequestLog
+from disburse.api.routes import bulk as bulk_routes
+from disburse.api.routes import (
+    claims,
+    funds,
+    health,
+    oversight,
+    payouts,
+    policy,
+    posts,
+    registry,
+)
+from disburse.api.state import ApiState
+from disburse.application.clients import Clients
+from disburse.projections.runner import BackgroundProjector
+
+if TYPE_CHECKING:
+    from collections.abc import AsyncIterator
+
+    from disburse.application.ledger import Ledger
+    from disburse.settings import Settings
+    from disburse.views import Views
+
+DESCRIPTION = """\
+Commands and queries of the disburse ledger for finance bureaus, discipline
+inspectors and claimant systems. Authenticate with `Authorization: Bearer <key>`
+(keys come from `disburse clients create`). Every refusal is an RFC 9457
+`application/problem+json` naming its `rule_id` and `field`. See docs/api.md.
+"""
+
+
+def create_app(
+    ledger: Ledger, views: Views, settings: Settings, *, projector: bool | None = None
+) -> FastAPI:
+    """The ASGI app over an open ledger and its views.
+
+    With ``projector`` (default: ``settings.projector == "embedded"``) the views are kept
+    current by a thread of this process; otherwise by ``disburse project run`` workers.
+    """
+    shared = ApiState(
+        ledger=ledger,
+        views=views,
+        ledger_clients=Clients(ledger.store, ledger.keys),
+        settings=settings,
+    )
+    embedded = settings.projector == "embedded" if projector is None else projector
+    background = BackgroundProjector(views.projector) if embedded else None
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        if background is not None:
+            background.start()
+        try:
+            yield
+        finally:
+            if background is not None:
+                background.stop()
+
+    app = FastAPI(
+        title="disburse",
+        version=__version__,
+        description=DESCRIPTION,
+        lifespan=lifespan,
+    )
+    app.state.disburse = shared
+    problems.install(app)
+    for module in (registry, funds, posts, claims, payouts, oversight, policy, bulk_routes, health):
+        app.include_router(module.router)
+    app.add_middleware(RequestLog, metrics=shared.metrics)
+    app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
+    return app
+
+
+def _openapi(app: FastAPI) -> dict[str, Any]:
+    """The schema, with problem responses under ``application/problem+json`` only."""
+    if app.openapi_schema:
+        return app.openapi_schema
+    schema = get_openapi(
+        title=app.title, version=app.version, description=app.description, routes=app.routes
+    )
+    schema.setdefault("components", {})["securitySchemes"] = {
+        "bearer": {"type": "http", "scheme": "bearer", "description": "An API key."}
+    }
+    for path, operations in schema.get("paths", {}).items():
+        for operation in operations.values():
+            if not path.startswith("/v1/"):
+                continue
+            operation["security"] = [{"bearer": []}]
+            for response in operation.get("responses", {}).values():
+                content = response.get("content", {})
+                if "application/problem+json" in content:
+                    json_schema = content.pop("application/json", {}).get("schema")
+                    if json_schema is not None:
+                        content["application/problem+json"] = {"schema": json_schema}
+    app.openapi_schema = schema
+    return schema

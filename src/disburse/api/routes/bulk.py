@@ -1,0 +1,273 @@
+"""Bulk submissions: up to 10,000 people or claims, each validated and written on its own."""
+
+from __future__ import annotations
+
+from contextlib import suppress
+from functools import partial
+from typing import TYPE_CHECKING, Annotated, Any, Literal
+from uuid import UUID
+
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field, TypeAdapter, ValidationError
+
+from disburse.api.commands import REPLAYED, fingerprint
+from disburse.api.deps import COMMAND_DEPS, Submitter, problems, state
+from disburse.api.problems import ApiError, FieldProblem, status_of
+from disburse.api.routes.claims import ApplicationIn, GrantIn
+from disburse.api.routes.registry import PersonIn
+from disburse.domain.errors import DomainError
+from disburse.domain.organisation import Organisation
+from disburse.domain.person import Person
+from disburse.domain.regions import check_region_code
+from disburse.domain.request import RecordedRequest, request_id_for
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from disburse.api.security import Principal
+
+router = APIRouter(tags=["bulk"])
+MAX_ITEMS = 10_000
+
+
+class GrantItem(GrantIn):
+    """A transport grant claim in a bulk submission."""
+
+    type: Literal["transport_grant"] = Field(description="Item type.")
+    external_claim_id: str = Field(
+        description="Required in bulk: your id for the claim, so a resent file writes "
+        "nothing twice."
+    )
+
+
+class ApplicationItem(ApplicationIn):
+    """A subsidy application in a bulk submission."""
+
+    type: Literal["application"] = Field(description="Item type.")
+    external_claim_id: str = Field(
+        description="Required in bulk: your id for the claim, so a resent file writes "
+        "nothing twice."
+    )
+
+
+ClaimItem = Annotated[GrantItem | ApplicationItem, Field(discriminator="type")]
+_PERSON = TypeAdapter(PersonIn)
+_CLAIM: TypeAdapter[GrantItem | ApplicationItem] = TypeAdapter(ClaimItem)
+
+
+class BulkIn(BaseModel):
+    """Up to 10,000 items. Each is checked and written by itself: one bad item stops no other."""
+
+    items: list[dict[str, Any]] = Field(
+        max_length=MAX_ITEMS,
+        description="People (schema PersonIn) or claims (GrantItem / ApplicationItem, by "
+        "`type`). Items are validated one by one and reported one by one.",
+    )
+
+
+class ItemProblem(BaseModel):
+    """Why one item was refused."""
+
+    status: int = Field(description="The status it would have had alone (403, 404, 409, 422).")
+    rule_id: str = Field(description="The rule.")
+    field: str | None = Field(description="The offending field.")
+    detail: str = Field(description="What is wrong.")
+    errors: list[FieldProblem] = Field(default_factory=list, description="Schema problems.")
+
+
+class ItemResult(BaseModel):
+    """One item's outcome, at the item's index in the request."""
+
+    index: int = Field(description="Position of the item in `items` (from 0).")
+    accepted: bool = Field(description="Written (or already there).")
+    id: UUID | None = Field(default=None, description="The person, grant or application id.")
+    payout_id: UUID | None = Field(default=None, description="A claim's payout.")
+    created: bool | None = Field(default=None, description="False if it was already there.")
+    problem: ItemProblem | None = Field(default=None, description="Why it was refused.")
+
+
+class BulkReport(BaseModel):
+    """Per-item report of a bulk submission."""
+
+    accepted: int = Field(description="Items written or already there.")
+    refused: int = Field(description="Items refused.")
+    items: list[ItemResult] = Field(description="One per item, in order.")
+
+
+def _schema_problem(error: ValidationError) -> ItemProblem:
+    errors = [
+        FieldProblem(
+            field=".".join(str(p) for p in item["loc"]),
+            rule_id="REQUEST-SCHEMA",
+            detail=item["msg"],
+        )
+        for item in error.errors()
+    ]
+    first = errors[0] if errors else None
+    return ItemProblem(
+        status=422,
+        rule_id="REQUEST-SCHEMA",
+        field=first.field if first else None,
+        detail=first.detail if first else "invalid item",
+        errors=errors,
+    )
+
+
+def _run(index: int, work: Callable[[], ItemResult]) -> ItemResult:
+    try:
+        return work()
+    except DomainError as error:
+        problem = ItemProblem(
+            status=status_of(error), rule_id=error.rule_id, field=error.field, detail=error.message
+        )
+    except ApiError as error:
+        problem = ItemProblem(
+            status=error.status_code, rule_id=error.rule_id, field=error.field, detail=error.detail
+        )
+    return ItemResult(index=index, accepted=False, problem=problem)
+
+
+def _bulk(
+    request: Request,
+    who: Principal,
+    body: BulkIn,
+    item: Callable[[int, dict[str, Any]], ItemResult],
+) -> JSONResponse:
+    store = state(request).ledger.store
+    key = request.headers.get("idempotency-key")
+    seen = fingerprint(request, body)
+    record_id = request_id_for(who.client_id, key) if key else None
+    if record_id is not None:
+        earlier = store.find(RecordedRequest, record_id)
+        if earlier is not None:
+            if earlier.fingerprint != seen:
+                raise ApiError(
+                    422,
+                    "IDEMPOTENCY-KEY-REUSED",
+                    "this Idempotency-Key was used for a different request",
+                    field="header.Idempotency-Key",
+                )
+            return JSONResponse(
+                earlier.body, status_code=earlier.status, headers={REPLAYED: "true"}
+            )
+    results = [_run(index, partial(item, index, raw)) for index, raw in enumerate(body.items)]
+    accepted = sum(r.accepted for r in results)
+    report = BulkReport(accepted=accepted, refused=len(results) - accepted, items=results)
+    payload = report.model_dump(mode="json")
+    if key is not None:
+        # Items are idempotent by nature (resident ID, external claim id): recording the
+        # report after them is safe; a retry before it is recorded writes nothing new.
+        record = partial(
+            RecordedRequest,
+            client_id=who.client_id,
+            key=key,
+            fingerprint=seen,
+            status=200,
+            body=payload,
+            location=None,
+            meta=who.context().meta(),
+        )
+        # a concurrent retry may have recorded it first: same items, same ids
+        with store.riding(lambda _: record()), suppress(DomainError):
+            store.transact(lambda _: None)
+    return JSONResponse(payload, headers={"X-Ledger-Position": str(store.last_written())})
+
+
+@router.post(
+    "/v1/bulk/people",
+    response_model=BulkReport,
+    responses=problems(409),
+    dependencies=COMMAND_DEPS,
+)
+def bulk_people(body: BulkIn, request: Request, who: Submitter) -> JSONResponse:
+    """Register up to 10,000 people; a per-item report (known people: created=false)."""
+    people = state(request).ledger.people
+
+    def item(index: int, raw: dict[str, Any]) -> ItemResult:
+        try:
+            person = _PERSON.validate_python(raw)
+        except ValidationError as error:
+            return ItemResult(index=index, accepted=False, problem=_schema_problem(error))
+        check_region_code(person.home_region, "home_region")
+        who.require_region(person.home_region, "the person's home region")
+        registration = people.register(
+            who.context(),
+            resident_id=person.resident_id,
+            name=person.name,
+            home_region=person.home_region,
+            poverty_status=person.poverty_status,
+            labour_capacity=person.labour_capacity,
+            household_id=person.household_id,
+            bank_account=person.bank_account,
+            public_payroll=person.public_payroll,
+        )
+        return ItemResult(
+            index=index, accepted=True, id=registration.person_id, created=registration.created
+        )
+
+    return _bulk(request, who, body, item)
+
+
+@router.post(
+    "/v1/bulk/claims",
+    response_model=BulkReport,
+    responses=problems(409),
+    dependencies=COMMAND_DEPS,
+)
+def bulk_claims(body: BulkIn, request: Request, who: Submitter) -> JSONResponse:
+    """Submit up to 10,000 grant claims and applications; a per-item report."""
+    ledger = state(request).ledger
+
+    def item(index: int, raw: dict[str, Any]) -> ItemResult:
+        try:
+            claim = _CLAIM.validate_python(raw)
+        except ValidationError as error:
+            return ItemResult(index=index, accepted=False, problem=_schema_problem(error))
+        ctx = who.context()
+        if isinstance(claim, GrantItem):
+            who.require_region(ledger.people.get(claim.person_id).home_region, "the worker")
+            grant = ledger.grants.claim(
+                ctx,
+                person_id=claim.person_id,
+                work_province=claim.work_province,
+                employer=claim.employer,
+                started_on=claim.started_on,
+                months_worked=claim.months_worked,
+                evidence_ref=claim.evidence_ref,
+                external_claim_id=claim.external_claim_id,
+            )
+            return ItemResult(
+                index=index,
+                accepted=True,
+                id=grant.grant_id,
+                payout_id=grant.payout_id,
+                created=grant.created,
+            )
+        applicant = ledger.store.find(Person, claim.applicant_id)
+        region = applicant.home_region if applicant is not None else None
+        if region is None:
+            organisation = ledger.store.find(Organisation, claim.applicant_id)
+            region = organisation.region_code if organisation is not None else None
+        if region is not None:
+            who.require_region(region, "the applicant")
+        application = ledger.subsidies.submit(
+            ctx,
+            programme=claim.programme,
+            applicant_id=claim.applicant_id,
+            beneficiary_ids=claim.beneficiary_ids,
+            period_start=claim.period_start,
+            months=claim.months,
+            chosen_fen=claim.chosen_fen,
+            evidence=claim.evidence,
+            external_claim_id=claim.external_claim_id,
+        )
+        return ItemResult(
+            index=index,
+            accepted=True,
+            id=application.application_id,
+            payout_id=application.payout_id,
+            created=application.created,
+        )
+
+    return _bulk(request, who, body, item)

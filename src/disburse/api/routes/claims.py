@@ -1,0 +1,248 @@
+"""Claims: transport grants and subsidy applications, submitted by clerks or claimant systems."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+from uuid import UUID
+
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
+
+from disburse.api.commands import etag, run_command
+from disburse.api.deps import (
+    COMMAND,
+    COMMAND_DEPS,
+    QUERY,
+    ReaderOrClaimant,
+    Submitter,
+    state,
+)
+from disburse.api.security import Principal, deny
+from disburse.application.grants import GrantClaim
+from disburse.application.subsidies import ApplicationClaim
+from disburse.domain.grant import GRANT_PROGRAMME
+from disburse.domain.meta import Role
+from disburse.domain.organisation import Organisation
+from disburse.domain.payout import payout_id_for
+from disburse.domain.person import Person
+
+router = APIRouter(tags=["claims"])
+
+
+class GrantIn(BaseModel):
+    """A one-time transport grant for work in another province."""
+
+    person_id: UUID = Field(description="The worker.")
+    work_province: str = Field(description="2-digit province of the workplace.")
+    employer: str = Field(description="Employer name.")
+    started_on: date = Field(description="First day of work.")
+    months_worked: int = Field(description="Months worked so far (GRANT-ELIG minimum).")
+    evidence_ref: str = Field(description="Labour contract or social insurance reference.")
+    external_claim_id: str | None = Field(
+        default=None,
+        description="Your system's own id for the claim: resubmitting it returns the same "
+        "claim (200) and writes nothing.",
+    )
+
+
+class ClaimAccepted(BaseModel):
+    """The claim and the payout it requested; ``created`` is false for a resubmission."""
+
+    id: UUID = Field(description="The grant or application id.")
+    payout_id: UUID = Field(description="The payout requested for it.")
+    created: bool = Field(description="False when an earlier submission is returned.")
+
+
+class GrantOut(BaseModel):
+    """A transport grant."""
+
+    grant_id: UUID = Field(description="Grant id.")
+    person_id: UUID = Field(description="The worker.")
+    region_code: str = Field(description="The worker's home region.")
+    work_province: str = Field(description="Province of the workplace.")
+    employer: str = Field(description="Employer.")
+    started_on: date = Field(description="First day of work.")
+    months_worked: int = Field(description="Months worked.")
+    period: str = Field(description="The grant period (GRANT-ONCE: one per period).")
+    amount_fen: int = Field(description="Amount in fen.")
+    policy_version: str | None = Field(description="Catalogue version applied.")
+    external_claim_id: str | None = Field(description="The submitter's own id.")
+    payout_id: UUID = Field(description="Its payout.")
+    version: int = Field(description="Version (also the ETag).")
+
+
+class ApplicationIn(BaseModel):
+    """An application under a catalogue programme (SVC-BROKER, TRAIN-OJT, HIRE-...)."""
+
+    programme: str = Field(description="Programme code from GET /v1/policy.")
+    applicant_id: UUID = Field(description="Person or organisation applying (and paid).")
+    beneficiary_ids: list[UUID] = Field(
+        default_factory=list, description="People the application is for (workers, trainees)."
+    )
+    period_start: date = Field(description="First day of the period claimed.")
+    months: int = Field(default=1, description="Months claimed (monthly programmes).")
+    chosen_fen: int | None = Field(
+        default=None, description="Amount asked, where the programme lets the region choose."
+    )
+    evidence: list[str] = Field(default_factory=list, description="Document references.")
+    external_claim_id: str | None = Field(
+        default=None, description="Your system's own id (idempotent resubmission)."
+    )
+
+
+class ApplicationOut(BaseModel):
+    """A subsidy application."""
+
+    application_id: UUID = Field(description="Application id.")
+    programme: str = Field(description="Programme code.")
+    applicant_id: UUID = Field(description="Applicant (paid).")
+    applicant_kind: str = Field(description="person, employer, broker or base.")
+    region_code: str = Field(description="Applicant's region.")
+    beneficiary_ids: list[UUID] = Field(description="People it is for.")
+    period_start: date = Field(description="Period start.")
+    period: str = Field(description="Period key of the programme's frequency limit.")
+    months: int = Field(description="Months.")
+    amount_fen: int = Field(description="Amount in fen.")
+    explanation: dict[str, Any] = Field(description="How the amount was computed.")
+    evidence: list[str] = Field(description="Document references.")
+    external_claim_id: str | None = Field(description="The submitter's own id.")
+    payout_id: UUID = Field(description="Its payout.")
+    version: int = Field(description="Version (also the ETag).")
+
+
+def own_or_reader(who: Principal, submitted_via: str, what: str) -> None:
+    """Claimant systems read only what they submitted."""
+    if who.role is Role.CLAIMANT and submitted_via != who.client_id:
+        deny(who, "CLAIMANT-OWN", f"a claimant key reads only its own submissions, not this {what}")
+
+
+def _accepted(claim: GrantClaim | ApplicationClaim) -> ClaimAccepted:
+    claim_id = claim.grant_id if isinstance(claim, GrantClaim) else claim.application_id
+    return ClaimAccepted(id=claim_id, payout_id=claim.payout_id, created=claim.created)
+
+
+@router.post(
+    "/v1/transport-grants",
+    status_code=201,
+    response_model=ClaimAccepted,
+    responses={200: {"model": ClaimAccepted, "description": "A resubmission."}, **COMMAND},
+    dependencies=COMMAND_DEPS,
+)
+def claim_grant(body: GrantIn, request: Request, who: Submitter) -> JSONResponse:
+    """Claim a transport grant (GRANT-ELIG, GRANT-ONCE, GRANT-AMOUNT); requests its payout."""
+    ledger = state(request).ledger
+    person = ledger.people.get(body.person_id)
+    who.require_region(person.home_region, "the worker")
+    return run_command(
+        request,
+        who,
+        lambda: ledger.grants.claim(
+            who.context(),
+            person_id=body.person_id,
+            work_province=body.work_province,
+            employer=body.employer,
+            started_on=body.started_on,
+            months_worked=body.months_worked,
+            evidence_ref=body.evidence_ref,
+            external_claim_id=body.external_claim_id,
+        ),
+        _accepted,
+        payload=body,
+        status_code=lambda c: 201 if c.created else 200,
+        location=lambda c: f"/v1/transport-grants/{c.grant_id}",
+    )
+
+
+@router.get("/v1/transport-grants/{grant_id}", response_model=GrantOut, responses=QUERY)
+def get_grant(grant_id: UUID, request: Request, who: ReaderOrClaimant) -> JSONResponse:
+    """A transport grant (claimant keys: their own submissions only)."""
+    grant = state(request).ledger.grants.get(grant_id)
+    who.require_region(grant.region_code, "the grant")
+    own_or_reader(who, grant.submitted_via, "grant")
+    body = GrantOut(
+        grant_id=grant.id,
+        person_id=grant.person_id,
+        region_code=grant.region_code,
+        work_province=grant.work_province,
+        employer=grant.employer,
+        started_on=grant.started_on,
+        months_worked=grant.months_worked,
+        period=grant.period,
+        amount_fen=grant.amount_fen,
+        policy_version=grant.policy_version,
+        external_claim_id=grant.external_claim_id,
+        payout_id=payout_id_for(GRANT_PROGRAMME, grant.id, grant.period),
+        version=grant.version,
+    )
+    return JSONResponse(body.model_dump(mode="json"), headers={"ETag": etag(grant.version)})
+
+
+def _applicant_region(request: Request, applicant_id: UUID) -> str | None:
+    store = state(request).ledger.store
+    person = store.find(Person, applicant_id)
+    if person is not None:
+        return person.home_region
+    organisation = store.find(Organisation, applicant_id)
+    return None if organisation is None else organisation.region_code
+
+
+@router.post(
+    "/v1/applications",
+    status_code=201,
+    response_model=ClaimAccepted,
+    responses={200: {"model": ClaimAccepted, "description": "A resubmission."}, **COMMAND},
+    dependencies=COMMAND_DEPS,
+)
+def submit_application(body: ApplicationIn, request: Request, who: Submitter) -> JSONResponse:
+    """Submit an application; the catalogue decides eligibility, amount and limits."""
+    region = _applicant_region(request, body.applicant_id)
+    if region is not None:
+        who.require_region(region, "the applicant")
+    ledger = state(request).ledger
+    return run_command(
+        request,
+        who,
+        lambda: ledger.subsidies.submit(
+            who.context(),
+            programme=body.programme,
+            applicant_id=body.applicant_id,
+            beneficiary_ids=body.beneficiary_ids,
+            period_start=body.period_start,
+            months=body.months,
+            chosen_fen=body.chosen_fen,
+            evidence=body.evidence,
+            external_claim_id=body.external_claim_id,
+        ),
+        _accepted,
+        payload=body,
+        status_code=lambda c: 201 if c.created else 200,
+        location=lambda c: f"/v1/applications/{c.application_id}",
+    )
+
+
+@router.get("/v1/applications/{application_id}", response_model=ApplicationOut, responses=QUERY)
+def get_application(application_id: UUID, request: Request, who: ReaderOrClaimant) -> JSONResponse:
+    """An application (claimant keys: their own submissions only)."""
+    application = state(request).ledger.subsidies.get(application_id)
+    who.require_region(application.region_code, "the application")
+    own_or_reader(who, application.submitted_via, "application")
+    body = ApplicationOut(
+        application_id=application.id,
+        programme=application.programme,
+        applicant_id=application.applicant_id,
+        applicant_kind=application.applicant_kind,
+        region_code=application.region_code,
+        beneficiary_ids=list(application.beneficiary_ids),
+        period_start=application.period_start,
+        period=application.period,
+        months=application.months,
+        amount_fen=application.amount_fen,
+        explanation=application.explanation,
+        evidence=list(application.evidence),
+        external_claim_id=application.external_claim_id,
+        payout_id=payout_id_for(application.programme, application.id, application.period),
+        version=application.version,
+    )
+    return JSONResponse(body.model_dump(mode="json"), headers={"ETag": etag(application.version)})

@@ -1,0 +1,152 @@
+"""Funds: budgets per source, region and year, and their top-ups."""
+
+from __future__ import annotations
+
+from uuid import UUID
+
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
+
+from disburse.api.commands import etag, run_command
+from disburse.api.deps import COMMAND, COMMAND_DEPS, QUERY, Finance, Reader, state
+from disburse.domain.fund import Fund, FundSource
+from disburse.domain.regions import check_region_code
+
+router = APIRouter(tags=["funds"])
+
+
+class FundIn(BaseModel):
+    """Open the budget of one fund source for a region and year."""
+
+    source: FundSource = Field(description="Fund source.")
+    region_code: str = Field(description="6-digit code of the county, city or province.")
+    year: int = Field(description="Budget year.")
+    amount_fen: int = Field(description="Allocated amount in fen (positive).")
+    reason: str | None = Field(default=None, description="Budget document reference.")
+
+
+class TopUpIn(BaseModel):
+    """A supplementary allocation."""
+
+    amount_fen: int = Field(description="Amount added, in fen (positive).")
+    reason: str = Field(description="Budget document reference or why.")
+
+
+class FundOut(BaseModel):
+    """A fund, from its events (always current)."""
+
+    fund_id: UUID = Field(description="Stable id (source, region, year).")
+    source: FundSource = Field(description="Fund source.")
+    region_code: str = Field(description="Region code.")
+    year: int = Field(description="Budget year.")
+    allocated_fen: int = Field(description="Allocated, top-ups included.")
+    committed_fen: int = Field(description="Approved, not yet paid.")
+    paid_fen: int = Field(description="Paid (net of reversals).")
+    recovered_fen: int = Field(description="Recovered back into the fund.")
+    available_fen: int = Field(description="allocated - committed - paid + recovered.")
+    version: int = Field(description="Version (also the ETag).")
+
+
+class FundOpened(BaseModel):
+    """The fund was opened."""
+
+    fund_id: UUID = Field(description="The new fund's id.")
+    allocated_fen: int = Field(description="Its first allocation.")
+
+
+class TopUpRecorded(BaseModel):
+    """The top-up was recorded."""
+
+    fund_id: UUID = Field(description="The fund.")
+    added_fen: int = Field(description="The amount added.")
+
+
+def fund_out(fund: Fund) -> FundOut:
+    """The response form of a fund."""
+    return FundOut(
+        fund_id=fund.id,
+        source=fund.source,
+        region_code=fund.region_code,
+        year=fund.year,
+        allocated_fen=fund.allocated_fen,
+        committed_fen=fund.committed_fen,
+        paid_fen=fund.paid_fen,
+        recovered_fen=fund.recovered_fen,
+        available_fen=fund.available_fen,
+        version=fund.version,
+    )
+
+
+@router.post(
+    "/v1/funds",
+    status_code=201,
+    response_model=FundOpened,
+    responses=COMMAND,
+    dependencies=COMMAND_DEPS,
+)
+def allocate(body: FundIn, request: Request, who: Finance) -> JSONResponse:
+    """Open a fund (once per source, region and year; FUND-EXISTS otherwise)."""
+    check_region_code(body.region_code)
+    who.require_region(body.region_code, "the fund")
+    ledger = state(request).ledger
+
+    def action() -> UUID:
+        return ledger.funds.allocate(
+            who.context(),
+            source=body.source,
+            region_code=body.region_code,
+            year=body.year,
+            amount_fen=body.amount_fen,
+            reason=body.reason,
+        )
+
+    return run_command(
+        request,
+        who,
+        action,
+        lambda fund_id: FundOpened(fund_id=fund_id, allocated_fen=body.amount_fen),
+        payload=body,
+        status_code=201,
+        location=lambda fund_id: f"/v1/funds/{fund_id}",
+    )
+
+
+def load_fund(request: Request, fund_id: UUID, who: Reader | Finance) -> Fund:
+    """The fund, if in the caller's region."""
+    fund = state(request).ledger.funds.get(fund_id)
+    who.require_region(fund.region_code, "the fund")
+    return fund
+
+
+@router.post(
+    "/v1/funds/{fund_id}/top-ups",
+    response_model=TopUpRecorded,
+    responses=COMMAND,
+    dependencies=COMMAND_DEPS,
+)
+def top_up(fund_id: UUID, body: TopUpIn, request: Request, who: Finance) -> JSONResponse:
+    """Add a supplementary allocation."""
+    load_fund(request, fund_id, who)
+    ledger = state(request).ledger
+
+    def action() -> None:
+        ledger.funds.top_up(who.context(), fund_id, amount_fen=body.amount_fen, reason=body.reason)
+
+    return run_command(
+        request,
+        who,
+        action,
+        lambda _: TopUpRecorded(fund_id=fund_id, added_fen=body.amount_fen),
+        payload=body,
+        target=fund_id,
+    )
+
+
+@router.get("/v1/funds/{fund_id}", response_model=FundOut, responses=QUERY)
+def get_fund(fund_id: UUID, request: Request, who: Reader) -> JSONResponse:
+    """A fund's amounts, from its events."""
+    fund = load_fund(request, fund_id, who)
+    return JSONResponse(
+        fund_out(fund).model_dump(mode="json"), headers={"ETag": etag(fund.version)}
+    )

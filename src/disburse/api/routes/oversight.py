@@ -1,0 +1,429 @@
+"""What finance and inspectors read: alerts, balances, the audit trail and the event feed."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+from uuid import UUID
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
+
+from disburse.api.commands import run_command
+from disburse.api.deps import (
+    COMMAND,
+    COMMAND_DEPS,
+    QUERY,
+    Inspector,
+    Limit,
+    MinPosition,
+    Offset,
+    Overseer,
+    Reader,
+    state,
+    wait_for_views,
+)
+from disburse.api.problems import ApiError
+from disburse.api.security import Principal
+from disburse.domain.alert import AlertOutcome
+from disburse.domain.person import Person
+from disburse.domain.regions import check_region_scope, scope_of
+from disburse.projections.alert_queries import STATES, Alert
+from disburse.projections.audit_queries import AuditEntry
+from disburse.projections.balance_queries import GroupBalance, Totals
+
+router = APIRouter()
+
+
+class AlertOut(BaseModel):
+    """An anti-fraud alert raised from the log."""
+
+    alert_id: UUID = Field(description="Alert id (stable across view rebuilds).")
+    rule_id: str = Field(description="The FRAUD-* rule (docs/policy.md).")
+    subject_type: str = Field(description="What it is about (payout, person, household...).")
+    subject_id: str = Field(description="Its id.")
+    person_id: str | None = Field(description="The person concerned, if one.")
+    region_code: str = Field(description="Region that raised it.")
+    summary: str = Field(description="What was found, in words.")
+    evidence: list[int] = Field(description="Log positions of the events it rests on.")
+    raised_at: str = Field(description="When raised (UTC, ISO 8601).")
+    generation: int = Field(description="Above 1: raised again after a dismissal.")
+    state: str = Field(description="open, confirmed or dismissed.")
+    resolved_by: str | None = Field(description="Inspector who resolved it.")
+    resolution: str | None = Field(description="The reason given.")
+    resolved_at: str | None = Field(description="When resolved.")
+
+
+class AlertPage(BaseModel):
+    """Alerts, oldest first."""
+
+    items: list[AlertOut] = Field(description="This page.")
+
+
+class ResolveIn(BaseModel):
+    """An inspector's decision on an alert."""
+
+    outcome: AlertOutcome = Field(description="confirmed or dismissed.")
+    reason: str = Field(description="Why (1-2000 characters; ALERT-REASON).")
+
+
+class Resolved(BaseModel):
+    """The decision was recorded."""
+
+    alert_id: UUID = Field(description="The alert.")
+    outcome: AlertOutcome = Field(description="The decision.")
+
+
+class TotalsOut(BaseModel):
+    """Money in fen; allocated = available + committed + paid - recovered."""
+
+    allocated_fen: int = Field(description="Allocated, top-ups included.")
+    available_fen: int = Field(description="Free to commit.")
+    committed_fen: int = Field(description="Approved, not yet paid.")
+    paid_fen: int = Field(description="Paid, net of reversals.")
+    recovered_fen: int = Field(description="Recovered back.")
+    recovery_outstanding_fen: int = Field(description="Recovery ordered, not yet received.")
+
+
+class FundBalanceOut(BaseModel):
+    """A fund's balances from the balances view."""
+
+    fund_id: UUID = Field(description="Fund.")
+    source: str = Field(description="Fund source.")
+    region_code: str = Field(description="Region.")
+    year: int = Field(description="Year.")
+    totals: TotalsOut = Field(description="Balances.")
+
+
+class GroupOut(BaseModel):
+    """Balances of a group (a child region, a fund source)."""
+
+    key: str = Field(description="Region code or fund source.")
+    totals: TotalsOut = Field(description="Balances.")
+
+
+class RegionBalanceOut(BaseModel):
+    """A region's balances, rolled up from every fund inside it."""
+
+    scope: str = Field(description="The region prefix.")
+    totals: TotalsOut = Field(description="All funds inside it.")
+    by_region: list[GroupOut] = Field(description="Per child region.")
+    by_source: list[GroupOut] = Field(description="Per fund source.")
+
+
+class ReceiptOut(BaseModel):
+    """What a person received under a programme in a year."""
+
+    programme: str = Field(description="Programme.")
+    year: str = Field(description="Year.")
+    paid_fen: int = Field(description="Paid.")
+    recovered_fen: int = Field(description="Recovered.")
+    net_fen: int = Field(description="Paid minus recovered.")
+
+
+class PersonBalanceOut(BaseModel):
+    """A person's receipts."""
+
+    person_id: UUID = Field(description="Person.")
+    receipts: list[ReceiptOut] = Field(description="By programme and year.")
+
+
+class EntryOut(BaseModel):
+    """One event as an inspector sees it: personal data removed from the payload."""
+
+    position: int = Field(description="Position in the log.")
+    entity_id: str = Field(description="The aggregate that recorded it.")
+    entity_type: str = Field(description="Its type.")
+    version: int = Field(description="Its version after the event.")
+    event_type: str = Field(description="Aggregate.Event.")
+    recorded_at: str = Field(description="When (UTC, ISO 8601).")
+    actor_id: str = Field(description="Who.")
+    role: str = Field(description="In which role.")
+    client_id: str = Field(description="Through which API client.")
+    request_id: str = Field(description="The request that caused it.")
+    reason: str | None = Field(description="Why, as given.")
+    rule_ids: list[str] = Field(description="Rules applied.")
+    policy_version: str | None = Field(description="Catalogue version applied.")
+    region_code: str = Field(description="Region of the entity ('' if none).")
+    payload: dict[str, Any] = Field(description="The event's data, personal data masked.")
+    via: str | None = Field(default=None, description="Why it is in this entity's trail.")
+
+
+class EntryPage(BaseModel):
+    """A page of events in log order; pass ``next_after`` as ``after`` for the next one."""
+
+    items: list[EntryOut] = Field(description="This page.")
+    next_after: int = Field(description="Position to continue after.")
+    head: int = Field(description="Position of the last event in the log.")
+
+
+def _totals(totals: Totals) -> TotalsOut:
+    return TotalsOut(
+        allocated_fen=totals.allocated_fen,
+        available_fen=totals.available_fen,
+        committed_fen=totals.committed_fen,
+        paid_fen=totals.paid_fen,
+        recovered_fen=totals.recovered_fen,
+        recovery_outstanding_fen=totals.recovery_outstanding_fen,
+    )
+
+
+def _groups(groups: list[GroupBalance]) -> list[GroupOut]:
+    return [GroupOut(key=g.key, totals=_totals(g.totals)) for g in groups]
+
+
+def _alert(alert: Alert) -> AlertOut:
+    return AlertOut(
+        alert_id=alert.alert_id,
+        rule_id=alert.rule_id,
+        subject_type=alert.subject_type,
+        subject_id=alert.subject_id,
+        person_id=alert.person_id,
+        region_code=alert.region_code,
+        summary=alert.summary,
+        evidence=list(alert.evidence),
+        raised_at=alert.raised_at,
+        generation=alert.generation,
+        state=alert.state,
+        resolved_by=alert.resolved_by,
+        resolution=alert.resolution,
+        resolved_at=alert.resolved_at,
+    )
+
+
+def _entry(entry: AuditEntry) -> EntryOut:
+    return EntryOut(
+        position=entry.position,
+        entity_id=entry.entity_id,
+        entity_type=entry.entity_type,
+        version=entry.version,
+        event_type=entry.event_type,
+        recorded_at=entry.recorded_at.isoformat(),
+        actor_id=entry.actor_id,
+        role=entry.role,
+        client_id=entry.client_id,
+        request_id=entry.request_id,
+        reason=entry.reason,
+        rule_ids=list(entry.rule_ids),
+        policy_version=entry.policy_version,
+        region_code=entry.region_code,
+        payload=entry.payload,
+        via=entry.via,
+    )
+
+
+def _scope(who: Principal, region: str | None) -> str:
+    """The caller's region, or a narrower one inside it."""
+    if region is None:
+        return who.region
+    check_region_scope(region, "region")
+    scope = scope_of(region) if len(region) == 6 else region  # noqa: PLR2004 - a county code
+    who.require_region(scope, "the region asked for")
+    return scope
+
+
+@router.get("/v1/alerts", response_model=AlertPage, responses=QUERY, tags=["alerts"])
+def alerts(
+    request: Request,
+    who: Overseer,
+    rule: Annotated[str | None, Query(description="A FRAUD-* rule id.")] = None,
+    status: Annotated[
+        str | None,
+        Query(description="open, confirmed or dismissed.", pattern="^(open|confirmed|dismissed)$"),
+    ] = None,
+    region: Annotated[str | None, Query(description="Region prefix inside the key's.")] = None,
+    limit: Limit = 100,
+    offset: Offset = 0,
+    min_position: MinPosition = None,
+) -> JSONResponse:
+    """Alerts raised by the FRAUD-* rules, oldest first."""
+    scope = _scope(who, region)
+    wait_for_views(request, min_position)
+    assert status is None or status in STATES  # noqa: S101 - the pattern guarantees it
+    found = state(request).views.alerts.find(
+        rule=rule, state=status, region=scope, limit=limit, offset=offset
+    )
+    return JSONResponse(AlertPage(items=[_alert(a) for a in found]).model_dump(mode="json"))
+
+
+@router.post(
+    "/v1/alerts/{alert_id}/resolve",
+    response_model=Resolved,
+    responses=COMMAND,
+    dependencies=COMMAND_DEPS,
+    tags=["alerts"],
+)
+def resolve_alert(
+    alert_id: UUID, body: ResolveIn, request: Request, who: Inspector
+) -> JSONResponse:
+    """Confirm or dismiss an alert, with a reason (ALERT-RESOLVED: once)."""
+    views = state(request).views
+    alert = views.alerts.get(alert_id)
+    if alert is not None:
+        who.require_region(alert.region_code, "the alert")
+    return run_command(
+        request,
+        who,
+        lambda: views.alert_desk.resolve(
+            who.context(), alert_id, outcome=body.outcome, reason=body.reason
+        ),
+        lambda _: Resolved(alert_id=alert_id, outcome=body.outcome),
+        payload=body,
+    )
+
+
+@router.get(
+    "/v1/balances/funds/{fund_id}",
+    response_model=FundBalanceOut,
+    responses=QUERY,
+    tags=["balances"],
+)
+def fund_balance(
+    fund_id: UUID, request: Request, who: Overseer, min_position: MinPosition = None
+) -> JSONResponse:
+    """A fund's balances (double entry, from the balances view)."""
+    wait_for_views(request, min_position)
+    found = state(request).views.balances.fund(str(fund_id))
+    if found is None:
+        raise ApiError(
+            404, "FUND-NOT-FOUND", f"no fund {fund_id} in the balances view", field="path.fund_id"
+        )
+    who.require_region(found.region_code, "the fund")
+    body = FundBalanceOut(
+        fund_id=UUID(found.fund_id),
+        source=found.source,
+        region_code=found.region_code,
+        year=found.year,
+        totals=_totals(found.totals),
+    )
+    return JSONResponse(body.model_dump(mode="json"))
+
+
+@router.get(
+    "/v1/balances/regions/{code}",
+    response_model=RegionBalanceOut,
+    responses=QUERY,
+    tags=["balances"],
+)
+def region_balance(
+    code: str,
+    request: Request,
+    who: Overseer,
+    year: Annotated[int | None, Query(ge=2000, le=2100, description="Budget year.")] = None,
+    min_position: MinPosition = None,
+) -> JSONResponse:
+    """A region's balances: a 6-digit code (220200 = the city) or a 2/4/6-digit prefix."""
+    scope = _scope(who, code)
+    wait_for_views(request, min_position)
+    found = state(request).views.balances.region(scope, year=year)
+    body = RegionBalanceOut(
+        scope=found.scope,
+        totals=_totals(found.totals),
+        by_region=_groups(found.by_region),
+        by_source=_groups(found.by_source),
+    )
+    return JSONResponse(body.model_dump(mode="json"))
+
+
+@router.get(
+    "/v1/balances/people/{person_id}",
+    response_model=PersonBalanceOut,
+    responses=QUERY,
+    tags=["balances"],
+)
+def person_balance(
+    person_id: UUID, request: Request, who: Reader, min_position: MinPosition = None
+) -> JSONResponse:
+    """What a person received, by programme and year, net of recoveries."""
+    shared = state(request)
+    person: Person = shared.ledger.people.get(person_id)
+    who.require_region(person.home_region, "the person")
+    wait_for_views(request, min_position)
+    receipts = shared.views.balances.person(str(person_id))
+    body = PersonBalanceOut(
+        person_id=person_id,
+        receipts=[
+            ReceiptOut(
+                programme=r.programme,
+                year=r.year,
+                paid_fen=r.paid_fen,
+                recovered_fen=r.recovered_fen,
+                net_fen=r.net_fen,
+            )
+            for r in receipts
+        ],
+    )
+    return JSONResponse(body.model_dump(mode="json"))
+
+
+def _page(request: Request, entries: list[AuditEntry], after: int) -> JSONResponse:
+    head = state(request).ledger.store.recorder.max_notification_id() or 0
+    page = EntryPage(
+        items=[_entry(e) for e in entries],
+        next_after=entries[-1].position if entries else after,
+        head=head,
+    )
+    return JSONResponse(page.model_dump(mode="json"))
+
+
+After = Annotated[int, Query(ge=0, description="Entries after this log position.")]
+Since = Annotated[
+    str | None,
+    Query(description="From this day (YYYY-MM-DD, UTC).", pattern=r"^\d{4}-\d{2}-\d{2}$"),
+]
+
+
+@router.get(
+    "/v1/audit/trail/{entity_id}", response_model=EntryPage, responses=QUERY, tags=["audit"]
+)
+def trail(
+    entity_id: UUID,
+    request: Request,
+    who: Inspector,
+    after: After = 0,
+    limit: Limit = 200,
+    min_position: MinPosition = None,
+) -> JSONResponse:
+    """Every event of an entity, and events of others that name it, in log order."""
+    views = state(request).views
+    region = views.audit.region_of(str(entity_id))
+    if region:
+        who.require_region(region, "the entity")
+    wait_for_views(request, min_position)
+    entries = views.audit.trail(entity_id, after_position=after, limit=limit, scope=who.region)
+    return _page(request, entries, after)
+
+
+@router.get(
+    "/v1/audit/actors/{actor_id}", response_model=EntryPage, responses=QUERY, tags=["audit"]
+)
+def actor_trail(
+    actor_id: Annotated[str, Field(min_length=1, max_length=200)],
+    request: Request,
+    who: Inspector,
+    after: After = 0,
+    limit: Limit = 200,
+    min_position: MinPosition = None,
+) -> JSONResponse:
+    """Everything one actor recorded, in log order (within the key's region)."""
+    wait_for_views(request, min_position)
+    entries = state(request).views.audit.by_actor(
+        actor_id, after_position=after, limit=limit, scope=who.region
+    )
+    return _page(request, entries, after)
+
+
+@router.get("/v1/events", response_model=EntryPage, responses=QUERY, tags=["events"])
+def events(
+    request: Request,
+    who: Reader,
+    after: After = 0,
+    limit: Limit = 500,
+) -> JSONResponse:
+    """The event feed: the log in order, personal data masked, within the key's region.
+
+    Follow it by passing the last ``next_after`` as ``after``. Served from the audit
+    view, so it trails the log by the view's lag (see /readyz).
+    """
+    entries = state(request).views.audit.feed(after_position=after, limit=limit, scope=who.region)
+    return _page(request, entries, after)

@@ -1,0 +1,596 @@
+"""Payouts (the queue, decisions, objections, recovery) and payment batches."""
+
+from __future__ import annotations
+
+import dataclasses
+from datetime import date
+from typing import Annotated, Any
+from uuid import UUID
+
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
+
+from disburse.api.commands import etag, run_command
+from disburse.api.deps import (
+    COMMAND,
+    COMMAND_DEPS,
+    QUERY,
+    Finance,
+    Limit,
+    MinPosition,
+    Offset,
+    Overseer,
+    Reader,
+    ReaderOrClaimant,
+    state,
+    wait_for_views,
+)
+from disburse.api.routes.claims import own_or_reader
+from disburse.api.security import Principal, allow
+from disburse.application.payouts import BankResult
+from disburse.domain.batch import Outcome, PaymentBatch
+from disburse.domain.meta import Role
+from disburse.domain.payout import Payout, PayoutKind, PayoutStatus
+from disburse.domain.regions import check_region_scope, scope_of
+from disburse.projections.base import jsonable
+
+router = APIRouter(tags=["payouts"])
+Objector = Annotated[Principal, Depends(allow(Role.CLERK, Role.INSPECTOR))]
+
+
+class PayoutOut(BaseModel):
+    """A payout: what, to whom, from which fund, why, and where it stands."""
+
+    payout_id: UUID = Field(description="Payout id.")
+    kind: PayoutKind = Field(description="stipend, grant or application.")
+    programme: str = Field(description="Programme code.")
+    source_id: UUID = Field(description="The post, grant or application it pays for.")
+    period: str = Field(description="Month or period paid for.")
+    beneficiary_id: UUID = Field(description="Person or organisation paid.")
+    fund_id: UUID = Field(description="Paying fund.")
+    region_code: str = Field(description="Region code.")
+    amount_fen: int = Field(description="Amount in fen.")
+    status: PayoutStatus = Field(description="Where it stands.")
+    explanation: dict[str, Any] = Field(description="Rule, formula and inputs of the amount.")
+    requested_by: str = Field(description="Actor who requested it.")
+    notice_ends_on: date | None = Field(description="End of public notice, if any.")
+    open_objections: list[str] = Field(description="Objections not yet resolved (ids).")
+    approvers: list[str] = Field(description="Actors who approved it, in order.")
+    batch_id: UUID | None = Field(description="The batch it was last sent in.")
+    bank_reference: str | None = Field(description="The bank's reference, once paid.")
+    failure: str | None = Field(description="Why the bank failed or reversed it.")
+    recovery_ordered_fen: int = Field(description="Recovery ordered.")
+    recovered_fen: int = Field(description="Recovered so far.")
+    evidence: dict[str, Any] | None = Field(
+        description="What the source rests on (attendance, documents), from the queue view; "
+        "null until the view has it."
+    )
+    version: int = Field(description="Version (also the ETag) for If-Match.")
+
+
+class QueuedOut(BaseModel):
+    """A payout as listed in the queue (from the queue view)."""
+
+    payout_id: UUID = Field(description="Payout id.")
+    kind: PayoutKind = Field(description="Kind.")
+    programme: str = Field(description="Programme.")
+    beneficiary_id: UUID = Field(description="Paid to.")
+    fund_id: UUID = Field(description="Paying fund.")
+    region_code: str = Field(description="Region.")
+    period: str = Field(description="Period.")
+    amount_fen: int = Field(description="Amount in fen.")
+    status: PayoutStatus = Field(description="Status.")
+    requested_at: str = Field(description="When requested (UTC, ISO 8601).")
+    open_objections: int = Field(description="Objections not yet resolved.")
+    explanation: dict[str, Any] = Field(description="How the amount was computed.")
+    evidence: dict[str, Any] | None = Field(description="What the source rests on.")
+    version: int = Field(description="Version when the view last saw it.")
+
+
+class QueuePage(BaseModel):
+    """One page of the queue, oldest first."""
+
+    total: int = Field(description="Payouts matching the filters.")
+    items: list[QueuedOut] = Field(description="This page.")
+
+
+class ReasonIn(BaseModel):
+    """A decision's reason."""
+
+    reason: str = Field(description="Why (kept in the record).")
+
+
+class ObjectionIn(BaseModel):
+    """An objection raised during public notice."""
+
+    grounds: str = Field(description="What the objection says.")
+
+
+class ObjectionDecisionIn(BaseModel):
+    """The decision on an objection."""
+
+    upheld: bool = Field(description="True: the payout is rejected. False: it continues.")
+    reason: str = Field(description="Why.")
+
+
+class ReissueIn(BaseModel):
+    """Pay a failed payout again to the beneficiary's corrected own account."""
+
+    account: str = Field(description="The account to pay (must be the beneficiary's own).")
+    reason: str = Field(description="Why.")
+
+
+class RecoveryOrderIn(BaseModel):
+    """Order the recovery of an improper payment."""
+
+    amount_fen: int = Field(description="Amount to recover, in fen.")
+    case_reference: str = Field(description="Alert id or case number it rests on.")
+    reason: str = Field(description="Why.")
+
+
+class RecoveryReceiptIn(BaseModel):
+    """Recovered money received back into the fund."""
+
+    amount_fen: int = Field(description="Amount received, in fen.")
+    received_on: date = Field(description="Date received.")
+
+
+class PayoutState(BaseModel):
+    """The payout after the command."""
+
+    payout_id: UUID = Field(description="Payout id.")
+    status: PayoutStatus | None = Field(description="Its status after the command, when known.")
+    objection_id: str | None = Field(default=None, description="A new objection's id.")
+
+
+class BatchIn(BaseModel):
+    """Send approved payouts of one fund to the bank."""
+
+    fund_id: UUID = Field(description="The fund all payouts are paid from (BATCH-FUND).")
+    payout_ids: list[UUID] = Field(description="Approved payouts (BATCH-DUP, BATCH-EMPTY).")
+
+
+class BatchLineOut(BaseModel):
+    """A line of a batch."""
+
+    payout_id: UUID = Field(description="Payout.")
+    amount_fen: int = Field(description="Amount.")
+    outcome: Outcome | None = Field(description="The bank's last result, if any.")
+
+
+class BatchOut(BaseModel):
+    """A payment batch and the bank's results so far."""
+
+    batch_id: UUID = Field(description="Batch id.")
+    fund_id: UUID = Field(description="Fund.")
+    count: int = Field(description="Control count.")
+    total_fen: int = Field(description="Control total in fen.")
+    lines: list[BatchLineOut] = Field(description="Payouts and results.")
+    complete: bool = Field(description="Every line has a result.")
+    version: int = Field(description="Version (also the ETag).")
+
+
+class BankResultIn(BaseModel):
+    """One line of the bank's result file."""
+
+    payout_id: UUID = Field(description="The payout.")
+    outcome: Outcome = Field(description="paid, failed or reversed.")
+    bank_reference: str = Field(default="", description="The bank's reference.")
+    reason: str = Field(default="", description="Why it failed or was reversed.")
+    paid_on: date | None = Field(default=None, description="Value date (default: today).")
+
+
+class ResultsIn(BaseModel):
+    """A bank result file: recorded whole or not at all (BATCH-TOTALS)."""
+
+    control_count: int = Field(description="The file's stated count (the batch's count).")
+    control_total_fen: int = Field(description="The file's stated total in fen.")
+    results: list[BankResultIn] = Field(description="Result lines.")
+
+
+def load_payout(request: Request, payout_id: UUID, who: Principal) -> Payout:
+    """The payout, if in the caller's region (claimants: their own)."""
+    payout = state(request).ledger.payouts.get(payout_id)
+    who.require_region(payout.region_code, "the payout")
+    own_or_reader(who, payout.requested_via, "payout")
+    return payout
+
+
+def _evidence(request: Request, payout_id: UUID) -> dict[str, Any] | None:
+    queued = state(request).views.queue.payout(payout_id)
+    if queued is None or queued.evidence is None:
+        return None
+    found: Any = jsonable(dataclasses.asdict(queued.evidence))
+    return dict(found)
+
+
+@router.get("/v1/payouts", response_model=QueuePage, responses=QUERY)
+def queue(
+    request: Request,
+    who: Reader,
+    status: Annotated[
+        PayoutStatus | None,
+        Query(description="One status; default: those awaiting a decision."),
+    ] = None,
+    fund_id: Annotated[UUID | None, Query(description="Paying fund.")] = None,
+    region: Annotated[
+        str | None, Query(description="2/4/6-digit region prefix (default: the key's region).")
+    ] = None,
+    programme: Annotated[str | None, Query(description="Programme code.")] = None,
+    older_than_days: Annotated[
+        int | None, Query(ge=0, le=3650, description="Requested more than this many days ago.")
+    ] = None,
+    limit: Limit = 100,
+    offset: Offset = 0,
+    min_position: MinPosition = None,
+) -> JSONResponse:
+    """The queue of payouts, oldest first, with their explanation and evidence."""
+    scope = who.region
+    if region is not None:
+        check_region_scope(region, "region")
+        scope = scope_of(region) if len(region) == 6 else region  # noqa: PLR2004 - a county code
+        who.require_region(scope, "the region asked for")
+    wait_for_views(request, min_position)
+    shared = state(request)
+    filters: dict[str, Any] = {
+        "status": status,
+        "fund_id": fund_id,
+        "region": scope,
+        "programme": programme,
+        "older_than_days": older_than_days,
+        "today": shared.ledger.today() if older_than_days is not None else None,
+    }
+    rows = shared.views.queue.pending(limit=limit, offset=offset, **filters)
+    page = QueuePage(
+        total=shared.views.queue.pending_count(**filters),
+        items=[
+            QueuedOut(
+                payout_id=UUID(row.payout_id),
+                kind=row.kind,
+                programme=row.programme,
+                beneficiary_id=UUID(row.beneficiary_id),
+                fund_id=UUID(row.fund_id),
+                region_code=row.region_code,
+                period=row.period,
+                amount_fen=row.amount_fen,
+                status=row.status,
+                requested_at=row.requested_at.isoformat(),
+                open_objections=row.open_objections,
+                explanation=row.explanation,
+                evidence=None
+                if row.evidence is None
+                else dict(jsonable(dataclasses.asdict(row.evidence))),  # type: ignore[call-overload]
+                version=row.version,
+            )
+            for row in rows
+        ],
+    )
+    return JSONResponse(page.model_dump(mode="json"))
+
+
+@router.get("/v1/payouts/{payout_id}", response_model=PayoutOut, responses=QUERY)
+def get_payout(payout_id: UUID, request: Request, who: ReaderOrClaimant) -> JSONResponse:
+    """A payout, current from its events, with its evidence."""
+    payout = load_payout(request, payout_id, who)
+    body = PayoutOut(
+        payout_id=payout.id,
+        kind=payout.kind,
+        programme=payout.programme,
+        source_id=payout.source_id,
+        period=payout.period,
+        beneficiary_id=payout.beneficiary_id,
+        fund_id=payout.fund_id,
+        region_code=payout.region_code,
+        amount_fen=payout.amount_fen,
+        status=payout.status,
+        explanation=payout.explanation,
+        requested_by=payout.requested_by,
+        notice_ends_on=payout.notice_ends_on,
+        open_objections=[o for o, still_open in payout.objections.items() if still_open],
+        approvers=list(payout.approvers),
+        batch_id=payout.batch_id,
+        bank_reference=payout.bank_reference,
+        failure=payout.failure,
+        recovery_ordered_fen=payout.recovery_ordered_fen,
+        recovered_fen=payout.recovered_fen,
+        evidence=_evidence(request, payout_id),
+        version=payout.version,
+    )
+    return JSONResponse(body.model_dump(mode="json"), headers={"ETag": etag(payout.version)})
+
+
+def _state_after(payout_id: UUID, status: PayoutStatus | None = None) -> PayoutState:
+    return PayoutState(payout_id=payout_id, status=status)
+
+
+@router.post(
+    "/v1/payouts/{payout_id}/approve",
+    response_model=PayoutState,
+    responses=COMMAND,
+    dependencies=COMMAND_DEPS,
+)
+def approve(payout_id: UUID, request: Request, who: Finance) -> JSONResponse:
+    """Approve (PAYOUT-APPROVER, PAYOUT-NOTICE); the final approval commits the money."""
+    load_payout(request, payout_id, who)
+    payouts = state(request).ledger.payouts
+    return run_command(
+        request,
+        who,
+        lambda: payouts.approve(who.context(), payout_id),
+        lambda status: _state_after(payout_id, status),
+        target=payout_id,
+    )
+
+
+@router.post(
+    "/v1/payouts/{payout_id}/reject",
+    response_model=PayoutState,
+    responses=COMMAND,
+    dependencies=COMMAND_DEPS,
+)
+def reject(payout_id: UUID, body: ReasonIn, request: Request, who: Finance) -> JSONResponse:
+    """Reject; a committed amount returns to the fund and the claim's limits are freed."""
+    load_payout(request, payout_id, who)
+    payouts = state(request).ledger.payouts
+    return run_command(
+        request,
+        who,
+        lambda: payouts.reject(who.context(), payout_id, reason=body.reason),
+        lambda _: _state_after(payout_id, PayoutStatus.REJECTED),
+        payload=body,
+        target=payout_id,
+    )
+
+
+@router.post(
+    "/v1/payouts/{payout_id}/cancel",
+    response_model=PayoutState,
+    responses=COMMAND,
+    dependencies=COMMAND_DEPS,
+)
+def cancel(payout_id: UUID, body: ReasonIn, request: Request, who: Finance) -> JSONResponse:
+    """Cancel an approved or failed payout; its commitment returns to the fund."""
+    load_payout(request, payout_id, who)
+    payouts = state(request).ledger.payouts
+    return run_command(
+        request,
+        who,
+        lambda: payouts.cancel(who.context(), payout_id, reason=body.reason),
+        lambda _: _state_after(payout_id, PayoutStatus.CANCELLED),
+        payload=body,
+        target=payout_id,
+    )
+
+
+@router.post(
+    "/v1/payouts/{payout_id}/objections",
+    status_code=201,
+    response_model=PayoutState,
+    responses=COMMAND,
+    dependencies=COMMAND_DEPS,
+)
+def lodge_objection(
+    payout_id: UUID, body: ObjectionIn, request: Request, who: Objector
+) -> JSONResponse:
+    """Record an objection during public notice; holds the payout (PAYOUT-OBJECTION)."""
+    load_payout(request, payout_id, who)
+    payouts = state(request).ledger.payouts
+    return run_command(
+        request,
+        who,
+        lambda: payouts.lodge_objection(who.context(), payout_id, grounds=body.grounds),
+        lambda objection_id: PayoutState(
+            payout_id=payout_id, status=PayoutStatus.HELD, objection_id=objection_id
+        ),
+        payload=body,
+        status_code=201,
+        target=payout_id,
+    )
+
+
+@router.post(
+    "/v1/payouts/{payout_id}/objections/{objection_id}/resolve",
+    response_model=PayoutState,
+    responses=COMMAND,
+    dependencies=COMMAND_DEPS,
+)
+def resolve_objection(
+    payout_id: UUID, objection_id: str, body: ObjectionDecisionIn, request: Request, who: Finance
+) -> JSONResponse:
+    """Uphold (the payout is rejected) or dismiss (it continues) an objection."""
+    load_payout(request, payout_id, who)
+    payouts = state(request).ledger.payouts
+    return run_command(
+        request,
+        who,
+        lambda: payouts.resolve_objection(
+            who.context(),
+            payout_id,
+            objection_id=objection_id,
+            upheld=body.upheld,
+            reason=body.reason,
+        ),
+        lambda _: _state_after(payout_id, PayoutStatus.REJECTED if body.upheld else None),
+        payload=body,
+        target=payout_id,
+    )
+
+
+@router.post(
+    "/v1/payouts/{payout_id}/reissue",
+    response_model=PayoutState,
+    responses=COMMAND,
+    dependencies=COMMAND_DEPS,
+)
+def reissue(payout_id: UUID, body: ReissueIn, request: Request, who: Finance) -> JSONResponse:
+    """Pay a failed payout again (PAYOUT-OWN-ACCOUNT)."""
+    load_payout(request, payout_id, who)
+    payouts = state(request).ledger.payouts
+    return run_command(
+        request,
+        who,
+        lambda: payouts.reissue(who.context(), payout_id, account=body.account, reason=body.reason),
+        lambda _: _state_after(payout_id, PayoutStatus.APPROVED),
+        payload=body,
+        target=payout_id,
+    )
+
+
+@router.post(
+    "/v1/payouts/{payout_id}/recoveries",
+    status_code=201,
+    response_model=PayoutState,
+    responses=COMMAND,
+    dependencies=COMMAND_DEPS,
+)
+def order_recovery(
+    payout_id: UUID, body: RecoveryOrderIn, request: Request, who: Finance
+) -> JSONResponse:
+    """Order the recovery of an improper payment, citing the alert or case."""
+    load_payout(request, payout_id, who)
+    payouts = state(request).ledger.payouts
+    return run_command(
+        request,
+        who,
+        lambda: payouts.order_recovery(
+            who.context(),
+            payout_id,
+            amount_fen=body.amount_fen,
+            case_reference=body.case_reference,
+            reason=body.reason,
+        ),
+        lambda _: _state_after(payout_id),
+        payload=body,
+        status_code=201,
+        target=payout_id,
+    )
+
+
+@router.post(
+    "/v1/payouts/{payout_id}/recoveries/receipts",
+    status_code=201,
+    response_model=PayoutState,
+    responses=COMMAND,
+    dependencies=COMMAND_DEPS,
+)
+def record_recovery(
+    payout_id: UUID, body: RecoveryReceiptIn, request: Request, who: Finance
+) -> JSONResponse:
+    """Recovered money returns to the fund."""
+    load_payout(request, payout_id, who)
+    payouts = state(request).ledger.payouts
+    return run_command(
+        request,
+        who,
+        lambda: payouts.record_recovery(
+            who.context(), payout_id, amount_fen=body.amount_fen, received_on=body.received_on
+        ),
+        lambda _: _state_after(payout_id),
+        payload=body,
+        status_code=201,
+        target=payout_id,
+    )
+
+
+def _batch_out(batch: PaymentBatch) -> BatchOut:
+    return BatchOut(
+        batch_id=batch.id,
+        fund_id=batch.fund_id,
+        count=batch.count,
+        total_fen=batch.total_fen,
+        lines=[
+            BatchLineOut(
+                payout_id=UUID(payout_id),
+                amount_fen=amount,
+                outcome=Outcome(batch.results[payout_id]) if payout_id in batch.results else None,
+            )
+            for payout_id, amount in batch.lines.items()
+        ],
+        complete=len(batch.results) == batch.count,
+        version=batch.version,
+    )
+
+
+def _load_batch(request: Request, batch_id: UUID, who: Principal) -> PaymentBatch:
+    ledger = state(request).ledger
+    batch = ledger.payouts.get_batch(batch_id)
+    who.require_region(ledger.funds.get(batch.fund_id).region_code, "the batch's fund")
+    return batch
+
+
+@router.post(
+    "/v1/payment-batches",
+    status_code=201,
+    response_model=BatchOut,
+    responses=COMMAND,
+    dependencies=COMMAND_DEPS,
+)
+def release_batch(body: BatchIn, request: Request, who: Finance) -> JSONResponse:
+    """Send approved payouts of one fund to the bank, each to its beneficiary's own account."""
+    ledger = state(request).ledger
+    who.require_region(ledger.funds.get(body.fund_id).region_code, "the fund")
+    lines = {payout_id: ledger.payouts.get(payout_id).amount_fen for payout_id in body.payout_ids}
+    return run_command(
+        request,
+        who,
+        lambda: ledger.payouts.release_batch(
+            who.context(), fund_id=body.fund_id, payout_ids=body.payout_ids
+        ),
+        lambda batch_id: BatchOut(
+            batch_id=batch_id,
+            fund_id=body.fund_id,
+            count=len(lines),
+            total_fen=sum(lines.values()),
+            lines=[BatchLineOut(payout_id=p, amount_fen=a, outcome=None) for p, a in lines.items()],
+            complete=False,
+            version=1,
+        ),
+        payload=body,
+        status_code=201,
+        location=lambda batch_id: f"/v1/payment-batches/{batch_id}",
+    )
+
+
+@router.get("/v1/payment-batches/{batch_id}", response_model=BatchOut, responses=QUERY)
+def get_batch(batch_id: UUID, request: Request, who: Overseer) -> JSONResponse:
+    """A batch, its lines and the bank's results."""
+    batch = _load_batch(request, batch_id, who)
+    return JSONResponse(
+        _batch_out(batch).model_dump(mode="json"), headers={"ETag": etag(batch.version)}
+    )
+
+
+@router.post(
+    "/v1/payment-batches/{batch_id}/results",
+    response_model=BatchOut,
+    responses=COMMAND,
+    dependencies=COMMAND_DEPS,
+)
+def record_results(batch_id: UUID, body: ResultsIn, request: Request, who: Finance) -> JSONResponse:
+    """Record the bank's result file, whole or not at all (BATCH-TOTALS)."""
+    _load_batch(request, batch_id, who)
+    payouts = state(request).ledger.payouts
+    return run_command(
+        request,
+        who,
+        lambda: payouts.record_results(
+            who.context(),
+            batch_id,
+            results=[
+                BankResult(
+                    payout_id=line.payout_id,
+                    outcome=line.outcome,
+                    bank_reference=line.bank_reference,
+                    reason=line.reason,
+                    paid_on=line.paid_on,
+                )
+                for line in body.results
+            ],
+            control_count=body.control_count,
+            control_total_fen=body.control_total_fen,
+        ),
+        _batch_out,
+        payload=body,
+        target=batch_id,
+    )

@@ -1,0 +1,372 @@
+"""Sites and public-welfare posts: set-up, appointments, insurance, attendance, exit."""
+
+from __future__ import annotations
+
+from datetime import date
+from uuid import UUID
+
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
+
+from disburse.api.commands import etag, run_command
+from disburse.api.deps import COMMAND, COMMAND_DEPS, QUERY, Clerk, Reader, state
+from disburse.api.security import Principal
+from disburse.domain.errors import RuleViolationError
+from disburse.domain.months import Month
+from disburse.domain.post import ExitReason, InsuranceKind, Post
+from disburse.domain.regions import check_region_code
+from disburse.domain.site import Site, SiteKind
+
+router = APIRouter(tags=["posts"])
+
+
+class SiteIn(BaseModel):
+    """A village or relocation settlement site."""
+
+    region_code: str = Field(description="6-digit code of the county the site is in.")
+    kind: SiteKind = Field(description="village or settlement.")
+    name: str = Field(description="Site name.")
+    population: int = Field(description="People living there (settlement quotas follow it).")
+    lifted: bool = Field(default=True, description="Whether the site was lifted out of poverty.")
+
+
+class SiteOut(BaseModel):
+    """A site."""
+
+    site_id: UUID = Field(description="Site id.")
+    region_code: str = Field(description="Region code.")
+    kind: SiteKind = Field(description="village or settlement.")
+    name: str = Field(description="Site name.")
+    population: int = Field(description="Population.")
+    post_ids: list[UUID] = Field(description="Posts set up at the site.")
+    version: int = Field(description="Version (also the ETag).")
+
+
+class PostIn(BaseModel):
+    """A public-welfare post at a site."""
+
+    site_id: UUID = Field(description="The site.")
+    title: str = Field(description="What the post does (road upkeep, sanitation...).")
+    stipend_fen: int = Field(description="Monthly stipend in fen (POST-STIPEND-FLOOR).")
+    fund_id: UUID = Field(description="The fund that pays it (POST-FUND).")
+    part_time: bool = Field(description="Part-time (holder may earn elsewhere, within limits).")
+
+
+class Created(BaseModel):
+    """The new resource's id."""
+
+    id: UUID = Field(description="Its id.")
+
+
+class Term(BaseModel):
+    """One term of appointment."""
+
+    start: date = Field(description="First day.")
+    end: date = Field(description="Last day.")
+
+
+class PostOut(BaseModel):
+    """A post and its current holder."""
+
+    post_id: UUID = Field(description="Post id.")
+    site_id: UUID = Field(description="Site id.")
+    region_code: str = Field(description="Region code.")
+    title: str = Field(description="Title.")
+    stipend_fen: int = Field(description="Monthly stipend in fen.")
+    fund_id: UUID = Field(description="Paying fund.")
+    part_time: bool = Field(description="Part-time.")
+    holder_id: UUID | None = Field(description="Current holder (person id), if any.")
+    terms: list[Term] = Field(description="Terms of the current holder.")
+    insured_periods: list[Term] = Field(description="Insurance cover of the current holder.")
+    exited_on: date | None = Field(description="When the last holder left, if they did.")
+    exit_reason: ExitReason | None = Field(description="Why they left.")
+    attendance: dict[str, int] = Field(description="Days worked, by month (YYYY-MM).")
+    version: int = Field(description="Version (also the ETag).")
+
+
+class AppointmentIn(BaseModel):
+    """Appoint a person for one term (POST-TERM: at most a year)."""
+
+    person_id: UUID = Field(description="Who.")
+    term_start: date = Field(description="First day.")
+    term_end: date = Field(description="Last day.")
+    renewal: bool = Field(
+        default=False, description="True to renew the current holder's term (person must match)."
+    )
+
+
+class InsuranceIn(BaseModel):
+    """The holder's work-injury or accident insurance (POST-INSURANCE)."""
+
+    kind: InsuranceKind = Field(description="Kind of cover.")
+    policy_number: str = Field(description="Policy number.")
+    insurer: str = Field(description="Insurer.")
+    valid_from: date = Field(description="Cover starts.")
+    valid_to: date = Field(description="Cover ends.")
+
+
+class AttendanceIn(BaseModel):
+    """A month's attendance; requests that month's stipend."""
+
+    month: str = Field(description="YYYY-MM.")
+    days_worked: int = Field(description="Days worked.")
+    days_required: int = Field(description="Days the post required that month.")
+
+
+class AttendanceRecorded(BaseModel):
+    """Attendance recorded, and the stipend payout it requested (none for 0 days)."""
+
+    post_id: UUID = Field(description="The post.")
+    month: str = Field(description="The month.")
+    payout_id: UUID | None = Field(description="The stipend payout requested, if any.")
+
+
+class ExitIn(BaseModel):
+    """The holder leaves the post."""
+
+    reason: ExitReason = Field(description="Why.")
+    effective_on: date = Field(description="Last day.")
+    note: str = Field(default="", description="Free text.")
+
+
+class Done(BaseModel):
+    """The command was recorded."""
+
+    id: UUID = Field(description="The resource it acted on.")
+    recorded: bool = Field(description="Always true.")
+
+
+def _site(request: Request, site_id: UUID, who: Principal) -> Site:
+    site = state(request).ledger.posts.get_site(site_id)
+    who.require_region(site.region_code, "the site")
+    return site
+
+
+def load_post(request: Request, post_id: UUID, who: Principal) -> Post:
+    """The post, if in the caller's region."""
+    post = state(request).ledger.posts.get(post_id)
+    who.require_region(post.region_code, "the post")
+    return post
+
+
+@router.post(
+    "/v1/sites",
+    status_code=201,
+    response_model=Created,
+    responses=COMMAND,
+    dependencies=COMMAND_DEPS,
+)
+def register_site(body: SiteIn, request: Request, who: Clerk) -> JSONResponse:
+    """Register a village or settlement site."""
+    check_region_code(body.region_code)
+    who.require_region(body.region_code, "the site")
+    posts = state(request).ledger.posts
+    return run_command(
+        request,
+        who,
+        lambda: posts.register_site(
+            who.context(),
+            region_code=body.region_code,
+            kind=body.kind,
+            name=body.name,
+            population=body.population,
+            lifted=body.lifted,
+        ),
+        lambda site_id: Created(id=site_id),
+        payload=body,
+        status_code=201,
+        location=lambda site_id: f"/v1/sites/{site_id}",
+    )
+
+
+@router.get("/v1/sites/{site_id}", response_model=SiteOut, responses=QUERY)
+def get_site(site_id: UUID, request: Request, who: Reader) -> JSONResponse:
+    """A site and its posts."""
+    site = _site(request, site_id, who)
+    body = SiteOut(
+        site_id=site.id,
+        region_code=site.region_code,
+        kind=site.kind,
+        name=site.name,
+        population=site.population,
+        post_ids=list(site.post_ids),
+        version=site.version,
+    )
+    return JSONResponse(body.model_dump(mode="json"), headers={"ETag": etag(site.version)})
+
+
+@router.post(
+    "/v1/posts",
+    status_code=201,
+    response_model=Created,
+    responses=COMMAND,
+    dependencies=COMMAND_DEPS,
+)
+def create_post(body: PostIn, request: Request, who: Clerk) -> JSONResponse:
+    """Set up a post at a site (POST-QUOTA-SITE, POST-STIPEND-FLOOR, POST-FUND)."""
+    _site(request, body.site_id, who)
+    posts = state(request).ledger.posts
+    return run_command(
+        request,
+        who,
+        lambda: posts.create_post(
+            who.context(),
+            site_id=body.site_id,
+            title=body.title,
+            stipend_fen=body.stipend_fen,
+            fund_id=body.fund_id,
+            part_time=body.part_time,
+        ),
+        lambda post_id: Created(id=post_id),
+        payload=body,
+        status_code=201,
+        location=lambda post_id: f"/v1/posts/{post_id}",
+    )
+
+
+@router.get("/v1/posts/{post_id}", response_model=PostOut, responses=QUERY)
+def get_post(post_id: UUID, request: Request, who: Reader) -> JSONResponse:
+    """A post, its holder, terms, insurance and attendance."""
+    post = load_post(request, post_id, who)
+    body = PostOut(
+        post_id=post.id,
+        site_id=post.site_id,
+        region_code=post.region_code,
+        title=post.title,
+        stipend_fen=post.stipend_fen,
+        fund_id=post.fund_id,
+        part_time=post.part_time,
+        holder_id=post.holder_id,
+        terms=[Term(start=s, end=e) for s, e in post.terms],
+        insured_periods=[Term(start=s, end=e) for s, e in post.insurance],
+        exited_on=post.exited_on,
+        exit_reason=post.exit_reason,
+        attendance=dict(post.attendance),
+        version=post.version,
+    )
+    return JSONResponse(body.model_dump(mode="json"), headers={"ETag": etag(post.version)})
+
+
+@router.post(
+    "/v1/posts/{post_id}/appointments",
+    response_model=Done,
+    responses=COMMAND,
+    dependencies=COMMAND_DEPS,
+)
+def appoint(post_id: UUID, body: AppointmentIn, request: Request, who: Clerk) -> JSONResponse:
+    """Appoint a person (POST-ELIG, POST-ONE-PERSON-ONE-POST, POST-TERM), or renew a term."""
+    post = load_post(request, post_id, who)
+    posts = state(request).ledger.posts
+
+    def action() -> None:
+        if body.renewal:
+            if post.holder_id != body.person_id:
+                raise RuleViolationError(
+                    "POST-RENEWAL", "only the current holder's term is renewed", "person_id"
+                )
+            posts.renew(who.context(), post_id, term_start=body.term_start, term_end=body.term_end)
+        else:
+            posts.appoint(
+                who.context(),
+                post_id,
+                person_id=body.person_id,
+                term_start=body.term_start,
+                term_end=body.term_end,
+            )
+
+    return run_command(
+        request,
+        who,
+        action,
+        lambda _: Done(id=post_id, recorded=True),
+        payload=body,
+        target=post_id,
+    )
+
+
+@router.post(
+    "/v1/posts/{post_id}/insurance",
+    response_model=Done,
+    responses=COMMAND,
+    dependencies=COMMAND_DEPS,
+)
+def record_insurance(
+    post_id: UUID, body: InsuranceIn, request: Request, who: Clerk
+) -> JSONResponse:
+    """Record the holder's insurance (needed before the first stipend)."""
+    load_post(request, post_id, who)
+    posts = state(request).ledger.posts
+    return run_command(
+        request,
+        who,
+        lambda: posts.record_insurance(
+            who.context(),
+            post_id,
+            kind=body.kind,
+            policy_number=body.policy_number,
+            insurer=body.insurer,
+            valid_from=body.valid_from,
+            valid_to=body.valid_to,
+        ),
+        lambda _: Done(id=post_id, recorded=True),
+        payload=body,
+        target=post_id,
+    )
+
+
+@router.post(
+    "/v1/posts/{post_id}/attendance",
+    response_model=AttendanceRecorded,
+    responses=COMMAND,
+    dependencies=COMMAND_DEPS,
+)
+def record_attendance(
+    post_id: UUID, body: AttendanceIn, request: Request, who: Clerk
+) -> JSONResponse:
+    """Record a month's attendance; requests the month's stipend payout."""
+    load_post(request, post_id, who)
+    month = Month.parse(body.month, "month")
+    posts = state(request).ledger.posts
+    return run_command(
+        request,
+        who,
+        lambda: posts.record_attendance(
+            who.context(),
+            post_id,
+            month=month,
+            days_worked=body.days_worked,
+            days_required=body.days_required,
+        ),
+        lambda payout_id: AttendanceRecorded(
+            post_id=post_id, month=str(month), payout_id=payout_id
+        ),
+        payload=body,
+        target=post_id,
+    )
+
+
+@router.post(
+    "/v1/posts/{post_id}/exit",
+    response_model=Done,
+    responses=COMMAND,
+    dependencies=COMMAND_DEPS,
+)
+def exit_post(post_id: UUID, body: ExitIn, request: Request, who: Clerk) -> JSONResponse:
+    """The holder leaves; they may then hold another post."""
+    load_post(request, post_id, who)
+    posts = state(request).ledger.posts
+    return run_command(
+        request,
+        who,
+        lambda: posts.exit(
+            who.context(),
+            post_id,
+            reason=body.reason,
+            effective_on=body.effective_on,
+            note=body.note,
+        ),
+        lambda _: Done(id=post_id, recorded=True),
+        payload=body,
+        target=post_id,
+    )

@@ -1,0 +1,25 @@
+"""What the routes share: the ledger, the views, the clients, settings and metrics."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from disburse.api.metrics import Metrics
+
+if TYPE_CHECKING:
+    from disburse.application.clients import Clients
+    from disburse.application.ledger import Ledger
+    from disburse.settings import Settings
+    from disburse.views import Views
+
+
+@dataclass
+class ApiState:
+    """Built once per process by :func:`disburse.api.app.create_app`."""
+
+    ledger: Ledger
+    views: Views
+    ledger_clients: Clients
+    settings: Settings
+    metrics: Metrics = field(default_factory=Metrics)

@@ -1,0 +1,187 @@
+"""``disburse serve`` and ``disburse clients``: run the API, manage its keys."""
+
+from __future__ import annotations
+
+import getpass
+import json
+from typing import Annotated
+from uuid import UUID
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from disburse.application.clients import Clients
+from disburse.application.context import Context
+from disburse.bootstrap import build_ledger, initialise
+from disburse.domain.errors import DomainError
+from disburse.domain.meta import Role
+from disburse.settings import ConfigurationError, Settings
+
+clients_app = typer.Typer(help="API clients and their keys.", no_args_is_help=True)
+console = Console()
+errors = Console(stderr=True)
+
+
+def _settings() -> Settings:
+    try:
+        return Settings()
+    except ValueError as error:
+        errors.print(f"[red]invalid settings:[/red] {error}")
+        raise typer.Exit(2) from None
+
+
+def operator_context() -> Context:
+    """The person at the terminal, acting as admin (recorded in the client events)."""
+    return Context(actor_id=f"cli:{getpass.getuser()}", role=Role.ADMIN, client_id="disburse:cli")
+
+
+def serve(
+    host: Annotated[str | None, typer.Option(help="Bind address (DISBURSE_HOST).")] = None,
+    port: Annotated[int | None, typer.Option(help="Port (DISBURSE_PORT).")] = None,
+) -> None:
+    """Run the HTTP API on the configured store (views kept current in-process by default)."""
+    import uvicorn  # noqa: PLC0415 - only the server needs it
+
+    from disburse.api.app import create_app  # noqa: PLC0415
+    from disburse.api.logs import configure_logging  # noqa: PLC0415
+    from disburse.views import open_views  # noqa: PLC0415
+
+    settings = _settings()
+    configure_logging()
+    try:
+        ledger = build_ledger(settings)
+    except ConfigurationError as error:
+        errors.print(f"[red]cannot start:[/red] {error}")
+        raise typer.Exit(1) from None
+    initialise(ledger)
+    views = open_views(ledger.store, ledger.keys, settings)
+    if not Clients(ledger.store, ledger.keys).list():
+        errors.print(
+            "[yellow]no API clients yet.[/yellow] Create one, e.g.:\n"
+            "  disburse clients create --name county-finance --role finance --region 220221"
+        )
+    app = create_app(ledger, views, settings)
+    errors.print(
+        f"disburse on http://{host or settings.host}:{port or settings.port} "
+        f"(store {settings.store.describe()}, views {settings.projector})"
+    )
+    try:
+        uvicorn.run(
+            app,
+            host=host or settings.host,
+            port=port or settings.port,
+            access_log=False,
+            log_level="warning",
+        )
+    finally:
+        views.close()
+        ledger.close()
+
+
+def _open() -> tuple[Clients, object]:
+    settings = _settings()
+    try:
+        ledger = build_ledger(settings)
+    except ConfigurationError as error:
+        errors.print(f"[red]cannot start:[/red] {error}")
+        raise typer.Exit(1) from None
+    return Clients(ledger.store, ledger.keys), ledger
+
+
+@clients_app.command("create")
+def create(
+    name: Annotated[str, typer.Option(help="Unique name; it names the actor in the log.")],
+    role: Annotated[Role, typer.Option(help="clerk, finance, inspector, claimant or admin.")],
+    region: Annotated[str, typer.Option(help="2-, 4- or 6-digit region prefix.")],
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """Create a client; its key is printed once and cannot be shown again."""
+    clients, ledger = _open()
+    try:
+        issued = clients.create(operator_context(), name=name, role=role, region_code=region)
+    except DomainError as error:
+        errors.print(f"[red]refused[/red] {error.rule_id}: {error.message}")
+        raise typer.Exit(1) from None
+    finally:
+        ledger.close()  # type: ignore[attr-defined]
+    client = issued.client
+    if as_json:
+        typer.echo(
+            json.dumps(
+                {
+                    "client_id": str(client.id),
+                    "name": client.name,
+                    "role": client.role.value,
+                    "region": client.region_code,
+                    "key": issued.key,
+                }
+            )
+        )
+        return
+    console.print(f"client {client.name} ({client.role.value}, region {client.region_code})")
+    console.print(f"key: {issued.key}")
+    console.print("[yellow]keep the key now: only its hash is stored[/yellow]")
+
+
+@clients_app.command("list")
+def list_clients(
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """Every client, revoked ones included (keys are never shown)."""
+    clients, ledger = _open()
+    try:
+        found = clients.list()
+    finally:
+        ledger.close()  # type: ignore[attr-defined]
+    rows = [
+        {
+            "client_id": str(c.id),
+            "name": c.name,
+            "role": c.role.value,
+            "region": c.region_code,
+            "revoked": c.revoked,
+            "created_by": c.created_by,
+        }
+        for c in found
+    ]
+    if as_json:
+        typer.echo(json.dumps(rows))
+        return
+    table = Table(title="API clients")
+    for column in ("name", "role", "region", "state", "client id", "created by"):
+        table.add_column(column)
+    for row in rows:
+        table.add_row(
+            str(row["name"]),
+            str(row["role"]),
+            str(row["region"]),
+            "revoked" if row["revoked"] else "live",
+            str(row["client_id"]),
+            str(row["created_by"]),
+        )
+    console.print(table)
+
+
+@clients_app.command("revoke")
+def revoke(
+    client: Annotated[str, typer.Argument(help="Client name or id.")],
+    reason: Annotated[str, typer.Option(help="Why (kept in the record).")],
+) -> None:
+    """Revoke a client's key at once (the client stays in the record)."""
+    clients, ledger = _open()
+    try:
+        found = clients.find_by_name(client)
+        if found is None:
+            try:
+                found = clients.get(UUID(client))
+            except (ValueError, DomainError):
+                errors.print(f"[red]no client[/red] {client}")
+                raise typer.Exit(1) from None
+        clients.revoke(operator_context(), found.id, reason=reason)
+    except DomainError as error:
+        errors.print(f"[red]refused[/red] {error.rule_id}: {error.message}")
+        raise typer.Exit(1) from None
+    finally:
+        ledger.close()  # type: ignore[attr-defined]
+    console.print(f"revoked {found.name}")

@@ -15,7 +15,12 @@ from disburse.api.deps import COMMAND, COMMAND_DEPS, QUERY, ReaderOrClaimant, Su
 from disburse.application.organisations import OrganisationRegistration
 from disburse.application.people import Registration
 from disburse.domain.months import Month
-from disburse.domain.organisation import Organisation, OrganisationKind
+from disburse.domain.organisation import (
+    Organisation,
+    OrganisationKind,
+    normalise_credit_code,
+    organisation_id_for,
+)
 from disburse.domain.person import LabourCapacity, Person, PovertyStatus
 from disburse.domain.regions import check_region_code
 from disburse.projections.redact import mask_account
@@ -295,6 +300,11 @@ def register_organisation(body: OrganisationIn, request: Request, who: Submitter
     check_region_code(body.region_code)
     who.require_region(body.region_code, "the organisation's region")
     ledger = state(request).ledger
+    known = ledger.store.find(
+        Organisation, organisation_id_for(normalise_credit_code(body.credit_code))
+    )
+    if known is not None:
+        who.require_region(known.region_code, "the organisation")
 
     def action() -> OrganisationRegistration:
         return ledger.organisations.register(

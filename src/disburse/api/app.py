@@ -83,6 +83,25 @@ def create_app(
     return app
 
 
+#: Descriptions of the path parameters, by name (the same name means the same thing).
+PATH_PARAMETERS = {
+    "person_id": "The person's id (from POST /v1/people).",
+    "organisation_id": "The organisation's id (from POST /v1/organisations).",
+    "fund_id": "The fund's id (from POST /v1/funds).",
+    "site_id": "The site's id (from POST /v1/sites).",
+    "post_id": "The post's id (from POST /v1/posts).",
+    "grant_id": "The transport grant's id (from POST /v1/transport-grants).",
+    "application_id": "The application's id (from POST /v1/applications).",
+    "payout_id": "The payout's id (from the claim, the attendance or the queue).",
+    "objection_id": "The objection's id (from POST /v1/payouts/{payout_id}/objections).",
+    "batch_id": "The payment batch's id (from POST /v1/payment-batches).",
+    "alert_id": "The alert's id (from GET /v1/alerts).",
+    "code": "A 6-digit region code (220200: the city) or a 2/4/6-digit prefix.",
+    "entity_id": "Any entity's id: person, post, fund, payout, batch, grant, application...",
+    "actor_id": "An actor as recorded in events: a client name, or <client>/<X-Actor-Id>.",
+}
+
+
 def _openapi(app: FastAPI) -> dict[str, Any]:
     """The schema, with problem responses under ``application/problem+json`` only."""
     if app.openapi_schema:
@@ -98,6 +117,9 @@ def _openapi(app: FastAPI) -> dict[str, Any]:
             if not path.startswith("/v1/"):
                 continue
             operation["security"] = [{"bearer": []}]
+            for parameter in operation.get("parameters", []):
+                if parameter["in"] == "path":
+                    parameter.setdefault("description", PATH_PARAMETERS[parameter["name"]])
             for response in operation.get("responses", {}).values():
                 content = response.get("content", {})
                 if "application/problem+json" in content:

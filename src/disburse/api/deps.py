@@ -113,6 +113,8 @@ def problems(*codes: int) -> dict[int | str, dict[str, Any]]:
 
 
 COMMAND = problems(404, 409, 412)
+#: Commands that create (or submit) rather than act on one existing resource: no If-Match.
+CREATE = problems(404, 409)
 QUERY = problems(404, 503)
 
 
@@ -120,8 +122,13 @@ def command_headers(idempotency_key: IdempotencyKey = None, if_match: IfMatch = 
     """Documents the headers every command takes (read by :func:`run_command`)."""
 
 
+def create_headers(idempotency_key: IdempotencyKey = None) -> None:
+    """Documents the header of commands that create (read by :func:`run_command`)."""
+
+
 def query_headers(min_position: MinPosition = None) -> None:
     """Documents the read-your-writes header of view queries (read by the route)."""
 
 
 COMMAND_DEPS = [Depends(command_headers)]
+CREATE_DEPS = [Depends(create_headers)]

@@ -26,7 +26,7 @@ class _Frozen(BaseModel):
 class NotSpecified(_Frozen):
     """An explicit gap: the source gives no value; a region must fill it."""
 
-    not_specified: Literal[True] = True
+    not_specified: Literal[True] = Field(default=True, description="Always true: a gap.")
     note: str = Field(description="What the source says and why no number is given.")
 
 
@@ -47,7 +47,7 @@ def require(value: T | NotSpecified, *, rule_id: str, what: str, version: str) -
 class SourceRef(_Frozen):
     """Where a rule comes from: seed document and clause."""
 
-    rule_id: str
+    rule_id: str = Field(description="The rule ID the clause grounds.")
     seed: str = Field(description="Source document (see docs/policy.md), e.g. '002'.")
     clause: str = Field(description="The clause, quoted or located.")
 
@@ -57,25 +57,25 @@ class QuotaBand(_Frozen):
 
     min_population: int = Field(ge=0, description="Inclusive lower bound.")
     max_population: int | None = Field(default=None, description="Inclusive upper bound.")
-    posts: int | NotSpecified
+    posts: int | NotSpecified = Field(description="Posts allotted in the band.")
 
 
 class PostRules(_Frozen):
     """Rules for rural public-welfare posts (乡村公益性岗位)."""
 
-    eligible_statuses: list[PovertyStatus]
-    priority_labour: list[LabourCapacity]
-    max_term_months: int = Field(ge=1, le=12)
+    eligible_statuses: list[PovertyStatus] = Field(description="Who may hold a post (POST-ELIG).")
+    priority_labour: list[LabourCapacity] = Field(description="Labour capacities given priority.")
+    max_term_months: int = Field(ge=1, le=12, description="Longest term (POST-TERM).")
     stipend_floor_fen: int | NotSpecified | None = Field(
         description="Minimum monthly stipend (local minimum wage); null: no floor in this scope."
     )
     income_exit_threshold_fen: int | NotSpecified = Field(
         description="Monthly income above which a part-time holder must exit (POST-EXIT-INCOME)."
     )
-    site_quota_bands: list[QuotaBand]
-    village_min_posts: int = Field(ge=0)
-    fund_sources: list[FundSource]
-    prorate_by_attendance: bool
+    site_quota_bands: list[QuotaBand] = Field(description="Settlement quotas (POST-QUOTA-SITE).")
+    village_min_posts: int = Field(ge=0, description="Posts every village keeps at least.")
+    fund_sources: list[FundSource] = Field(description="Fund sources that may pay stipends.")
+    prorate_by_attendance: bool = Field(description="Stipend scales with days worked.")
     uniform_deviation_pct: int = Field(
         ge=0, description="Deviation from the regional median stipend that is flagged."
     )
@@ -110,17 +110,17 @@ class GrantTier(_Frozen):
     """An amount for work in the listed provinces (e.g. neighbouring provinces)."""
 
     provinces: list[str] = Field(description="2-digit province codes of the workplace.")
-    amount_fen: int = Field(gt=0)
+    amount_fen: int = Field(gt=0, description="Grant for these provinces, in fen.")
 
 
 class GrantRules(_Frozen):
     """One-time transport grants for cross-province work (一次性交通补助)."""
 
-    eligible_statuses: list[PovertyStatus]
+    eligible_statuses: list[PovertyStatus] = Field(description="Who may claim (GRANT-ELIG).")
     amount_fen: int | NotSpecified = Field(description="Amount where no tier applies.")
-    tiers: list[GrantTier] = Field(default_factory=list)
-    min_months_away: int = Field(default=0, ge=0, le=12)
-    fund_sources: list[FundSource]
+    tiers: list[GrantTier] = Field(default_factory=list, description="Amounts by province.")
+    min_months_away: int = Field(default=0, ge=0, le=12, description="Months worked, at least.")
+    fund_sources: list[FundSource] = Field(description="Fund sources that may pay grants.")
 
     def amount_for(self, work_province: str, version: str) -> int:
         """The grant for work in ``work_province``: its tier's amount, or the default."""
@@ -143,12 +143,12 @@ class AmountRule(_Frozen):
     range) times the months, at most ``max_months``. ``cap_fen`` caps the total.
     """
 
-    kind: Literal["fixed", "range", "monthly"]
-    amount_fen: int | NotSpecified | None = None
-    min_fen: int | None = Field(default=None, gt=0)
-    max_fen: int | None = Field(default=None, gt=0)
-    max_months: int | None = Field(default=None, ge=1, le=120)
-    cap_fen: int | None = Field(default=None, gt=0)
+    kind: Literal["fixed", "range", "monthly"] = Field(description="How the amount is set.")
+    amount_fen: int | NotSpecified | None = Field(default=None, description="Fixed amount.")
+    min_fen: int | None = Field(default=None, gt=0, description="Lowest amount chosen.")
+    max_fen: int | None = Field(default=None, gt=0, description="Highest amount chosen.")
+    max_months: int | None = Field(default=None, ge=1, le=120, description="Months, at most.")
+    cap_fen: int | None = Field(default=None, gt=0, description="Total cap in fen.")
 
     @model_validator(mode="after")
     def _complete(self) -> AmountRule:
@@ -165,22 +165,26 @@ class AmountRule(_Frozen):
 class ProgrammeRules(_Frozen):
     """A subsidy programme: who applies, for whom, how much, how often, when."""
 
-    title: str
-    applicant_kind: Literal["person", "employer", "broker", "base"]
+    title: str = Field(description="Programme name.")
+    applicant_kind: Literal["person", "employer", "broker", "base"] = Field(
+        description="Who applies (and is paid)."
+    )
     beneficiary_statuses: list[PovertyStatus] = Field(
         default_factory=list, description="Eligible beneficiaries; empty: no beneficiaries."
     )
     per_beneficiary: bool = Field(
         default=False, description="The amount is paid for each beneficiary."
     )
-    amount: AmountRule
-    frequency: Literal["none", "once_ever", "once_per_year"] = "none"
+    amount: AmountRule = Field(description="How much.")
+    frequency: Literal["none", "once_ever", "once_per_year"] = Field(
+        default="none", description="How often a subject may count."
+    )
     one_applicant_per_beneficiary: bool = Field(
         default=False, description="A beneficiary counts for one applicant a year (SVC-BROKER)."
     )
-    effective_from: date | None = None
-    effective_to: date | None = None
-    fund_sources: list[FundSource]
+    effective_from: date | None = Field(default=None, description="Open from (inclusive).")
+    effective_to: date | None = Field(default=None, description="Open until (inclusive).")
+    fund_sources: list[FundSource] = Field(description="Fund sources that may pay it.")
     evidence: list[str] = Field(default_factory=list, description="Evidence references needed.")
 
 
@@ -217,13 +221,17 @@ class AlertRules(_Frozen):
 class PolicyDocument(_Frozen):
     """One published catalogue version for a region scope and a period."""
 
-    version: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._:-]+$")
-    title: str
+    version: str = Field(
+        min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._:-]+$", description="Version id."
+    )
+    title: str = Field(description="Title of the version.")
     region_prefix: str = Field(description="'' nationwide, or a 2/4/6-digit region prefix.")
-    effective_from: date
-    effective_to: date | None = None
-    post: PostRules
-    payouts: PayoutRules = Field(default_factory=PayoutRules)
+    effective_from: date = Field(description="In force from (inclusive).")
+    effective_to: date | None = Field(default=None, description="In force until (inclusive).")
+    post: PostRules = Field(description="Public-welfare post rules.")
+    payouts: PayoutRules = Field(
+        default_factory=PayoutRules, description="Approval rules (notice, second approval)."
+    )
     grant: GrantRules | None = Field(
         default=None, description="Transport grants; absent from versions published before them."
     )
@@ -233,7 +241,7 @@ class PolicyDocument(_Frozen):
     programmes: dict[str, ProgrammeRules] = Field(
         default_factory=dict, description="Subsidy programmes by code (SVC-BROKER, TRAIN-OJT...)."
     )
-    sources: list[SourceRef]
+    sources: list[SourceRef] = Field(description="Where each rule comes from.")
 
     @field_validator("region_prefix")
     @classmethod

@@ -12,7 +12,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field, TypeAdapter, ValidationError
 
 from disburse.api.commands import REPLAYED, fingerprint
-from disburse.api.deps import COMMAND_DEPS, Submitter, problems, state
+from disburse.api.deps import CREATE_DEPS, Submitter, problems, state
 from disburse.api.problems import ApiError, FieldProblem, status_of
 from disburse.api.routes.claims import ApplicationIn, GrantIn
 from disburse.api.routes.registry import PersonIn
@@ -177,8 +177,8 @@ def _bulk(
 @router.post(
     "/v1/bulk/people",
     response_model=BulkReport,
-    responses=problems(409),
-    dependencies=COMMAND_DEPS,
+    responses=problems(404, 409),
+    dependencies=CREATE_DEPS,
 )
 def bulk_people(body: BulkIn, request: Request, who: Submitter) -> JSONResponse:
     """Register up to 10,000 people; a per-item report (known people: created=false)."""
@@ -212,8 +212,8 @@ def bulk_people(body: BulkIn, request: Request, who: Submitter) -> JSONResponse:
 @router.post(
     "/v1/bulk/claims",
     response_model=BulkReport,
-    responses=problems(409),
-    dependencies=COMMAND_DEPS,
+    responses=problems(404, 409),
+    dependencies=CREATE_DEPS,
 )
 def bulk_claims(body: BulkIn, request: Request, who: Submitter) -> JSONResponse:
     """Submit up to 10,000 grant claims and applications; a per-item report."""

@@ -12,8 +12,8 @@ from pydantic import BaseModel, Field
 
 from disburse.api.commands import etag, run_command
 from disburse.api.deps import (
-    COMMAND,
-    COMMAND_DEPS,
+    CREATE,
+    CREATE_DEPS,
     QUERY,
     ReaderOrClaimant,
     Submitter,
@@ -127,8 +127,8 @@ def _accepted(claim: GrantClaim | ApplicationClaim) -> ClaimAccepted:
     "/v1/transport-grants",
     status_code=201,
     response_model=ClaimAccepted,
-    responses={200: {"model": ClaimAccepted, "description": "A resubmission."}, **COMMAND},
-    dependencies=COMMAND_DEPS,
+    responses={200: {"model": ClaimAccepted, "description": "A resubmission."}, **CREATE},
+    dependencies=CREATE_DEPS,
 )
 def claim_grant(body: GrantIn, request: Request, who: Submitter) -> JSONResponse:
     """Claim a transport grant (GRANT-ELIG, GRANT-ONCE, GRANT-AMOUNT); requests its payout."""
@@ -192,8 +192,8 @@ def _applicant_region(request: Request, applicant_id: UUID) -> str | None:
     "/v1/applications",
     status_code=201,
     response_model=ClaimAccepted,
-    responses={200: {"model": ClaimAccepted, "description": "A resubmission."}, **COMMAND},
-    dependencies=COMMAND_DEPS,
+    responses={200: {"model": ClaimAccepted, "description": "A resubmission."}, **CREATE},
+    dependencies=CREATE_DEPS,
 )
 def submit_application(body: ApplicationIn, request: Request, who: Submitter) -> JSONResponse:
     """Submit an application; the catalogue decides eligibility, amount and limits."""

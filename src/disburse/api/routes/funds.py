@@ -9,7 +9,16 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
 from disburse.api.commands import etag, run_command
-from disburse.api.deps import COMMAND, COMMAND_DEPS, QUERY, Finance, Reader, state
+from disburse.api.deps import (
+    COMMAND,
+    COMMAND_DEPS,
+    CREATE,
+    CREATE_DEPS,
+    QUERY,
+    Finance,
+    Reader,
+    state,
+)
 from disburse.domain.fund import Fund, FundSource
 from disburse.domain.regions import check_region_code
 
@@ -82,8 +91,8 @@ def fund_out(fund: Fund) -> FundOut:
     "/v1/funds",
     status_code=201,
     response_model=FundOpened,
-    responses=COMMAND,
-    dependencies=COMMAND_DEPS,
+    responses=CREATE,
+    dependencies=CREATE_DEPS,
 )
 def allocate(body: FundIn, request: Request, who: Finance) -> JSONResponse:
     """Open a fund (once per source, region and year; FUND-EXISTS otherwise)."""

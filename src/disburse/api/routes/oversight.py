@@ -11,8 +11,8 @@ from pydantic import BaseModel, Field
 
 from disburse.api.commands import run_command
 from disburse.api.deps import (
-    COMMAND,
-    COMMAND_DEPS,
+    CREATE,
+    CREATE_DEPS,
     QUERY,
     Inspector,
     Limit,
@@ -249,8 +249,8 @@ def alerts(
 @router.post(
     "/v1/alerts/{alert_id}/resolve",
     response_model=Resolved,
-    responses=COMMAND,
-    dependencies=COMMAND_DEPS,
+    responses=CREATE,
+    dependencies=CREATE_DEPS,
     tags=["alerts"],
 )
 def resolve_alert(

@@ -15,6 +15,8 @@ from disburse.api.commands import etag, run_command
 from disburse.api.deps import (
     COMMAND,
     COMMAND_DEPS,
+    CREATE,
+    CREATE_DEPS,
     QUERY,
     Finance,
     Limit,
@@ -523,8 +525,8 @@ def _load_batch(request: Request, batch_id: UUID, who: Principal) -> PaymentBatc
     "/v1/payment-batches",
     status_code=201,
     response_model=BatchOut,
-    responses=COMMAND,
-    dependencies=COMMAND_DEPS,
+    responses=CREATE,
+    dependencies=CREATE_DEPS,
 )
 def release_batch(body: BatchIn, request: Request, who: Finance) -> JSONResponse:
     """Send approved payouts of one fund to the bank, each to its beneficiary's own account."""

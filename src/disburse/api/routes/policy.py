@@ -10,7 +10,14 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
 from disburse.api.commands import run_command
-from disburse.api.deps import COMMAND, COMMAND_DEPS, QUERY, Admin, Anyone, state
+from disburse.api.deps import (
+    CREATE,
+    CREATE_DEPS,
+    QUERY,
+    Admin,
+    Anyone,
+    state,
+)
 from disburse.domain.regions import check_region_code
 from disburse.domain.rules import PolicyDocument
 
@@ -86,8 +93,8 @@ def policy(
     "/v1/policy/versions",
     status_code=201,
     response_model=Published,
-    responses=COMMAND,
-    dependencies=COMMAND_DEPS,
+    responses=CREATE,
+    dependencies=CREATE_DEPS,
 )
 def publish(body: PublishIn, request: Request, who: Admin) -> JSONResponse:
     """Publish a catalogue version (admin keys; an audited event)."""

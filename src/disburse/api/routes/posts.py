@@ -10,7 +10,16 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
 from disburse.api.commands import etag, run_command
-from disburse.api.deps import COMMAND, COMMAND_DEPS, QUERY, Clerk, Reader, state
+from disburse.api.deps import (
+    COMMAND,
+    COMMAND_DEPS,
+    CREATE,
+    CREATE_DEPS,
+    QUERY,
+    Clerk,
+    Reader,
+    state,
+)
 from disburse.api.security import Principal
 from disburse.domain.errors import RuleViolationError
 from disburse.domain.months import Month
@@ -154,8 +163,8 @@ def load_post(request: Request, post_id: UUID, who: Principal) -> Post:
     "/v1/sites",
     status_code=201,
     response_model=Created,
-    responses=COMMAND,
-    dependencies=COMMAND_DEPS,
+    responses=CREATE,
+    dependencies=CREATE_DEPS,
 )
 def register_site(body: SiteIn, request: Request, who: Clerk) -> JSONResponse:
     """Register a village or settlement site."""
@@ -200,8 +209,8 @@ def get_site(site_id: UUID, request: Request, who: Reader) -> JSONResponse:
     "/v1/posts",
     status_code=201,
     response_model=Created,
-    responses=COMMAND,
-    dependencies=COMMAND_DEPS,
+    responses=CREATE,
+    dependencies=CREATE_DEPS,
 )
 def create_post(body: PostIn, request: Request, who: Clerk) -> JSONResponse:
     """Set up a post at a site (POST-QUOTA-SITE, POST-STIPEND-FLOOR, POST-FUND)."""

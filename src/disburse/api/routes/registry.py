@@ -11,7 +11,16 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
 from disburse.api.commands import etag, run_command
-from disburse.api.deps import COMMAND, COMMAND_DEPS, QUERY, ReaderOrClaimant, Submitter, state
+from disburse.api.deps import (
+    COMMAND,
+    COMMAND_DEPS,
+    CREATE,
+    CREATE_DEPS,
+    QUERY,
+    ReaderOrClaimant,
+    Submitter,
+    state,
+)
 from disburse.application.organisations import OrganisationRegistration
 from disburse.application.people import Registration
 from disburse.domain.months import Month
@@ -180,8 +189,8 @@ def person_out(person: Person, *, full_id: bool) -> PersonOut:
     "/v1/people",
     status_code=201,
     response_model=Registered,
-    responses={200: {"model": Registered, "description": "Already registered."}, **COMMAND},
-    dependencies=COMMAND_DEPS,
+    responses={200: {"model": Registered, "description": "Already registered."}, **CREATE},
+    dependencies=CREATE_DEPS,
 )
 def register_person(body: PersonIn, request: Request, who: Submitter) -> JSONResponse:
     """Register a person. The same resident ID again answers 200 with the same person."""
@@ -292,8 +301,8 @@ def record_fact(person_id: UUID, body: FactIn, request: Request, who: Submitter)
     "/v1/organisations",
     status_code=201,
     response_model=Registered,
-    responses={200: {"model": Registered, "description": "Already registered."}, **COMMAND},
-    dependencies=COMMAND_DEPS,
+    responses={200: {"model": Registered, "description": "Already registered."}, **CREATE},
+    dependencies=CREATE_DEPS,
 )
 def register_organisation(body: OrganisationIn, request: Request, who: Submitter) -> JSONResponse:
     """Register an employer, broker or base; the same credit code again answers 200."""

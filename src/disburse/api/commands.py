@@ -10,6 +10,7 @@ so retrying one runs it again.
 from __future__ import annotations
 
 import hashlib
+import json
 import re
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -56,6 +57,32 @@ def expected_version(request: Request) -> int | None:
     return int(found.group(1))
 
 
+def idempotency_key(request: Request) -> str | None:
+    """The request's ``Idempotency-Key`` (None without one); 400 if malformed."""
+    return _idempotency_key(request)
+
+
+def position_header(store: LedgerStore) -> dict[str, str]:
+    """``X-Ledger-Position``: what this request wrote last, else the head (wait for it all)."""
+    written = store.last_written()
+    if not written:
+        written = store.recorder.max_notification_id() or 0
+    return {"X-Ledger-Position": str(written)}
+
+
+def refuse_if_match(request: Request) -> None:
+    """Commands that create or submit have no version to match: 400 if If-Match is sent."""
+    if request.headers.get("if-match") is not None:
+        raise ApiError(
+            400, "IF-MATCH", "this command names no single resource", field="header.If-Match"
+        )
+
+
+def replay(request: Request, record: RecordedRequest, seen: str) -> JSONResponse:
+    """The first response to a request with this key (422 if the key was used otherwise)."""
+    return _replay(request, record, seen)
+
+
 def _idempotency_key(request: Request) -> str | None:
     key = request.headers.get("idempotency-key")
     if key is None:
@@ -71,8 +98,11 @@ def _idempotency_key(request: Request) -> str | None:
 
 
 def fingerprint(request: Request, payload: BaseModel | None) -> str:
-    """What makes two requests the same: method, path, query and the validated body."""
-    body = "" if payload is None else payload.model_dump_json()
+    """What makes two requests the same: method, path, query and the validated body.
+
+    The body is compared as data (keys sorted), not as the bytes sent.
+    """
+    body = "" if payload is None else json.dumps(payload.model_dump(mode="json"), sort_keys=True)
     text = f"{request.method} {request.url.path}?{request.url.query}\n{body}"
     return hashlib.sha256(text.encode()).hexdigest()
 
@@ -89,7 +119,8 @@ def _replay(request: Request, record: RecordedRequest, seen: str) -> JSONRespons
             "this Idempotency-Key was used for a different request; use a new key",
             field="header.Idempotency-Key",
         )
-    headers = {REPLAYED: "true"}
+    store: LedgerStore = request.app.state.disburse.ledger.store
+    headers = {REPLAYED: "true", **position_header(store)}
     if record.location:
         headers["Location"] = record.location
     request.state.replayed = True
@@ -120,12 +151,11 @@ def run_command(  # noqa: C901 - the parts of a command request are independent
         return status_code(result) if callable(status_code) else status_code
 
     store: LedgerStore = request.app.state.disburse.ledger.store
+    store.forget_last_written()
     key = _idempotency_key(request)
+    if target is None:
+        refuse_if_match(request)
     version = expected_version(request)
-    if version is not None and target is None:
-        raise ApiError(
-            400, "IF-MATCH", "this command names no single resource", field="header.If-Match"
-        )
     seen = fingerprint(request, payload)
     record_id = request_id_for(principal.client_id, key) if key is not None else None
     if record_id is not None:
@@ -165,7 +195,7 @@ def run_command(  # noqa: C901 - the parts of a command request are independent
     if "body" not in answer:
         answer["body"] = _as_json(render(result))
         answer["location"] = location(result) if location is not None else None
-    headers = {"X-Ledger-Position": str(store.last_written())}
+    headers = position_header(store)
     if answer["location"]:
         headers["Location"] = answer["location"]
     return JSONResponse(answer["body"], status_code=code_of(result), headers=headers)

@@ -116,6 +116,8 @@ COMMAND = problems(404, 409, 412)
 #: Commands that create (or submit) rather than act on one existing resource: no If-Match.
 CREATE = problems(404, 409)
 QUERY = problems(404, 503)
+#: Reads of one resource from its events: always current, never waits.
+ENTITY = problems(404)
 
 
 def command_headers(idempotency_key: IdempotencyKey = None, if_match: IfMatch = None) -> None:

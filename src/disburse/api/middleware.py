@@ -51,7 +51,7 @@ class RequestLog:
         finally:
             elapsed = time.perf_counter() - started
             route = scope.get("route")
-            template = getattr(route, "path", None) or "unmatched"
+            template = getattr(route, "path", None) or _documentation(scope["path"])
             state: dict[str, Any] = scope.get("state", {})
             principal = state.get("principal")
             self.metrics.observe(scope["method"], template, status, elapsed)
@@ -67,6 +67,11 @@ class RequestLog:
                 rule_id=state.get("problem_rule"),
                 replayed=state.get("replayed", False),
             )
+
+
+def _documentation(path: str) -> str:
+    """The documentation routes by name; anything else unmatched (no unbounded labels)."""
+    return path if path in {"/openapi.json", "/docs", "/redoc"} else "unmatched"
 
 
 def _header(scope: Scope, name: bytes) -> str | None:

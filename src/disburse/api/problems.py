@@ -46,7 +46,11 @@ class Problem(BaseModel):
     detail: str = Field(description="What went wrong with this request, in words.")
     instance: str = Field(description="The request path.")
     rule_id: str = Field(description="The rule refused (see docs/policy.md and docs/api.md).")
-    field: str | None = Field(default=None, description="The offending input, if one.")
+    field: str | None = Field(
+        default=None,
+        description="The offending input, if one: a body field by name (resident_id), or "
+        "header.<name>, query.<name>, body.<path> for malformed requests.",
+    )
     request_id: str = Field(description="The request id (also in the X-Request-Id header).")
     errors: list[FieldProblem] = Field(
         default_factory=list, description="Every offending field, for validation problems."

@@ -22,7 +22,7 @@ if TYPE_CHECKING:
 log = structlog.get_logger("disburse.api")
 _ACTOR = re.compile(r"^[\w.@-]{1,64}$")
 #: Roles that see resident IDs unmasked: the clerks who register people and the
-#: inspectors who check them. Everyone else sees ``110105********1234``.
+#: inspectors who check them. Everyone else sees them masked (``2202**********0018``).
 SEES_RESIDENT_IDS = frozenset({Role.CLERK, Role.INSPECTOR})
 
 
@@ -55,6 +55,11 @@ class Principal:
         """Whether a region (or a region prefix) lies inside this caller's scope."""
         return within(region_code, self.region)
 
+    def require_own(self, submitted_via: str, what: str) -> None:
+        """Claimant systems read only what they submitted (403, CLAIMANT-OWN)."""
+        if self.role is Role.CLAIMANT and submitted_via != self.client_id:
+            deny(self, "CLAIMANT-OWN", f"a claimant key reads only its own submissions, not {what}")
+
     def require_region(self, region_code: str, what: str) -> None:
         """Refuse (403, REGION-SCOPE) what lies outside the caller's region."""
         if not self.covers(region_code):
@@ -73,6 +78,7 @@ def deny(principal: Principal, rule_id: str, detail: str, field: str | None = No
         client=principal.client_name,
         actor=principal.actor_id,
         role=principal.role.value,
+        request_id=principal.request_id,
         detail=detail,
     )
     raise ApiError(403, rule_id, detail, field=field)
@@ -110,7 +116,11 @@ def authenticate(
         )
     client = _state(request).ledger_clients.authenticate(key.strip())
     if client is None:
-        log.warning("authentication_failed", route=request.url.path)
+        log.warning(
+            "authentication_failed",
+            route=request.url.path,
+            request_id=request.state.request_id,
+        )
         raise ApiError(
             401,
             "AUTH-INVALID",

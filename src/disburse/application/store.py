@@ -120,6 +120,11 @@ class LedgerStore(Application[UUID]):
         return _rider.get() is not None
 
     @staticmethod
+    def forget_last_written() -> None:
+        """Start a new request: nothing written yet in this context."""
+        _last_written.set(0)
+
+    @staticmethod
     def last_written() -> int:
         """Position of the last event saved in this context (0 if none): what to wait for."""
         return _last_written.get()

@@ -80,6 +80,7 @@ class Organisation(Aggregate):
         self.name = name
         self.region_code = region_code
         self.bank_account = bank_account
+        self.registered_via = meta.client_id
 
     @classmethod
     def register(

@@ -95,6 +95,7 @@ class Person(Aggregate):
         self.household_id = household_id
         self.bank_account = bank_account
         self.public_payroll = public_payroll
+        self.registered_via = meta.client_id
         self.died_on: date | None = None
         self.incomes: dict[str, int] = {}
         self.employments: list[dict[str, Any]] = []
@@ -180,6 +181,7 @@ class Person(Aggregate):
             self.labour_capacity = LabourCapacity(labour_capacity)
         if public_payroll is not None:
             self.public_payroll = public_payroll
+        self.registered_via = meta.client_id
 
     def change_bank_account(self, *, bank_account: str, meta: Meta) -> None:
         """Replace the account payments go to (one-card rule: the person's own account)."""

@@ -165,12 +165,17 @@ class AuditQueries:
     def feed(
         self, *, after_position: int = 0, limit: int = DEFAULT_LIMIT, scope: str = ""
     ) -> list[AuditEntry]:
-        """The log in order, personal data removed: what other systems follow."""
+        """The log in order, personal data removed: what other systems follow.
+
+        The API's own bookkeeping (clients, recorded requests) is left out; inspectors see
+        it in the audit trail.
+        """
         if limit < 1:
             raise ValueError(f"limit must be at least 1, not {limit}")
         with self.db.read() as tx:
             rows = tx.all(
                 f"SELECT {_COLUMNS} FROM audit_events e WHERE e.position > :after AND {_SCOPED}"
+                " AND e.entity_type NOT IN ('RecordedRequest', 'ApiClient', 'ClientDirectory')"
                 " ORDER BY e.position LIMIT :limit",
                 {"after": after_position, "limit": limit, "scope": _scope_pattern(scope)},
             )

@@ -17,7 +17,9 @@ ENVELOPE: Final = frozenset(
     {"meta", "originator_id", "originator_version", "timestamp", "originator_topic"}
 )
 #: Never shown: the resident ID (``resident_id_masked`` is shown instead) and its keyed hash.
-DROPPED: Final = frozenset({"resident_id", "id_hash"})
+#: Never shown: identity numbers and their hashes, API key hashes, and the fingerprints
+#: and idempotency keys of recorded requests (they identify a client's requests).
+DROPPED: Final = frozenset({"resident_id", "id_hash", "key_hash", "fingerprint", "key"})
 #: Bank account numbers: only the last four digits are shown.
 ACCOUNT_FIELDS: Final = frozenset({"bank_account", "account"})
 #: Birth dates: only the year is shown. With ``home_region`` (the ID's address code, as a

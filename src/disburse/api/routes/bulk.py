@@ -11,7 +11,13 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field, TypeAdapter, ValidationError
 
-from disburse.api.commands import REPLAYED, fingerprint
+from disburse.api.commands import (
+    fingerprint,
+    idempotency_key,
+    position_header,
+    refuse_if_match,
+    replay,
+)
 from disburse.api.deps import CREATE_DEPS, Submitter, problems, state
 from disburse.api.problems import ApiError, FieldProblem, status_of
 from disburse.api.routes.claims import ApplicationIn, GrantIn
@@ -135,22 +141,15 @@ def _bulk(
     item: Callable[[int, dict[str, Any]], ItemResult],
 ) -> JSONResponse:
     store = state(request).ledger.store
-    key = request.headers.get("idempotency-key")
+    store.forget_last_written()
+    key = idempotency_key(request)
+    refuse_if_match(request)
     seen = fingerprint(request, body)
-    record_id = request_id_for(who.client_id, key) if key else None
+    record_id = request_id_for(who.client_id, key) if key is not None else None
     if record_id is not None:
         earlier = store.find(RecordedRequest, record_id)
         if earlier is not None:
-            if earlier.fingerprint != seen:
-                raise ApiError(
-                    422,
-                    "IDEMPOTENCY-KEY-REUSED",
-                    "this Idempotency-Key was used for a different request",
-                    field="header.Idempotency-Key",
-                )
-            return JSONResponse(
-                earlier.body, status_code=earlier.status, headers={REPLAYED: "true"}
-            )
+            return replay(request, earlier, seen)
     results = [_run(index, partial(item, index, raw)) for index, raw in enumerate(body.items)]
     accepted = sum(r.accepted for r in results)
     report = BulkReport(accepted=accepted, refused=len(results) - accepted, items=results)
@@ -171,7 +170,7 @@ def _bulk(
         # a concurrent retry may have recorded it first: same items, same ids
         with store.riding(lambda _: record()), suppress(DomainError):
             store.transact(lambda _: None)
-    return JSONResponse(payload, headers={"X-Ledger-Position": str(store.last_written())})
+    return JSONResponse(payload, headers=position_header(store))
 
 
 @router.post(

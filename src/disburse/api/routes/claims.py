@@ -14,16 +14,14 @@ from disburse.api.commands import etag, run_command
 from disburse.api.deps import (
     CREATE,
     CREATE_DEPS,
-    QUERY,
+    ENTITY,
     ReaderOrClaimant,
     Submitter,
     state,
 )
-from disburse.api.security import Principal, deny
 from disburse.application.grants import GrantClaim
 from disburse.application.subsidies import ApplicationClaim
 from disburse.domain.grant import GRANT_PROGRAMME
-from disburse.domain.meta import Role
 from disburse.domain.organisation import Organisation
 from disburse.domain.payout import payout_id_for
 from disburse.domain.person import Person
@@ -112,12 +110,6 @@ class ApplicationOut(BaseModel):
     version: int = Field(description="Version (also the ETag).")
 
 
-def own_or_reader(who: Principal, submitted_via: str, what: str) -> None:
-    """Claimant systems read only what they submitted."""
-    if who.role is Role.CLAIMANT and submitted_via != who.client_id:
-        deny(who, "CLAIMANT-OWN", f"a claimant key reads only its own submissions, not this {what}")
-
-
 def _accepted(claim: GrantClaim | ApplicationClaim) -> ClaimAccepted:
     claim_id = claim.grant_id if isinstance(claim, GrantClaim) else claim.application_id
     return ClaimAccepted(id=claim_id, payout_id=claim.payout_id, created=claim.created)
@@ -155,12 +147,12 @@ def claim_grant(body: GrantIn, request: Request, who: Submitter) -> JSONResponse
     )
 
 
-@router.get("/v1/transport-grants/{grant_id}", response_model=GrantOut, responses=QUERY)
+@router.get("/v1/transport-grants/{grant_id}", response_model=GrantOut, responses=ENTITY)
 def get_grant(grant_id: UUID, request: Request, who: ReaderOrClaimant) -> JSONResponse:
     """A transport grant (claimant keys: their own submissions only)."""
     grant = state(request).ledger.grants.get(grant_id)
     who.require_region(grant.region_code, "the grant")
-    own_or_reader(who, grant.submitted_via, "grant")
+    who.require_own(grant.submitted_via, "this grant")
     body = GrantOut(
         grant_id=grant.id,
         person_id=grant.person_id,
@@ -222,12 +214,12 @@ def submit_application(body: ApplicationIn, request: Request, who: Submitter) ->
     )
 
 
-@router.get("/v1/applications/{application_id}", response_model=ApplicationOut, responses=QUERY)
+@router.get("/v1/applications/{application_id}", response_model=ApplicationOut, responses=ENTITY)
 def get_application(application_id: UUID, request: Request, who: ReaderOrClaimant) -> JSONResponse:
     """An application (claimant keys: their own submissions only)."""
     application = state(request).ledger.subsidies.get(application_id)
     who.require_region(application.region_code, "the application")
-    own_or_reader(who, application.submitted_via, "application")
+    who.require_own(application.submitted_via, "this application")
     body = ApplicationOut(
         application_id=application.id,
         programme=application.programme,

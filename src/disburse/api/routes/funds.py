@@ -14,7 +14,7 @@ from disburse.api.deps import (
     COMMAND_DEPS,
     CREATE,
     CREATE_DEPS,
-    QUERY,
+    ENTITY,
     Finance,
     Reader,
     state,
@@ -152,7 +152,7 @@ def top_up(fund_id: UUID, body: TopUpIn, request: Request, who: Finance) -> JSON
     )
 
 
-@router.get("/v1/funds/{fund_id}", response_model=FundOut, responses=QUERY)
+@router.get("/v1/funds/{fund_id}", response_model=FundOut, responses=ENTITY)
 def get_fund(fund_id: UUID, request: Request, who: Reader) -> JSONResponse:
     """A fund's amounts, from its events."""
     fund = load_fund(request, fund_id, who)

@@ -367,10 +367,6 @@ def _page(request: Request, entries: list[AuditEntry], after: int) -> JSONRespon
 
 
 After = Annotated[int, Query(ge=0, description="Entries after this log position.")]
-Since = Annotated[
-    str | None,
-    Query(description="From this day (YYYY-MM-DD, UTC).", pattern=r"^\d{4}-\d{2}-\d{2}$"),
-]
 
 
 @router.get(
@@ -395,7 +391,10 @@ def trail(
 
 
 @router.get(
-    "/v1/audit/actors/{actor_id}", response_model=EntryPage, responses=QUERY, tags=["audit"]
+    "/v1/audit/actors/{actor_id:path}",
+    response_model=EntryPage,
+    responses=QUERY,
+    tags=["audit"],
 )
 def actor_trail(
     actor_id: Annotated[str, Field(min_length=1, max_length=200)],

@@ -17,6 +17,7 @@ from disburse.api.deps import (
     COMMAND_DEPS,
     CREATE,
     CREATE_DEPS,
+    ENTITY,
     QUERY,
     Finance,
     Limit,
@@ -28,7 +29,6 @@ from disburse.api.deps import (
     state,
     wait_for_views,
 )
-from disburse.api.routes.claims import own_or_reader
 from disburse.api.security import Principal, allow
 from disburse.application.payouts import BankResult
 from disburse.domain.batch import Outcome, PaymentBatch
@@ -195,7 +195,7 @@ def load_payout(request: Request, payout_id: UUID, who: Principal) -> Payout:
     """The payout, if in the caller's region (claimants: their own)."""
     payout = state(request).ledger.payouts.get(payout_id)
     who.require_region(payout.region_code, "the payout")
-    own_or_reader(who, payout.requested_via, "payout")
+    who.require_own(payout.requested_via, "this payout")
     return payout
 
 
@@ -271,7 +271,7 @@ def queue(
     return JSONResponse(page.model_dump(mode="json"))
 
 
-@router.get("/v1/payouts/{payout_id}", response_model=PayoutOut, responses=QUERY)
+@router.get("/v1/payouts/{payout_id}", response_model=PayoutOut, responses=ENTITY)
 def get_payout(payout_id: UUID, request: Request, who: ReaderOrClaimant) -> JSONResponse:
     """A payout, current from its events, with its evidence."""
     payout = load_payout(request, payout_id, who)
@@ -554,7 +554,7 @@ def release_batch(body: BatchIn, request: Request, who: Finance) -> JSONResponse
     )
 
 
-@router.get("/v1/payment-batches/{batch_id}", response_model=BatchOut, responses=QUERY)
+@router.get("/v1/payment-batches/{batch_id}", response_model=BatchOut, responses=ENTITY)
 def get_batch(batch_id: UUID, request: Request, who: Overseer) -> JSONResponse:
     """A batch, its lines and the bank's results."""
     batch = _load_batch(request, batch_id, who)

@@ -18,6 +18,7 @@ from disburse.api.deps import (
     Anyone,
     state,
 )
+from disburse.api.security import deny
 from disburse.domain.regions import check_region_code
 from disburse.domain.rules import PolicyDocument
 
@@ -98,10 +99,15 @@ def policy(
 )
 def publish(body: PublishIn, request: Request, who: Admin) -> JSONResponse:
     """Publish a catalogue version (admin keys; an audited event)."""
-    if body.document.region_prefix:
-        who.require_region(body.document.region_prefix, "the version's region")
-    else:
-        who.require_region("", "a nationwide version")
+    if not body.document.region_prefix:
+        deny(
+            who,
+            "REGION-SCOPE",
+            "a key publishes versions for its own region only; nationwide versions come "
+            "with disburse itself (disburse init)",
+            field="document.region_prefix",
+        )
+    who.require_region(body.document.region_prefix, "the version's region")
     ledger = state(request).ledger
     return run_command(
         request,

@@ -15,13 +15,12 @@ from disburse.api.deps import (
     COMMAND_DEPS,
     CREATE,
     CREATE_DEPS,
-    QUERY,
+    ENTITY,
     Clerk,
     Reader,
     state,
 )
 from disburse.api.security import Principal
-from disburse.domain.errors import RuleViolationError
 from disburse.domain.months import Month
 from disburse.domain.post import ExitReason, InsuranceKind, Post
 from disburse.domain.regions import check_region_code
@@ -90,7 +89,9 @@ class PostOut(BaseModel):
     insured_periods: list[Term] = Field(description="Insurance cover of the current holder.")
     exited_on: date | None = Field(description="When the last holder left, if they did.")
     exit_reason: ExitReason | None = Field(description="Why they left.")
-    attendance: dict[str, int] = Field(description="Days worked, by month (YYYY-MM).")
+    stipends_fen: dict[str, int] = Field(
+        description="Stipend due in fen by month (YYYY-MM), from the attendance recorded."
+    )
     version: int = Field(description="Version (also the ETag).")
 
 
@@ -100,9 +101,13 @@ class AppointmentIn(BaseModel):
     person_id: UUID = Field(description="Who.")
     term_start: date = Field(description="First day.")
     term_end: date = Field(description="Last day.")
-    renewal: bool = Field(
-        default=False, description="True to renew the current holder's term (person must match)."
-    )
+
+
+class RenewalIn(BaseModel):
+    """A new term for the current holder (POST-TERM: at most a year)."""
+
+    term_start: date = Field(description="First day of the new term.")
+    term_end: date = Field(description="Last day of the new term.")
 
 
 class InsuranceIn(BaseModel):
@@ -189,7 +194,7 @@ def register_site(body: SiteIn, request: Request, who: Clerk) -> JSONResponse:
     )
 
 
-@router.get("/v1/sites/{site_id}", response_model=SiteOut, responses=QUERY)
+@router.get("/v1/sites/{site_id}", response_model=SiteOut, responses=ENTITY)
 def get_site(site_id: UUID, request: Request, who: Reader) -> JSONResponse:
     """A site and its posts."""
     site = _site(request, site_id, who)
@@ -234,7 +239,7 @@ def create_post(body: PostIn, request: Request, who: Clerk) -> JSONResponse:
     )
 
 
-@router.get("/v1/posts/{post_id}", response_model=PostOut, responses=QUERY)
+@router.get("/v1/posts/{post_id}", response_model=PostOut, responses=ENTITY)
 def get_post(post_id: UUID, request: Request, who: Reader) -> JSONResponse:
     """A post, its holder, terms, insurance and attendance."""
     post = load_post(request, post_id, who)
@@ -251,7 +256,7 @@ def get_post(post_id: UUID, request: Request, who: Reader) -> JSONResponse:
         insured_periods=[Term(start=s, end=e) for s, e in post.insurance],
         exited_on=post.exited_on,
         exit_reason=post.exit_reason,
-        attendance=dict(post.attendance),
+        stipends_fen=dict(post.attendance),
         version=post.version,
     )
     return JSONResponse(body.model_dump(mode="json"), headers={"ETag": etag(post.version)})
@@ -264,30 +269,41 @@ def get_post(post_id: UUID, request: Request, who: Reader) -> JSONResponse:
     dependencies=COMMAND_DEPS,
 )
 def appoint(post_id: UUID, body: AppointmentIn, request: Request, who: Clerk) -> JSONResponse:
-    """Appoint a person (POST-ELIG, POST-ONE-PERSON-ONE-POST, POST-TERM), or renew a term."""
-    post = load_post(request, post_id, who)
+    """Appoint a person (POST-ELIG, POST-ONE-PERSON-ONE-POST, POST-TERM)."""
+    load_post(request, post_id, who)
     posts = state(request).ledger.posts
-
-    def action() -> None:
-        if body.renewal:
-            if post.holder_id != body.person_id:
-                raise RuleViolationError(
-                    "POST-RENEWAL", "only the current holder's term is renewed", "person_id"
-                )
-            posts.renew(who.context(), post_id, term_start=body.term_start, term_end=body.term_end)
-        else:
-            posts.appoint(
-                who.context(),
-                post_id,
-                person_id=body.person_id,
-                term_start=body.term_start,
-                term_end=body.term_end,
-            )
-
     return run_command(
         request,
         who,
-        action,
+        lambda: posts.appoint(
+            who.context(),
+            post_id,
+            person_id=body.person_id,
+            term_start=body.term_start,
+            term_end=body.term_end,
+        ),
+        lambda _: Done(id=post_id, recorded=True),
+        payload=body,
+        target=post_id,
+    )
+
+
+@router.post(
+    "/v1/posts/{post_id}/renewals",
+    response_model=Done,
+    responses=COMMAND,
+    dependencies=COMMAND_DEPS,
+)
+def renew(post_id: UUID, body: RenewalIn, request: Request, who: Clerk) -> JSONResponse:
+    """Renew the current holder's term (POST-VACANT without one, POST-TERM)."""
+    load_post(request, post_id, who)
+    posts = state(request).ledger.posts
+    return run_command(
+        request,
+        who,
+        lambda: posts.renew(
+            who.context(), post_id, term_start=body.term_start, term_end=body.term_end
+        ),
         lambda _: Done(id=post_id, recorded=True),
         payload=body,
         target=post_id,

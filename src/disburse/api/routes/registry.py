@@ -16,7 +16,7 @@ from disburse.api.deps import (
     COMMAND_DEPS,
     CREATE,
     CREATE_DEPS,
-    QUERY,
+    ENTITY,
     ReaderOrClaimant,
     Submitter,
     state,
@@ -77,7 +77,7 @@ class PersonOut(BaseModel):
     poverty_status: PovertyStatus = Field(description="Monitoring status.")
     labour_capacity: LabourCapacity = Field(description="Labour capacity.")
     public_payroll: bool = Field(description="On public payroll.")
-    bank_account_last4: str = Field(description="The account, all but its last 4 digits hidden.")
+    bank_account_masked: str = Field(description="The account, all but its last 4 digits hidden.")
     died_on: date | None = Field(description="Date of death, if recorded.")
     version: int = Field(description="Version (also the ETag) for If-Match.")
 
@@ -164,7 +164,7 @@ class OrganisationOut(BaseModel):
     kind: OrganisationKind = Field(description="What it is.")
     name: str = Field(description="Registered name.")
     region_code: str = Field(description="Region code.")
-    bank_account_last4: str = Field(description="The account, all but its last 4 digits hidden.")
+    bank_account_masked: str = Field(description="The account, all but its last 4 digits hidden.")
     version: int = Field(description="Version (also the ETag).")
 
 
@@ -179,7 +179,7 @@ def person_out(person: Person, *, full_id: bool) -> PersonOut:
         poverty_status=person.poverty_status,
         labour_capacity=person.labour_capacity,
         public_payroll=person.public_payroll,
-        bank_account_last4=mask_account(person.bank_account),
+        bank_account_masked=mask_account(person.bank_account),
         died_on=person.died_on,
         version=person.version,
     )
@@ -229,10 +229,11 @@ def load_person(request: Request, person_id: UUID, who: ReaderOrClaimant) -> Per
     """The person, if in the caller's region (404, then 403)."""
     person = state(request).ledger.people.get(person_id)
     who.require_region(person.home_region, "the person")
+    who.require_own(person.registered_via, "this person")
     return person
 
 
-@router.get("/v1/people/{person_id}", response_model=PersonOut, responses=QUERY)
+@router.get("/v1/people/{person_id}", response_model=PersonOut, responses=ENTITY)
 def get_person(person_id: UUID, request: Request, who: ReaderOrClaimant) -> JSONResponse:
     """A person. Resident IDs are masked except for clerk and inspector keys."""
     person = load_person(request, person_id, who)
@@ -336,20 +337,21 @@ def register_organisation(body: OrganisationIn, request: Request, who: Submitter
     )
 
 
-@router.get("/v1/organisations/{organisation_id}", response_model=OrganisationOut, responses=QUERY)
+@router.get("/v1/organisations/{organisation_id}", response_model=OrganisationOut, responses=ENTITY)
 def get_organisation(
     organisation_id: UUID, request: Request, who: ReaderOrClaimant
 ) -> JSONResponse:
     """An organisation."""
     organisation: Organisation = state(request).ledger.organisations.get(organisation_id)
     who.require_region(organisation.region_code, "the organisation")
+    who.require_own(organisation.registered_via, "this organisation")
     body = OrganisationOut(
         organisation_id=organisation.id,
         credit_code=organisation.credit_code,
         kind=organisation.kind,
         name=organisation.name,
         region_code=organisation.region_code,
-        bank_account_last4=mask_account(organisation.bank_account),
+        bank_account_masked=mask_account(organisation.bank_account),
         version=organisation.version,
     )
     return JSONResponse(body.model_dump(mode="json"), headers={"ETag": etag(organisation.version)})

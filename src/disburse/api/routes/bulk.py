@@ -104,7 +104,9 @@ class BulkReport(BaseModel):
 def _schema_problem(error: ValidationError) -> ItemProblem:
     errors = [
         FieldProblem(
-            field=".".join(str(p) for p in item["loc"]),
+            # a missing or unknown ``type`` is reported by pydantic at the item itself
+            field=".".join(str(p) for p in item["loc"])
+            or ("type" if item["type"].startswith("union_tag") else "item"),
             rule_id="REQUEST-SCHEMA",
             detail=item["msg"],
         )

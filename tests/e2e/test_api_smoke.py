@@ -60,3 +60,23 @@ def test_a_bad_resident_id_names_its_field_and_rule(api: Api) -> None:
     body = refused.json()
     assert body["field"] == "resident_id"
     assert body["rule_id"] == "ID-RESIDENT"
+
+
+def test_a_claimant_reads_the_people_it_registered_whoever_records_facts_later(api: Api) -> None:
+    created = api.post("/v1/people", Role.CLAIMANT, person_body())
+    assert created.status_code == 201, created.text
+    person_id = created.json()["id"]
+    fact = {"fact": {"kind": "status", "effective_on": "2024-02-01", "poverty_status": "monitored"}}
+    recorded = api.post(f"/v1/people/{person_id}/facts", Role.CLERK, fact)
+    assert recorded.status_code == 200, recorded.text
+    mine = api.get(f"/v1/people/{person_id}", Role.CLAIMANT)
+    assert mine.status_code == 200
+    assert mine.json()["poverty_status"] == "monitored"
+    other_claimant = api.get(f"/v1/people/{person_id}", Role.CLAIMANT, region="city")
+    assert (other_claimant.status_code, other_claimant.json()["rule_id"]) == (403, "CLAIMANT-OWN")
+
+
+def test_unknown_fields_are_refused_not_ignored(api: Api) -> None:
+    refused = api.post("/v1/people", Role.CLERK, person_body() | {"renewal": True})
+    assert refused.status_code == 422
+    assert refused.json()["field"] == "body.renewal"

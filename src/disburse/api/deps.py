@@ -94,8 +94,9 @@ def _problem(description: str) -> dict[str, Any]:
 PROBLEM_DESCRIPTIONS = {
     400: "Malformed request: unreadable JSON or a malformed header (rule names which).",
     401: "No API key, or an unknown or revoked one (AUTH-REQUIRED, AUTH-INVALID).",
-    403: "The key's role may not do this (ROLE-FORBIDDEN), or the resource is outside "
-    "its region (REGION-SCOPE).",
+    403: "The key's role may not do this (ROLE-FORBIDDEN), the resource is outside "
+    "its region (REGION-SCOPE), or a claimant key asks for what it did not submit "
+    "(CLAIMANT-OWN).",
     404: "No such resource (rule <WHAT>-NOT-FOUND).",
     409: "Conflicts with the current state: a duplicate, a step already taken, or a "
     "concurrent change (CONCURRENT-CHANGE).",

@@ -49,7 +49,7 @@ class Problem(BaseModel):
     field: str | None = Field(
         default=None,
         description="The offending input, if one: a body field by name (resident_id), or "
-        "header.<name>, query.<name>, body.<path> for malformed requests.",
+        "body.<path>, query.<name>, path.<name>, header.<name> for malformed requests.",
     )
     request_id: str = Field(description="The request id (also in the X-Request-Id header).")
     errors: list[FieldProblem] = Field(

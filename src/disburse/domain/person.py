@@ -181,7 +181,6 @@ class Person(Aggregate):
             self.labour_capacity = LabourCapacity(labour_capacity)
         if public_payroll is not None:
             self.public_payroll = public_payroll
-        self.registered_via = meta.client_id
 
     def change_bank_account(self, *, bank_account: str, meta: Meta) -> None:
         """Replace the account payments go to (one-card rule: the person's own account)."""

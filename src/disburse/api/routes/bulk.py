@@ -22,6 +22,7 @@ from disburse.api.deps import CREATE_DEPS, Submitter, problems, state
 from disburse.api.problems import ApiError, FieldProblem, status_of
 from disburse.api.routes.claims import ApplicationIn, GrantIn
 from disburse.api.routes.registry import PersonIn
+from disburse.api.schemas import Input
 from disburse.domain.errors import DomainError
 from disburse.domain.organisation import Organisation
 from disburse.domain.person import Person
@@ -62,7 +63,7 @@ _PERSON = TypeAdapter(PersonIn)
 _CLAIM: TypeAdapter[GrantItem | ApplicationItem] = TypeAdapter(ClaimItem)
 
 
-class BulkIn(BaseModel):
+class BulkIn(Input):
     """Up to 10,000 items. Each is checked and written by itself: one bad item stops no other."""
 
     items: list[dict[str, Any]] = Field(

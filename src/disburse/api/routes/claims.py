@@ -19,6 +19,7 @@ from disburse.api.deps import (
     Submitter,
     state,
 )
+from disburse.api.schemas import Input
 from disburse.application.grants import GrantClaim
 from disburse.application.subsidies import ApplicationClaim
 from disburse.domain.grant import GRANT_PROGRAMME
@@ -29,7 +30,7 @@ from disburse.domain.person import Person
 router = APIRouter(tags=["claims"])
 
 
-class GrantIn(BaseModel):
+class GrantIn(Input):
     """A one-time transport grant for work in another province."""
 
     person_id: UUID = Field(description="The worker.")
@@ -71,7 +72,7 @@ class GrantOut(BaseModel):
     version: int = Field(description="Version (also the ETag).")
 
 
-class ApplicationIn(BaseModel):
+class ApplicationIn(Input):
     """An application under a catalogue programme (SVC-BROKER, TRAIN-OJT, HIRE-...)."""
 
     programme: str = Field(description="Programme code from GET /v1/policy.")

@@ -19,13 +19,14 @@ from disburse.api.deps import (
     Reader,
     state,
 )
+from disburse.api.schemas import Input
 from disburse.domain.fund import Fund, FundSource
 from disburse.domain.regions import check_region_code
 
 router = APIRouter(tags=["funds"])
 
 
-class FundIn(BaseModel):
+class FundIn(Input):
     """Open the budget of one fund source for a region and year."""
 
     source: FundSource = Field(description="Fund source.")
@@ -35,7 +36,7 @@ class FundIn(BaseModel):
     reason: str | None = Field(default=None, description="Budget document reference.")
 
 
-class TopUpIn(BaseModel):
+class TopUpIn(Input):
     """A supplementary allocation."""
 
     amount_fen: int = Field(description="Amount added, in fen (positive).")

@@ -13,6 +13,7 @@ from disburse.api.commands import run_command
 from disburse.api.deps import (
     CREATE,
     CREATE_DEPS,
+    ENTITY,
     QUERY,
     Inspector,
     Limit,
@@ -24,6 +25,7 @@ from disburse.api.deps import (
     wait_for_views,
 )
 from disburse.api.problems import ApiError
+from disburse.api.schemas import Input
 from disburse.api.security import Principal
 from disburse.domain.alert import AlertOutcome
 from disburse.domain.person import Person
@@ -60,7 +62,7 @@ class AlertPage(BaseModel):
     items: list[AlertOut] = Field(description="This page.")
 
 
-class ResolveIn(BaseModel):
+class ResolveIn(Input):
     """An inspector's decision on an alert."""
 
     outcome: AlertOutcome = Field(description="confirmed or dismissed.")
@@ -412,7 +414,7 @@ def actor_trail(
     return _page(request, entries, after)
 
 
-@router.get("/v1/events", response_model=EntryPage, responses=QUERY, tags=["events"])
+@router.get("/v1/events", response_model=EntryPage, responses=ENTITY, tags=["events"])
 def events(
     request: Request,
     who: Reader,

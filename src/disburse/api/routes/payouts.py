@@ -29,6 +29,7 @@ from disburse.api.deps import (
     state,
     wait_for_views,
 )
+from disburse.api.schemas import Input
 from disburse.api.security import Principal, allow
 from disburse.application.payouts import BankResult
 from disburse.domain.batch import Outcome, PaymentBatch
@@ -97,33 +98,33 @@ class QueuePage(BaseModel):
     items: list[QueuedOut] = Field(description="This page.")
 
 
-class ReasonIn(BaseModel):
+class ReasonIn(Input):
     """A decision's reason."""
 
     reason: str = Field(description="Why (kept in the record).")
 
 
-class ObjectionIn(BaseModel):
+class ObjectionIn(Input):
     """An objection raised during public notice."""
 
     grounds: str = Field(description="What the objection says.")
 
 
-class ObjectionDecisionIn(BaseModel):
+class ObjectionDecisionIn(Input):
     """The decision on an objection."""
 
     upheld: bool = Field(description="True: the payout is rejected. False: it continues.")
     reason: str = Field(description="Why.")
 
 
-class ReissueIn(BaseModel):
+class ReissueIn(Input):
     """Pay a failed payout again to the beneficiary's corrected own account."""
 
     account: str = Field(description="The account to pay (must be the beneficiary's own).")
     reason: str = Field(description="Why.")
 
 
-class RecoveryOrderIn(BaseModel):
+class RecoveryOrderIn(Input):
     """Order the recovery of an improper payment."""
 
     amount_fen: int = Field(description="Amount to recover, in fen.")
@@ -131,7 +132,7 @@ class RecoveryOrderIn(BaseModel):
     reason: str = Field(description="Why.")
 
 
-class RecoveryReceiptIn(BaseModel):
+class RecoveryReceiptIn(Input):
     """Recovered money received back into the fund."""
 
     amount_fen: int = Field(description="Amount received, in fen.")
@@ -146,7 +147,7 @@ class PayoutState(BaseModel):
     objection_id: str | None = Field(default=None, description="A new objection's id.")
 
 
-class BatchIn(BaseModel):
+class BatchIn(Input):
     """Send approved payouts of one fund to the bank."""
 
     fund_id: UUID = Field(description="The fund all payouts are paid from (BATCH-FUND).")
@@ -173,7 +174,7 @@ class BatchOut(BaseModel):
     version: int = Field(description="Version (also the ETag).")
 
 
-class BankResultIn(BaseModel):
+class BankResultIn(Input):
     """One line of the bank's result file."""
 
     payout_id: UUID = Field(description="The payout.")
@@ -183,7 +184,7 @@ class BankResultIn(BaseModel):
     paid_on: date | None = Field(default=None, description="Value date (default: today).")
 
 
-class ResultsIn(BaseModel):
+class ResultsIn(Input):
     """A bank result file: recorded whole or not at all (BATCH-TOTALS)."""
 
     control_count: int = Field(description="The file's stated count (the batch's count).")
@@ -426,7 +427,7 @@ def resolve_objection(
     dependencies=COMMAND_DEPS,
 )
 def reissue(payout_id: UUID, body: ReissueIn, request: Request, who: Finance) -> JSONResponse:
-    """Pay a failed payout again (PAYOUT-OWN-ACCOUNT)."""
+    """Pay a failed payout again, to the beneficiary's own account (PAY-ONE-CARD)."""
     load_payout(request, payout_id, who)
     payouts = state(request).ledger.payouts
     return run_command(

@@ -13,11 +13,12 @@ from disburse.api.commands import run_command
 from disburse.api.deps import (
     CREATE,
     CREATE_DEPS,
-    QUERY,
+    ENTITY,
     Admin,
     Anyone,
     state,
 )
+from disburse.api.schemas import Input
 from disburse.api.security import deny
 from disburse.domain.regions import check_region_code
 from disburse.domain.rules import PolicyDocument
@@ -45,7 +46,7 @@ class PolicyOut(BaseModel):
     versions: list[VersionSummary] = Field(description="Every published version, in order.")
 
 
-class PublishIn(BaseModel):
+class PublishIn(Input):
     """A new catalogue version (it applies from its effective date, within its region)."""
 
     document: PolicyDocument = Field(description="The catalogue document (see GET /v1/policy).")
@@ -58,7 +59,7 @@ class Published(BaseModel):
     version: str = Field(description="Its version id.")
 
 
-@router.get("/v1/policy", response_model=PolicyOut, responses=QUERY)
+@router.get("/v1/policy", response_model=PolicyOut, responses=ENTITY)
 def policy(
     request: Request,
     who: Anyone,

@@ -20,6 +20,7 @@ from disburse.api.deps import (
     Reader,
     state,
 )
+from disburse.api.schemas import Input
 from disburse.api.security import Principal
 from disburse.domain.months import Month
 from disburse.domain.post import ExitReason, InsuranceKind, Post
@@ -29,7 +30,7 @@ from disburse.domain.site import Site, SiteKind
 router = APIRouter(tags=["posts"])
 
 
-class SiteIn(BaseModel):
+class SiteIn(Input):
     """A village or relocation settlement site."""
 
     region_code: str = Field(description="6-digit code of the county the site is in.")
@@ -51,7 +52,7 @@ class SiteOut(BaseModel):
     version: int = Field(description="Version (also the ETag).")
 
 
-class PostIn(BaseModel):
+class PostIn(Input):
     """A public-welfare post at a site."""
 
     site_id: UUID = Field(description="The site.")
@@ -95,7 +96,7 @@ class PostOut(BaseModel):
     version: int = Field(description="Version (also the ETag).")
 
 
-class AppointmentIn(BaseModel):
+class AppointmentIn(Input):
     """Appoint a person for one term (POST-TERM: at most a year)."""
 
     person_id: UUID = Field(description="Who.")
@@ -103,14 +104,14 @@ class AppointmentIn(BaseModel):
     term_end: date = Field(description="Last day.")
 
 
-class RenewalIn(BaseModel):
+class RenewalIn(Input):
     """A new term for the current holder (POST-TERM: at most a year)."""
 
     term_start: date = Field(description="First day of the new term.")
     term_end: date = Field(description="Last day of the new term.")
 
 
-class InsuranceIn(BaseModel):
+class InsuranceIn(Input):
     """The holder's work-injury or accident insurance (POST-INSURANCE)."""
 
     kind: InsuranceKind = Field(description="Kind of cover.")
@@ -120,7 +121,7 @@ class InsuranceIn(BaseModel):
     valid_to: date = Field(description="Cover ends.")
 
 
-class AttendanceIn(BaseModel):
+class AttendanceIn(Input):
     """A month's attendance; requests that month's stipend."""
 
     month: str = Field(description="YYYY-MM.")
@@ -136,7 +137,7 @@ class AttendanceRecorded(BaseModel):
     payout_id: UUID | None = Field(description="The stipend payout requested, if any.")
 
 
-class ExitIn(BaseModel):
+class ExitIn(Input):
     """The holder leaves the post."""
 
     reason: ExitReason = Field(description="Why.")

@@ -21,6 +21,7 @@ from disburse.api.deps import (
     Submitter,
     state,
 )
+from disburse.api.schemas import Input
 from disburse.application.organisations import OrganisationRegistration
 from disburse.application.people import Registration
 from disburse.domain.months import Month
@@ -39,7 +40,7 @@ router = APIRouter(tags=["registry"])
 RegionCode = Annotated[str, Field(description="6-digit administrative code (GB/T 2260).")]
 
 
-class PersonIn(BaseModel):
+class PersonIn(Input):
     """A beneficiary, as a county registers them."""
 
     resident_id: str = Field(
@@ -82,7 +83,7 @@ class PersonOut(BaseModel):
     version: int = Field(description="Version (also the ETag) for If-Match.")
 
 
-class DeathFact(BaseModel):
+class DeathFact(Input):
     """A recorded death."""
 
     kind: Literal["death"] = Field(description="Fact kind.")
@@ -90,7 +91,7 @@ class DeathFact(BaseModel):
     evidence: str = Field(description="Civil registration reference or report.")
 
 
-class IncomeFact(BaseModel):
+class IncomeFact(Input):
     """A month's income."""
 
     kind: Literal["income"] = Field(description="Fact kind.")
@@ -99,7 +100,7 @@ class IncomeFact(BaseModel):
     source: str = Field(description="Where the income comes from.")
 
 
-class StatusFact(BaseModel):
+class StatusFact(Input):
     """A change of status, labour capacity or payroll flag."""
 
     kind: Literal["status"] = Field(description="Fact kind.")
@@ -110,7 +111,7 @@ class StatusFact(BaseModel):
     reason: str | None = Field(default=None, description="Why.")
 
 
-class AccountFact(BaseModel):
+class AccountFact(Input):
     """The person's new own bank account."""
 
     kind: Literal["bank_account"] = Field(description="Fact kind.")
@@ -118,7 +119,7 @@ class AccountFact(BaseModel):
     reason: str = Field(description="Why it changed.")
 
 
-class EmploymentFact(BaseModel):
+class EmploymentFact(Input):
     """Employment (checked by transport grants)."""
 
     kind: Literal["employment"] = Field(description="Fact kind.")
@@ -133,7 +134,7 @@ Fact = Annotated[
 ]
 
 
-class FactIn(BaseModel):
+class FactIn(Input):
     """One fact about a person."""
 
     fact: Fact = Field(description="The fact; `kind` says which.")
@@ -146,7 +147,7 @@ class FactRecorded(BaseModel):
     kind: str = Field(description="The fact kind recorded.")
 
 
-class OrganisationIn(BaseModel):
+class OrganisationIn(Input):
     """An employer, labour broker or assistance base."""
 
     credit_code: str = Field(description="18-character unified social credit code (GB 32100).")

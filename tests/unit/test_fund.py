@@ -369,3 +369,13 @@ def test_for_any_sequence_of_fund_commands_the_books_balance_and_available_stays
     run_state_machine_as_test(
         FundBooks, settings=settings(max_examples=60, stateful_step_count=30, deadline=None)
     )
+
+
+def test_top_ups_cannot_grow_a_fund_past_the_largest_amount() -> None:
+    from disburse.domain.money import MAX_FEN  # noqa: PLC0415 - one test's limit
+
+    fund = b.fund(MAX_FEN - 10)
+    fund.top_up(amount_fen=10, meta=f.meta("finance-1", Role.FINANCE))
+    with pytest.raises(InvalidInputError, match="MONEY-FEN"):
+        fund.top_up(amount_fen=1, meta=f.meta("finance-1", Role.FINANCE))
+    assert fund.allocated_fen == MAX_FEN

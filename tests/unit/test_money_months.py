@@ -13,7 +13,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from disburse.domain.errors import InvalidInputError
-from disburse.domain.money import check_amount, prorate, yuan
+from disburse.domain.money import MAX_FEN, check_amount, prorate, yuan
 from disburse.domain.months import Month, add_months
 
 AMOUNTS = st.integers(min_value=0, max_value=10**12)
@@ -253,3 +253,10 @@ def test_adding_and_subtracting_months_is_an_identity_for_days_up_to_the_28th(
     day = day.replace(day=min(day.day, 28))
 
     assert add_months(add_months(day, months), -months) == day
+
+
+def test_amounts_stop_at_ten_trillion_yuan_so_every_sum_fits_64_bits() -> None:
+    assert check_amount(MAX_FEN) == MAX_FEN
+    with pytest.raises(InvalidInputError, match="MONEY-FEN"):
+        check_amount(MAX_FEN + 1)
+    assert MAX_FEN * 9000 < 2**63  # thousands of full funds still sum within a BIGINT

@@ -49,11 +49,14 @@ IfMatch = Annotated[
         "with 412 if the resource has changed since.",
     ),
 ]
+#: Log positions are 64-bit integers in both stores.
+MAX_POSITION = 2**63 - 1
 MinPosition = Annotated[
     int | None,
     Header(
         alias="X-Min-Position",
         ge=0,
+        le=MAX_POSITION,
         description="Read-your-writes: wait until the views include this log position "
         "(the X-Ledger-Position of your command's response).",
     ),

@@ -11,11 +11,17 @@ from typing import Any
 import structlog
 
 _RESIDENT_ID = re.compile(r"(?<![0-9])([0-9]{6})[0-9]{8}([0-9]{3}[0-9Xx])(?![0-9])")
+#: Full-width digits and X (as typed with a Chinese input method) read as ASCII, as the
+#: ledger itself reads resident IDs.
+_FULL_WIDTH = {0xFF10 + digit: ord("0") + digit for digit in range(10)} | {
+    0xFF38: ord("X"),
+    0xFF58: ord("x"),
+}
 
 
 def _mask(value: object) -> object:
     if isinstance(value, str):
-        return _RESIDENT_ID.sub(r"\1********\2", value)
+        return _RESIDENT_ID.sub(r"\1********\2", value.translate(_FULL_WIDTH))
     if isinstance(value, dict):
         return {k: _mask(v) for k, v in value.items()}
     if isinstance(value, list | tuple):

@@ -118,7 +118,7 @@ def authenticate(
     if client is None:
         log.warning(
             "authentication_failed",
-            route=request.url.path,
+            route=getattr(request.scope.get("route"), "path", "unmatched"),
             request_id=request.state.request_id,
         )
         raise ApiError(

@@ -10,7 +10,8 @@ from eventsourcing.domain import Aggregate, event
 
 from disburse.domain.errors import ConflictError, InvalidInputError, RuleViolationError
 from disburse.domain.meta import Meta
-from disburse.domain.money import check_amount, yuan
+from disburse.domain.money import MAX_FEN, check_amount, yuan
+from disburse.domain.money import RULE as MONEY_RULE
 from disburse.domain.regions import check_region_code
 
 FUND_NAMESPACE = uuid.UUID("8f6c1f0e-3a51-4f55-9a0e-6c1f52a8e002")
@@ -81,6 +82,10 @@ class Fund(Aggregate):
     def top_up(self, *, amount_fen: int, meta: Meta) -> None:
         """Add budget (a supplementary allocation)."""
         check_amount(amount_fen)
+        if self.allocated_fen + amount_fen > MAX_FEN:
+            raise InvalidInputError(
+                MONEY_RULE, f"a fund holds at most {MAX_FEN} fen (10 trillion yuan)", "amount_fen"
+            )
         self._topped_up(amount_fen=amount_fen, meta=meta)
 
     @event("ToppedUp")

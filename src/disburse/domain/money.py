@@ -6,6 +6,9 @@ from disburse.domain.errors import InvalidInputError
 
 RULE = "MONEY-FEN"
 FEN_PER_YUAN = 100
+#: The largest amount one fact may carry, and one fund may hold: 10 trillion yuan, far
+#: beyond any budget, and small enough that every sum the views keep fits 64 bits.
+MAX_FEN = 10**15
 
 
 def check_amount(amount_fen: int, field: str = "amount_fen", *, allow_zero: bool = False) -> int:
@@ -14,6 +17,10 @@ def check_amount(amount_fen: int, field: str = "amount_fen", *, allow_zero: bool
         raise InvalidInputError(RULE, "amounts are whole numbers of fen", field=field)
     if amount_fen < 0 or (amount_fen == 0 and not allow_zero):
         raise InvalidInputError(RULE, "amount must be positive", field=field)
+    if amount_fen > MAX_FEN:
+        raise InvalidInputError(
+            RULE, f"amount above {MAX_FEN} fen (10 trillion yuan): not a real amount", field=field
+        )
     return amount_fen
 
 

@@ -33,6 +33,9 @@ class Readiness(BaseModel):
     store: str = Field(description="ok, or why the store cannot be read.")
     head: int = Field(description="Position of the last event.")
     max_lag: int = Field(description="Allowed lag (DISBURSE_READY_MAX_LAG).")
+    projector_error: str | None = Field(
+        default=None, description="Why the views are not moving, while they are behind."
+    )
     views: list[ViewLag] = Field(description="Each view's lag.")
 
 
@@ -59,10 +62,13 @@ def readyz(request: Request) -> JSONResponse:
         )
         return JSONResponse(body.model_dump(), status_code=503)
     lags = [ViewLag(name=s.name, position=s.position, lag=s.lag) for s in statuses]
-    ready = all(v.lag <= allowed for v in lags)
+    failing = shared.views.projector.last_error
+    stuck = failing is not None and any(v.lag for v in lags)
+    ready = all(v.lag <= allowed for v in lags) and not stuck
     body = Readiness(
         status="ready" if ready else "not_ready",
         store="ok",
+        projector_error=failing if stuck else None,
         head=statuses[0].head if statuses else 0,
         max_lag=allowed,
         views=lags,

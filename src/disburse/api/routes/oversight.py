@@ -14,6 +14,7 @@ from disburse.api.deps import (
     CREATE,
     CREATE_DEPS,
     ENTITY,
+    MAX_POSITION,
     QUERY,
     Inspector,
     Limit,
@@ -368,7 +369,7 @@ def _page(request: Request, entries: list[AuditEntry], after: int) -> JSONRespon
     return JSONResponse(page.model_dump(mode="json"))
 
 
-After = Annotated[int, Query(ge=0, description="Entries after this log position.")]
+After = Annotated[int, Query(ge=0, le=MAX_POSITION, description="Entries after this log position.")]
 
 
 @router.get(

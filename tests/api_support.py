@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import json
 import re
+import unicodedata
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -133,6 +134,22 @@ class LogTrap:
         return [json.loads(line) for line in self.buffer.getvalue().splitlines() if line]
 
     def resident_ids(self) -> list[str]:
-        """Valid resident IDs found anywhere in the logs (there must be none)."""
-        found = _RESIDENT_ID.findall(self.buffer.getvalue())
-        return [rid for rid in found if check_digit(rid[:17]) == rid[17].upper()]
+        """Valid resident IDs found anywhere in the logs (there must be none).
+
+        Read in the raw text and in the decoded values (the JSON renderer escapes
+        non-ASCII), folded as the ledger folds input (full-width digits, lower-case x).
+        """
+        texts = [self.buffer.getvalue()]
+        texts += [unicodedata.normalize("NFKC", text).upper() for text in _strings(self.lines())]
+        found = [rid for text in texts for rid in _RESIDENT_ID.findall(text)]
+        return sorted({rid for rid in found if check_digit(rid[:17]) == rid[17].upper()})
+
+
+def _strings(value: object) -> list[str]:
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, dict):
+        return [s for k, v in value.items() for s in (*_strings(k), *_strings(v))]
+    if isinstance(value, list):
+        return [s for v in value for s in _strings(v)]
+    return []

@@ -117,12 +117,24 @@ def views(ledger: Ledger, settings: Settings) -> Iterator[Views]:
     opened.close()
 
 
+_TRAPS: list[LogTrap] = []
+
+
 @pytest.fixture(scope="session")
 def log_trap() -> LogTrap:
-    """Logs of the whole session, checked for resident IDs by ``test_logs_hold_no_resident_id``."""
+    """Logs of the whole session: checked for resident IDs at its end (and by tests)."""
     trap = LogTrap()
     trap.install()
+    _TRAPS.append(trap)
     return trap
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """Fail the run if anything logged during it holds a resident ID."""
+    leaked = [rid[:6] + "..." for trap in _TRAPS for rid in trap.resident_ids()]
+    if leaked and exitstatus == 0:
+        print(f"\nlogs captured during the suite hold {len(leaked)} resident ID(s): {leaked}")  # noqa: T201
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
 
 
 @pytest.fixture

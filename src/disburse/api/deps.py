@@ -2,16 +2,22 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
-from fastapi import Depends, Header, Query, Request
+from fastapi import APIRouter, Depends, Header, Query, Request
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel
 
 from disburse.api.problems import ApiError, Problem
 from disburse.api.security import Principal, allow
 from disburse.domain.meta import Role
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from disburse.api.state import ApiState
+
+F = TypeVar("F", bound="Callable[..., Any]")
 
 CLERK, FINANCE, INSPECTOR, CLAIMANT, ADMIN = (
     Role.CLERK,
@@ -138,3 +144,47 @@ def query_headers(min_position: MinPosition = None) -> None:
 
 COMMAND_DEPS = [Depends(command_headers)]
 CREATE_DEPS = [Depends(create_headers)]
+
+
+def command(
+    router: APIRouter, path: str, model: type[BaseModel], *, status_code: int = 200
+) -> Callable[[F], F]:
+    """A POST acting on one existing resource: its problems, Idempotency-Key and If-Match."""
+    return router.post(
+        path,
+        status_code=status_code,
+        response_model=model,
+        responses=COMMAND,
+        dependencies=COMMAND_DEPS,
+    )
+
+
+def creation(
+    router: APIRouter,
+    path: str,
+    model: type[BaseModel],
+    *,
+    status_code: int = 201,
+    again: str | None = None,
+    tags: list[str] | None = None,
+) -> Callable[[F], F]:
+    """A POST that creates or submits: its problems and Idempotency-Key (no If-Match).
+
+    ``again`` describes the 200 answer given when the same thing was submitted before.
+    """
+    responses: dict[int | str, dict[str, Any]] = (
+        {200: {"model": model, "description": again}} if again else {}
+    )
+    return router.post(
+        path,
+        status_code=status_code,
+        tags=list(tags or []),
+        response_model=model,
+        responses={**(responses or {}), **CREATE},
+        dependencies=CREATE_DEPS,
+    )
+
+
+def entity_response(body: BaseModel, version: int) -> JSONResponse:
+    """One resource read from its events, with its version as the ETag."""
+    return JSONResponse(body.model_dump(mode="json"), headers={"ETag": f'"{version}"'})

@@ -10,13 +10,13 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
-from disburse.api.commands import etag, run_command
+from disburse.api.commands import run_command
 from disburse.api.deps import (
-    CREATE,
-    CREATE_DEPS,
     ENTITY,
     ReaderOrClaimant,
     Submitter,
+    creation,
+    entity_response,
     state,
 )
 from disburse.api.schemas import Input
@@ -116,12 +116,11 @@ def _accepted(claim: GrantClaim | ApplicationClaim) -> ClaimAccepted:
     return ClaimAccepted(id=claim_id, payout_id=claim.payout_id, created=claim.created)
 
 
-@router.post(
+@creation(
+    router,
     "/v1/transport-grants",
-    status_code=201,
-    response_model=ClaimAccepted,
-    responses={200: {"model": ClaimAccepted, "description": "A resubmission."}, **CREATE},
-    dependencies=CREATE_DEPS,
+    ClaimAccepted,
+    again="A resubmission.",
 )
 def claim_grant(body: GrantIn, request: Request, who: Submitter) -> JSONResponse:
     """Claim a transport grant (GRANT-ELIG, GRANT-ONCE, GRANT-AMOUNT); requests its payout."""
@@ -169,7 +168,7 @@ def get_grant(grant_id: UUID, request: Request, who: ReaderOrClaimant) -> JSONRe
         payout_id=payout_id_for(GRANT_PROGRAMME, grant.id, grant.period),
         version=grant.version,
     )
-    return JSONResponse(body.model_dump(mode="json"), headers={"ETag": etag(grant.version)})
+    return entity_response(body, grant.version)
 
 
 def _applicant_region(request: Request, applicant_id: UUID) -> str | None:
@@ -181,12 +180,11 @@ def _applicant_region(request: Request, applicant_id: UUID) -> str | None:
     return None if organisation is None else organisation.region_code
 
 
-@router.post(
+@creation(
+    router,
     "/v1/applications",
-    status_code=201,
-    response_model=ClaimAccepted,
-    responses={200: {"model": ClaimAccepted, "description": "A resubmission."}, **CREATE},
-    dependencies=CREATE_DEPS,
+    ClaimAccepted,
+    again="A resubmission.",
 )
 def submit_application(body: ApplicationIn, request: Request, who: Submitter) -> JSONResponse:
     """Submit an application; the catalogue decides eligibility, amount and limits."""
@@ -238,4 +236,4 @@ def get_application(application_id: UUID, request: Request, who: ReaderOrClaiman
         payout_id=payout_id_for(application.programme, application.id, application.period),
         version=application.version,
     )
-    return JSONResponse(body.model_dump(mode="json"), headers={"ETag": etag(application.version)})
+    return entity_response(body, application.version)

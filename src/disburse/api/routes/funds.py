@@ -8,15 +8,14 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
-from disburse.api.commands import etag, run_command
+from disburse.api.commands import run_command
 from disburse.api.deps import (
-    COMMAND,
-    COMMAND_DEPS,
-    CREATE,
-    CREATE_DEPS,
     ENTITY,
     Finance,
     Reader,
+    command,
+    creation,
+    entity_response,
     state,
 )
 from disburse.api.schemas import Input
@@ -88,13 +87,7 @@ def fund_out(fund: Fund) -> FundOut:
     )
 
 
-@router.post(
-    "/v1/funds",
-    status_code=201,
-    response_model=FundOpened,
-    responses=CREATE,
-    dependencies=CREATE_DEPS,
-)
+@creation(router, "/v1/funds", FundOpened)
 def allocate(body: FundIn, request: Request, who: Finance) -> JSONResponse:
     """Open a fund (once per source, region and year; FUND-EXISTS otherwise)."""
     check_region_code(body.region_code)
@@ -129,12 +122,7 @@ def load_fund(request: Request, fund_id: UUID, who: Reader | Finance) -> Fund:
     return fund
 
 
-@router.post(
-    "/v1/funds/{fund_id}/top-ups",
-    response_model=TopUpRecorded,
-    responses=COMMAND,
-    dependencies=COMMAND_DEPS,
-)
+@command(router, "/v1/funds/{fund_id}/top-ups", TopUpRecorded)
 def top_up(fund_id: UUID, body: TopUpIn, request: Request, who: Finance) -> JSONResponse:
     """Add a supplementary allocation."""
     load_fund(request, fund_id, who)
@@ -157,6 +145,4 @@ def top_up(fund_id: UUID, body: TopUpIn, request: Request, who: Finance) -> JSON
 def get_fund(fund_id: UUID, request: Request, who: Reader) -> JSONResponse:
     """A fund's amounts, from its events."""
     fund = load_fund(request, fund_id, who)
-    return JSONResponse(
-        fund_out(fund).model_dump(mode="json"), headers={"ETag": etag(fund.version)}
-    )
+    return entity_response(fund_out(fund), fund.version)

@@ -11,8 +11,6 @@ from pydantic import BaseModel, Field
 
 from disburse.api.commands import run_command
 from disburse.api.deps import (
-    CREATE,
-    CREATE_DEPS,
     ENTITY,
     MAX_POSITION,
     QUERY,
@@ -22,6 +20,7 @@ from disburse.api.deps import (
     Offset,
     Overseer,
     Reader,
+    creation,
     state,
     wait_for_views,
 )
@@ -249,13 +248,7 @@ def alerts(
     return JSONResponse(AlertPage(items=[_alert(a) for a in found]).model_dump(mode="json"))
 
 
-@router.post(
-    "/v1/alerts/{alert_id}/resolve",
-    response_model=Resolved,
-    responses=CREATE,
-    dependencies=CREATE_DEPS,
-    tags=["alerts"],
-)
+@creation(router, "/v1/alerts/{alert_id}/resolve", Resolved, status_code=200, tags=["alerts"])
 def resolve_alert(
     alert_id: UUID, body: ResolveIn, request: Request, who: Inspector
 ) -> JSONResponse:

@@ -11,12 +11,8 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
-from disburse.api.commands import etag, run_command
+from disburse.api.commands import run_command
 from disburse.api.deps import (
-    COMMAND,
-    COMMAND_DEPS,
-    CREATE,
-    CREATE_DEPS,
     ENTITY,
     QUERY,
     Finance,
@@ -26,6 +22,9 @@ from disburse.api.deps import (
     Overseer,
     Reader,
     ReaderOrClaimant,
+    command,
+    creation,
+    entity_response,
     state,
     wait_for_views,
 )
@@ -300,19 +299,14 @@ def get_payout(payout_id: UUID, request: Request, who: ReaderOrClaimant) -> JSON
         evidence=_evidence(request, payout_id),
         version=payout.version,
     )
-    return JSONResponse(body.model_dump(mode="json"), headers={"ETag": etag(payout.version)})
+    return entity_response(body, payout.version)
 
 
 def _state_after(payout_id: UUID, status: PayoutStatus | None = None) -> PayoutState:
     return PayoutState(payout_id=payout_id, status=status)
 
 
-@router.post(
-    "/v1/payouts/{payout_id}/approve",
-    response_model=PayoutState,
-    responses=COMMAND,
-    dependencies=COMMAND_DEPS,
-)
+@command(router, "/v1/payouts/{payout_id}/approve", PayoutState)
 def approve(payout_id: UUID, request: Request, who: Finance) -> JSONResponse:
     """Approve (PAYOUT-APPROVER, PAYOUT-NOTICE); the final approval commits the money."""
     load_payout(request, payout_id, who)
@@ -326,12 +320,7 @@ def approve(payout_id: UUID, request: Request, who: Finance) -> JSONResponse:
     )
 
 
-@router.post(
-    "/v1/payouts/{payout_id}/reject",
-    response_model=PayoutState,
-    responses=COMMAND,
-    dependencies=COMMAND_DEPS,
-)
+@command(router, "/v1/payouts/{payout_id}/reject", PayoutState)
 def reject(payout_id: UUID, body: ReasonIn, request: Request, who: Finance) -> JSONResponse:
     """Reject; a committed amount returns to the fund and the claim's limits are freed."""
     load_payout(request, payout_id, who)
@@ -346,12 +335,7 @@ def reject(payout_id: UUID, body: ReasonIn, request: Request, who: Finance) -> J
     )
 
 
-@router.post(
-    "/v1/payouts/{payout_id}/cancel",
-    response_model=PayoutState,
-    responses=COMMAND,
-    dependencies=COMMAND_DEPS,
-)
+@command(router, "/v1/payouts/{payout_id}/cancel", PayoutState)
 def cancel(payout_id: UUID, body: ReasonIn, request: Request, who: Finance) -> JSONResponse:
     """Cancel an approved or failed payout; its commitment returns to the fund."""
     load_payout(request, payout_id, who)
@@ -366,13 +350,7 @@ def cancel(payout_id: UUID, body: ReasonIn, request: Request, who: Finance) -> J
     )
 
 
-@router.post(
-    "/v1/payouts/{payout_id}/objections",
-    status_code=201,
-    response_model=PayoutState,
-    responses=COMMAND,
-    dependencies=COMMAND_DEPS,
-)
+@command(router, "/v1/payouts/{payout_id}/objections", PayoutState, status_code=201)
 def lodge_objection(
     payout_id: UUID, body: ObjectionIn, request: Request, who: Objector
 ) -> JSONResponse:
@@ -392,12 +370,7 @@ def lodge_objection(
     )
 
 
-@router.post(
-    "/v1/payouts/{payout_id}/objections/{objection_id}/resolve",
-    response_model=PayoutState,
-    responses=COMMAND,
-    dependencies=COMMAND_DEPS,
-)
+@command(router, "/v1/payouts/{payout_id}/objections/{objection_id}/resolve", PayoutState)
 def resolve_objection(
     payout_id: UUID, objection_id: str, body: ObjectionDecisionIn, request: Request, who: Finance
 ) -> JSONResponse:
@@ -420,12 +393,7 @@ def resolve_objection(
     )
 
 
-@router.post(
-    "/v1/payouts/{payout_id}/reissue",
-    response_model=PayoutState,
-    responses=COMMAND,
-    dependencies=COMMAND_DEPS,
-)
+@command(router, "/v1/payouts/{payout_id}/reissue", PayoutState)
 def reissue(payout_id: UUID, body: ReissueIn, request: Request, who: Finance) -> JSONResponse:
     """Pay a failed payout again, to the beneficiary's own account (PAY-ONE-CARD)."""
     load_payout(request, payout_id, who)
@@ -440,13 +408,7 @@ def reissue(payout_id: UUID, body: ReissueIn, request: Request, who: Finance) ->
     )
 
 
-@router.post(
-    "/v1/payouts/{payout_id}/recoveries",
-    status_code=201,
-    response_model=PayoutState,
-    responses=COMMAND,
-    dependencies=COMMAND_DEPS,
-)
+@command(router, "/v1/payouts/{payout_id}/recoveries", PayoutState, status_code=201)
 def order_recovery(
     payout_id: UUID, body: RecoveryOrderIn, request: Request, who: Finance
 ) -> JSONResponse:
@@ -470,13 +432,7 @@ def order_recovery(
     )
 
 
-@router.post(
-    "/v1/payouts/{payout_id}/recoveries/receipts",
-    status_code=201,
-    response_model=PayoutState,
-    responses=COMMAND,
-    dependencies=COMMAND_DEPS,
-)
+@command(router, "/v1/payouts/{payout_id}/recoveries/receipts", PayoutState, status_code=201)
 def record_recovery(
     payout_id: UUID, body: RecoveryReceiptIn, request: Request, who: Finance
 ) -> JSONResponse:
@@ -522,13 +478,7 @@ def _load_batch(request: Request, batch_id: UUID, who: Principal) -> PaymentBatc
     return batch
 
 
-@router.post(
-    "/v1/payment-batches",
-    status_code=201,
-    response_model=BatchOut,
-    responses=CREATE,
-    dependencies=CREATE_DEPS,
-)
+@creation(router, "/v1/payment-batches", BatchOut)
 def release_batch(body: BatchIn, request: Request, who: Finance) -> JSONResponse:
     """Send approved payouts of one fund to the bank, each to its beneficiary's own account."""
     ledger = state(request).ledger
@@ -559,17 +509,10 @@ def release_batch(body: BatchIn, request: Request, who: Finance) -> JSONResponse
 def get_batch(batch_id: UUID, request: Request, who: Overseer) -> JSONResponse:
     """A batch, its lines and the bank's results."""
     batch = _load_batch(request, batch_id, who)
-    return JSONResponse(
-        _batch_out(batch).model_dump(mode="json"), headers={"ETag": etag(batch.version)}
-    )
+    return entity_response(_batch_out(batch), batch.version)
 
 
-@router.post(
-    "/v1/payment-batches/{batch_id}/results",
-    response_model=BatchOut,
-    responses=COMMAND,
-    dependencies=COMMAND_DEPS,
-)
+@command(router, "/v1/payment-batches/{batch_id}/results", BatchOut)
 def record_results(batch_id: UUID, body: ResultsIn, request: Request, who: Finance) -> JSONResponse:
     """Record the bank's result file, whole or not at all (BATCH-TOTALS)."""
     _load_batch(request, batch_id, who)

@@ -11,11 +11,10 @@ from pydantic import BaseModel, Field
 
 from disburse.api.commands import run_command
 from disburse.api.deps import (
-    CREATE,
-    CREATE_DEPS,
     ENTITY,
     Admin,
     Anyone,
+    creation,
     state,
 )
 from disburse.api.schemas import Input
@@ -91,13 +90,7 @@ def policy(
     return JSONResponse(body.model_dump(mode="json"))
 
 
-@router.post(
-    "/v1/policy/versions",
-    status_code=201,
-    response_model=Published,
-    responses=CREATE,
-    dependencies=CREATE_DEPS,
-)
+@creation(router, "/v1/policy/versions", Published)
 def publish(body: PublishIn, request: Request, who: Admin) -> JSONResponse:
     """Publish a catalogue version (admin keys; an audited event)."""
     if not body.document.region_prefix:

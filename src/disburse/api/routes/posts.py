@@ -9,15 +9,14 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
-from disburse.api.commands import etag, run_command
+from disburse.api.commands import run_command
 from disburse.api.deps import (
-    COMMAND,
-    COMMAND_DEPS,
-    CREATE,
-    CREATE_DEPS,
     ENTITY,
     Clerk,
     Reader,
+    command,
+    creation,
+    entity_response,
     state,
 )
 from disburse.api.schemas import Input
@@ -165,13 +164,7 @@ def load_post(request: Request, post_id: UUID, who: Principal) -> Post:
     return post
 
 
-@router.post(
-    "/v1/sites",
-    status_code=201,
-    response_model=Created,
-    responses=CREATE,
-    dependencies=CREATE_DEPS,
-)
+@creation(router, "/v1/sites", Created)
 def register_site(body: SiteIn, request: Request, who: Clerk) -> JSONResponse:
     """Register a village or settlement site."""
     check_region_code(body.region_code)
@@ -208,16 +201,10 @@ def get_site(site_id: UUID, request: Request, who: Reader) -> JSONResponse:
         post_ids=list(site.post_ids),
         version=site.version,
     )
-    return JSONResponse(body.model_dump(mode="json"), headers={"ETag": etag(site.version)})
+    return entity_response(body, site.version)
 
 
-@router.post(
-    "/v1/posts",
-    status_code=201,
-    response_model=Created,
-    responses=CREATE,
-    dependencies=CREATE_DEPS,
-)
+@creation(router, "/v1/posts", Created)
 def create_post(body: PostIn, request: Request, who: Clerk) -> JSONResponse:
     """Set up a post at a site (POST-QUOTA-SITE, POST-STIPEND-FLOOR, POST-FUND)."""
     _site(request, body.site_id, who)
@@ -260,15 +247,10 @@ def get_post(post_id: UUID, request: Request, who: Reader) -> JSONResponse:
         stipends_fen=dict(post.attendance),
         version=post.version,
     )
-    return JSONResponse(body.model_dump(mode="json"), headers={"ETag": etag(post.version)})
+    return entity_response(body, post.version)
 
 
-@router.post(
-    "/v1/posts/{post_id}/appointments",
-    response_model=Done,
-    responses=COMMAND,
-    dependencies=COMMAND_DEPS,
-)
+@command(router, "/v1/posts/{post_id}/appointments", Done)
 def appoint(post_id: UUID, body: AppointmentIn, request: Request, who: Clerk) -> JSONResponse:
     """Appoint a person (POST-ELIG, POST-ONE-PERSON-ONE-POST, POST-TERM)."""
     load_post(request, post_id, who)
@@ -289,12 +271,7 @@ def appoint(post_id: UUID, body: AppointmentIn, request: Request, who: Clerk) ->
     )
 
 
-@router.post(
-    "/v1/posts/{post_id}/renewals",
-    response_model=Done,
-    responses=COMMAND,
-    dependencies=COMMAND_DEPS,
-)
+@command(router, "/v1/posts/{post_id}/renewals", Done)
 def renew(post_id: UUID, body: RenewalIn, request: Request, who: Clerk) -> JSONResponse:
     """Renew the current holder's term (POST-VACANT without one, POST-TERM)."""
     load_post(request, post_id, who)
@@ -311,12 +288,7 @@ def renew(post_id: UUID, body: RenewalIn, request: Request, who: Clerk) -> JSONR
     )
 
 
-@router.post(
-    "/v1/posts/{post_id}/insurance",
-    response_model=Done,
-    responses=COMMAND,
-    dependencies=COMMAND_DEPS,
-)
+@command(router, "/v1/posts/{post_id}/insurance", Done)
 def record_insurance(
     post_id: UUID, body: InsuranceIn, request: Request, who: Clerk
 ) -> JSONResponse:
@@ -341,12 +313,7 @@ def record_insurance(
     )
 
 
-@router.post(
-    "/v1/posts/{post_id}/attendance",
-    response_model=AttendanceRecorded,
-    responses=COMMAND,
-    dependencies=COMMAND_DEPS,
-)
+@command(router, "/v1/posts/{post_id}/attendance", AttendanceRecorded)
 def record_attendance(
     post_id: UUID, body: AttendanceIn, request: Request, who: Clerk
 ) -> JSONResponse:
@@ -372,12 +339,7 @@ def record_attendance(
     )
 
 
-@router.post(
-    "/v1/posts/{post_id}/exit",
-    response_model=Done,
-    responses=COMMAND,
-    dependencies=COMMAND_DEPS,
-)
+@command(router, "/v1/posts/{post_id}/exit", Done)
 def exit_post(post_id: UUID, body: ExitIn, request: Request, who: Clerk) -> JSONResponse:
     """The holder leaves; they may then hold another post."""
     load_post(request, post_id, who)

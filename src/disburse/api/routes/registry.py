@@ -10,15 +10,14 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
-from disburse.api.commands import etag, run_command
+from disburse.api.commands import run_command
 from disburse.api.deps import (
-    COMMAND,
-    COMMAND_DEPS,
-    CREATE,
-    CREATE_DEPS,
     ENTITY,
     ReaderOrClaimant,
     Submitter,
+    command,
+    creation,
+    entity_response,
     state,
 )
 from disburse.api.schemas import Input
@@ -186,12 +185,11 @@ def person_out(person: Person, *, full_id: bool) -> PersonOut:
     )
 
 
-@router.post(
+@creation(
+    router,
     "/v1/people",
-    status_code=201,
-    response_model=Registered,
-    responses={200: {"model": Registered, "description": "Already registered."}, **CREATE},
-    dependencies=CREATE_DEPS,
+    Registered,
+    again="Already registered.",
 )
 def register_person(body: PersonIn, request: Request, who: Submitter) -> JSONResponse:
     """Register a person. The same resident ID again answers 200 with the same person."""
@@ -239,15 +237,10 @@ def get_person(person_id: UUID, request: Request, who: ReaderOrClaimant) -> JSON
     """A person. Resident IDs are masked except for clerk and inspector keys."""
     person = load_person(request, person_id, who)
     body = person_out(person, full_id=who.sees_resident_ids)
-    return JSONResponse(body.model_dump(mode="json"), headers={"ETag": etag(person.version)})
+    return entity_response(body, person.version)
 
 
-@router.post(
-    "/v1/people/{person_id}/facts",
-    response_model=FactRecorded,
-    responses=COMMAND,
-    dependencies=COMMAND_DEPS,
-)
+@command(router, "/v1/people/{person_id}/facts", FactRecorded)
 def record_fact(person_id: UUID, body: FactIn, request: Request, who: Submitter) -> JSONResponse:
     """Record a fact: death, income, status change, new bank account or employment."""
     load_person(request, person_id, who)
@@ -299,12 +292,11 @@ def record_fact(person_id: UUID, body: FactIn, request: Request, who: Submitter)
     )
 
 
-@router.post(
+@creation(
+    router,
     "/v1/organisations",
-    status_code=201,
-    response_model=Registered,
-    responses={200: {"model": Registered, "description": "Already registered."}, **CREATE},
-    dependencies=CREATE_DEPS,
+    Registered,
+    again="Already registered.",
 )
 def register_organisation(body: OrganisationIn, request: Request, who: Submitter) -> JSONResponse:
     """Register an employer, broker or base; the same credit code again answers 200."""
@@ -355,4 +347,4 @@ def get_organisation(
         bank_account_masked=mask_account(organisation.bank_account),
         version=organisation.version,
     )
-    return JSONResponse(body.model_dump(mode="json"), headers={"ETag": etag(organisation.version)})
+    return entity_response(body, organisation.version)

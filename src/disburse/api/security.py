@@ -12,7 +12,7 @@ from fastapi import Depends, Header, Request
 from disburse.api.problems import ApiError
 from disburse.application.context import Context
 from disburse.domain.meta import Role
-from disburse.domain.regions import within
+from disburse.domain.regions import region_scope, within
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -59,6 +59,14 @@ class Principal:
         """Claimant systems read only what they submitted (403, CLAIMANT-OWN)."""
         if self.role is Role.CLAIMANT and submitted_via != self.client_id:
             deny(self, "CLAIMANT-OWN", f"a claimant key reads only its own submissions, not {what}")
+
+    def scope(self, region: str | None) -> str:
+        """The caller's region, or a narrower one inside it (a code or a prefix)."""
+        if region is None:
+            return self.region
+        scope = region_scope(region)
+        self.require_region(scope, "the region asked for")
+        return scope
 
     def require_region(self, region_code: str, what: str) -> None:
         """Refuse (403, REGION-SCOPE) what lies outside the caller's region."""

@@ -58,6 +58,16 @@ def scope_of(code: str) -> str:
     return code
 
 
+def region_scope(code_or_prefix: str, field: str = "region") -> str:
+    """The prefix a region filter stands for, validated.
+
+    A 6-digit code stands for its scope (220200 -> 2202, 220221 -> 220221); a 2- or
+    4-digit prefix for itself; ``""`` for the whole country.
+    """
+    full = len(code_or_prefix) == len("220221")
+    return check_region_scope(scope_of(code_or_prefix) if full else code_or_prefix, field)
+
+
 def within(code: str, scope: str) -> bool:
     """Whether a region code lies inside a scope (prefix)."""
     return code.startswith(scope)

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 from uuid import UUID
 
-from disburse.domain.regions import check_region_scope, scope_of
+from disburse.domain.regions import check_region_scope, region_scope
 
 if TYPE_CHECKING:
     from disburse.projections.db import Row, ViewDB
@@ -83,11 +83,11 @@ class AlertQueries:
             conditions.append("region_code LIKE :scope")
         if person_id is not None:
             conditions.append("person_id = :person")
-        scope = check_region_scope(region or "", field="region")
+        scope = region_scope(region or "")
         params = {
             "rule": rule,
             "state": state,
-            "scope": f"{scope_of(scope) if len(scope) == 6 else scope}%",  # noqa: PLR2004 - a code
+            "scope": f"{scope}%",
             "person": person_id,
             "limit": limit,
             "offset": offset,

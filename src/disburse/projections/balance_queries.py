@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from disburse.domain.regions import check_region_scope, scope_of
+from disburse.domain.regions import check_region_scope, region_scope
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Mapping
@@ -140,8 +140,7 @@ class BalanceQueries:
 
         ``by_region`` breaks a province down by city and a city by county.
         """
-        scope = scope_of(code) if len(code) == 6 else code  # noqa: PLR2004 - a full code
-        check_region_scope(scope, field="region")
+        scope = region_scope(code)
         child = {2: 4, 4: 6}.get(len(scope), 6)
         where = "region_code LIKE :scope" + (" AND year = :year" if year is not None else "")
         params = {"scope": f"{scope}%", "year": year}

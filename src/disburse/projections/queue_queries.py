@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any, TypedDict, Unpack
 from disburse.domain.batch import Outcome
 from disburse.domain.errors import InvalidInputError
 from disburse.domain.payout import PayoutKind, PayoutStatus
-from disburse.domain.regions import check_region_scope, scope_of
+from disburse.domain.regions import region_scope
 
 if TYPE_CHECKING:
     from uuid import UUID
@@ -19,7 +19,6 @@ if TYPE_CHECKING:
 
 RULE = "QUEUE-FILTER"
 MAX_LIMIT = 1000
-_FULL_CODE = 6
 
 #: What awaits a decision: not yet approved (or approved once of two), not yet rejected.
 AWAITING_DECISION = (
@@ -264,9 +263,8 @@ def _filters(**filters: Unpack[QueueFilters]) -> tuple[str, dict[str, object]]:
         clauses.append("p.fund_id = :fund")
         params["fund"] = str(fund_id)
     if region is not None:
-        scope = scope_of(region) if len(region) == _FULL_CODE else region
         clauses.append("p.region_code LIKE :scope")
-        params["scope"] = check_region_scope(scope, "region") + "%"
+        params["scope"] = region_scope(region) + "%"
     if programme is not None:
         clauses.append("p.programme = :programme")
         params["programme"] = programme

@@ -26,10 +26,8 @@ from disburse.api.deps import (
 )
 from disburse.api.problems import ApiError
 from disburse.api.schemas import Input
-from disburse.api.security import Principal
 from disburse.domain.alert import AlertOutcome
 from disburse.domain.person import Person
-from disburse.domain.regions import check_region_scope, scope_of
 from disburse.projections.alert_queries import STATES, Alert
 from disburse.projections.audit_queries import AuditEntry
 from disburse.projections.balance_queries import GroupBalance, Totals
@@ -214,16 +212,6 @@ def _entry(entry: AuditEntry) -> EntryOut:
     )
 
 
-def _scope(who: Principal, region: str | None) -> str:
-    """The caller's region, or a narrower one inside it."""
-    if region is None:
-        return who.region
-    check_region_scope(region, "region")
-    scope = scope_of(region) if len(region) == 6 else region  # noqa: PLR2004 - a county code
-    who.require_region(scope, "the region asked for")
-    return scope
-
-
 @router.get("/v1/alerts", response_model=AlertPage, responses=QUERY, tags=["alerts"])
 def alerts(
     request: Request,
@@ -239,7 +227,7 @@ def alerts(
     min_position: MinPosition = None,
 ) -> JSONResponse:
     """Alerts raised by the FRAUD-* rules, oldest first."""
-    scope = _scope(who, region)
+    scope = who.scope(region)
     wait_for_views(request, min_position)
     assert status is None or status in STATES  # noqa: S101 - the pattern guarantees it
     found = state(request).views.alerts.find(
@@ -309,7 +297,7 @@ def region_balance(
     min_position: MinPosition = None,
 ) -> JSONResponse:
     """A region's balances: a 6-digit code (220200 = the city) or a 2/4/6-digit prefix."""
-    scope = _scope(who, code)
+    scope = who.scope(code)
     wait_for_views(request, min_position)
     found = state(request).views.balances.region(scope, year=year)
     body = RegionBalanceOut(

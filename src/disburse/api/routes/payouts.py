@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
 from datetime import date
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 from uuid import UUID
 
 from fastapi import APIRouter, Depends, Query, Request
@@ -30,14 +31,15 @@ from disburse.api.deps import (
 )
 from disburse.api.schemas import Input
 from disburse.api.security import Principal, allow
-from disburse.application.payouts import BankResult
+from disburse.application.context import Context
+from disburse.application.payouts import BankResult, Payouts
 from disburse.domain.batch import Outcome, PaymentBatch
 from disburse.domain.meta import Role
 from disburse.domain.payout import Payout, PayoutKind, PayoutStatus
-from disburse.domain.regions import check_region_scope, scope_of
 from disburse.projections.base import jsonable
 
 router = APIRouter(tags=["payouts"])
+R = TypeVar("R")
 Objector = Annotated[Principal, Depends(allow(Role.CLERK, Role.INSPECTOR))]
 
 
@@ -228,11 +230,7 @@ def queue(
     min_position: MinPosition = None,
 ) -> JSONResponse:
     """The queue of payouts, oldest first, with their explanation and evidence."""
-    scope = who.region
-    if region is not None:
-        check_region_scope(region, "region")
-        scope = scope_of(region) if len(region) == 6 else region  # noqa: PLR2004 - a county code
-        who.require_region(scope, "the region asked for")
+    scope = who.scope(region)
     wait_for_views(request, min_position)
     shared = state(request)
     filters: dict[str, Any] = {
@@ -306,47 +304,65 @@ def _state_after(payout_id: UUID, status: PayoutStatus | None = None) -> PayoutS
     return PayoutState(payout_id=payout_id, status=status)
 
 
-@command(router, "/v1/payouts/{payout_id}/approve", PayoutState)
-def approve(payout_id: UUID, request: Request, who: Finance) -> JSONResponse:
-    """Approve (PAYOUT-APPROVER, PAYOUT-NOTICE); the final approval commits the money."""
+def _on_payout(
+    request: Request,
+    who: Principal,
+    payout_id: UUID,
+    act: Callable[[Payouts, Context], R],
+    render: Callable[[R], PayoutState],
+    *,
+    payload: BaseModel | None = None,
+    status_code: int = 200,
+) -> JSONResponse:
+    """Run one payout command for a caller who may see the payout (If-Match applies)."""
     load_payout(request, payout_id, who)
     payouts = state(request).ledger.payouts
     return run_command(
         request,
         who,
-        lambda: payouts.approve(who.context(), payout_id),
-        lambda status: _state_after(payout_id, status),
+        lambda: act(payouts, who.context()),
+        render,
+        payload=payload,
+        status_code=status_code,
         target=payout_id,
+    )
+
+
+@command(router, "/v1/payouts/{payout_id}/approve", PayoutState)
+def approve(payout_id: UUID, request: Request, who: Finance) -> JSONResponse:
+    """Approve (PAYOUT-APPROVER, PAYOUT-NOTICE); the final approval commits the money."""
+    return _on_payout(
+        request,
+        who,
+        payout_id,
+        lambda payouts, ctx: payouts.approve(ctx, payout_id),
+        lambda status: _state_after(payout_id, status),
     )
 
 
 @command(router, "/v1/payouts/{payout_id}/reject", PayoutState)
 def reject(payout_id: UUID, body: ReasonIn, request: Request, who: Finance) -> JSONResponse:
     """Reject; a committed amount returns to the fund and the claim's limits are freed."""
-    load_payout(request, payout_id, who)
-    payouts = state(request).ledger.payouts
-    return run_command(
+    return _on_payout(
         request,
         who,
-        lambda: payouts.reject(who.context(), payout_id, reason=body.reason),
+        payout_id,
+        lambda payouts, ctx: payouts.reject(ctx, payout_id, reason=body.reason),
         lambda _: _state_after(payout_id, PayoutStatus.REJECTED),
         payload=body,
-        target=payout_id,
     )
 
 
 @command(router, "/v1/payouts/{payout_id}/cancel", PayoutState)
 def cancel(payout_id: UUID, body: ReasonIn, request: Request, who: Finance) -> JSONResponse:
     """Cancel an approved or failed payout; its commitment returns to the fund."""
-    load_payout(request, payout_id, who)
-    payouts = state(request).ledger.payouts
-    return run_command(
+    return _on_payout(
         request,
         who,
-        lambda: payouts.cancel(who.context(), payout_id, reason=body.reason),
+        payout_id,
+        lambda payouts, ctx: payouts.cancel(ctx, payout_id, reason=body.reason),
         lambda _: _state_after(payout_id, PayoutStatus.CANCELLED),
         payload=body,
-        target=payout_id,
     )
 
 
@@ -355,18 +371,16 @@ def lodge_objection(
     payout_id: UUID, body: ObjectionIn, request: Request, who: Objector
 ) -> JSONResponse:
     """Record an objection during public notice; holds the payout (PAYOUT-OBJECTION)."""
-    load_payout(request, payout_id, who)
-    payouts = state(request).ledger.payouts
-    return run_command(
+    return _on_payout(
         request,
         who,
-        lambda: payouts.lodge_objection(who.context(), payout_id, grounds=body.grounds),
+        payout_id,
+        lambda payouts, ctx: payouts.lodge_objection(ctx, payout_id, grounds=body.grounds),
         lambda objection_id: PayoutState(
             payout_id=payout_id, status=PayoutStatus.HELD, objection_id=objection_id
         ),
         payload=body,
         status_code=201,
-        target=payout_id,
     )
 
 
@@ -375,36 +389,30 @@ def resolve_objection(
     payout_id: UUID, objection_id: str, body: ObjectionDecisionIn, request: Request, who: Finance
 ) -> JSONResponse:
     """Uphold (the payout is rejected) or dismiss (it continues) an objection."""
-    load_payout(request, payout_id, who)
-    payouts = state(request).ledger.payouts
-    return run_command(
+    return _on_payout(
         request,
         who,
-        lambda: payouts.resolve_objection(
-            who.context(),
-            payout_id,
-            objection_id=objection_id,
-            upheld=body.upheld,
-            reason=body.reason,
+        payout_id,
+        lambda payouts, ctx: payouts.resolve_objection(
+            ctx, payout_id, objection_id=objection_id, upheld=body.upheld, reason=body.reason
         ),
         lambda _: _state_after(payout_id, PayoutStatus.REJECTED if body.upheld else None),
         payload=body,
-        target=payout_id,
     )
 
 
 @command(router, "/v1/payouts/{payout_id}/reissue", PayoutState)
 def reissue(payout_id: UUID, body: ReissueIn, request: Request, who: Finance) -> JSONResponse:
     """Pay a failed payout again, to the beneficiary's own account (PAY-ONE-CARD)."""
-    load_payout(request, payout_id, who)
-    payouts = state(request).ledger.payouts
-    return run_command(
+    return _on_payout(
         request,
         who,
-        lambda: payouts.reissue(who.context(), payout_id, account=body.account, reason=body.reason),
+        payout_id,
+        lambda payouts, ctx: payouts.reissue(
+            ctx, payout_id, account=body.account, reason=body.reason
+        ),
         lambda _: _state_after(payout_id, PayoutStatus.APPROVED),
         payload=body,
-        target=payout_id,
     )
 
 
@@ -413,13 +421,12 @@ def order_recovery(
     payout_id: UUID, body: RecoveryOrderIn, request: Request, who: Finance
 ) -> JSONResponse:
     """Order the recovery of an improper payment, citing the alert or case."""
-    load_payout(request, payout_id, who)
-    payouts = state(request).ledger.payouts
-    return run_command(
+    return _on_payout(
         request,
         who,
-        lambda: payouts.order_recovery(
-            who.context(),
+        payout_id,
+        lambda payouts, ctx: payouts.order_recovery(
+            ctx,
             payout_id,
             amount_fen=body.amount_fen,
             case_reference=body.case_reference,
@@ -428,7 +435,6 @@ def order_recovery(
         lambda _: _state_after(payout_id),
         payload=body,
         status_code=201,
-        target=payout_id,
     )
 
 
@@ -437,18 +443,16 @@ def record_recovery(
     payout_id: UUID, body: RecoveryReceiptIn, request: Request, who: Finance
 ) -> JSONResponse:
     """Recovered money returns to the fund."""
-    load_payout(request, payout_id, who)
-    payouts = state(request).ledger.payouts
-    return run_command(
+    return _on_payout(
         request,
         who,
-        lambda: payouts.record_recovery(
-            who.context(), payout_id, amount_fen=body.amount_fen, received_on=body.received_on
+        payout_id,
+        lambda payouts, ctx: payouts.record_recovery(
+            ctx, payout_id, amount_fen=body.amount_fen, received_on=body.received_on
         ),
         lambda _: _state_after(payout_id),
         payload=body,
         status_code=201,
-        target=payout_id,
     )
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date
 from uuid import UUID
 
@@ -21,6 +22,8 @@ from disburse.api.deps import (
 )
 from disburse.api.schemas import Input
 from disburse.api.security import Principal
+from disburse.application.context import Context
+from disburse.application.posts import Posts
 from disburse.domain.months import Month
 from disburse.domain.post import ExitReason, InsuranceKind, Post
 from disburse.domain.regions import check_region_code
@@ -250,41 +253,55 @@ def get_post(post_id: UUID, request: Request, who: Reader) -> JSONResponse:
     return entity_response(body, post.version)
 
 
-@command(router, "/v1/posts/{post_id}/appointments", Done)
-def appoint(post_id: UUID, body: AppointmentIn, request: Request, who: Clerk) -> JSONResponse:
-    """Appoint a person (POST-ELIG, POST-ONE-PERSON-ONE-POST, POST-TERM)."""
+def _on_post(
+    request: Request,
+    who: Principal,
+    post_id: UUID,
+    act: Callable[[Posts, Context], None],
+    payload: BaseModel,
+) -> JSONResponse:
+    """Run one post command that answers ``Done`` (If-Match applies to the post)."""
     load_post(request, post_id, who)
     posts = state(request).ledger.posts
     return run_command(
         request,
         who,
-        lambda: posts.appoint(
-            who.context(),
+        lambda: act(posts, who.context()),
+        lambda _: Done(id=post_id, recorded=True),
+        payload=payload,
+        target=post_id,
+    )
+
+
+@command(router, "/v1/posts/{post_id}/appointments", Done)
+def appoint(post_id: UUID, body: AppointmentIn, request: Request, who: Clerk) -> JSONResponse:
+    """Appoint a person (POST-ELIG, POST-ONE-PERSON-ONE-POST, POST-TERM)."""
+    return _on_post(
+        request,
+        who,
+        post_id,
+        lambda posts, ctx: posts.appoint(
+            ctx,
             post_id,
             person_id=body.person_id,
             term_start=body.term_start,
             term_end=body.term_end,
         ),
-        lambda _: Done(id=post_id, recorded=True),
-        payload=body,
-        target=post_id,
+        body,
     )
 
 
 @command(router, "/v1/posts/{post_id}/renewals", Done)
 def renew(post_id: UUID, body: RenewalIn, request: Request, who: Clerk) -> JSONResponse:
     """Renew the current holder's term (POST-VACANT without one, POST-TERM)."""
-    load_post(request, post_id, who)
-    posts = state(request).ledger.posts
-    return run_command(
+    return _on_post(
         request,
         who,
-        lambda: posts.renew(
-            who.context(), post_id, term_start=body.term_start, term_end=body.term_end
+        post_id,
+        lambda posts, ctx: posts.renew(
+            ctx, post_id, term_start=body.term_start, term_end=body.term_end
         ),
-        lambda _: Done(id=post_id, recorded=True),
-        payload=body,
-        target=post_id,
+        body,
     )
 
 
@@ -293,13 +310,12 @@ def record_insurance(
     post_id: UUID, body: InsuranceIn, request: Request, who: Clerk
 ) -> JSONResponse:
     """Record the holder's insurance (needed before the first stipend)."""
-    load_post(request, post_id, who)
-    posts = state(request).ledger.posts
-    return run_command(
+    return _on_post(
         request,
         who,
-        lambda: posts.record_insurance(
-            who.context(),
+        post_id,
+        lambda posts, ctx: posts.record_insurance(
+            ctx,
             post_id,
             kind=body.kind,
             policy_number=body.policy_number,
@@ -307,9 +323,7 @@ def record_insurance(
             valid_from=body.valid_from,
             valid_to=body.valid_to,
         ),
-        lambda _: Done(id=post_id, recorded=True),
-        payload=body,
-        target=post_id,
+        body,
     )
 
 
@@ -342,19 +356,12 @@ def record_attendance(
 @command(router, "/v1/posts/{post_id}/exit", Done)
 def exit_post(post_id: UUID, body: ExitIn, request: Request, who: Clerk) -> JSONResponse:
     """The holder leaves; they may then hold another post."""
-    load_post(request, post_id, who)
-    posts = state(request).ledger.posts
-    return run_command(
+    return _on_post(
         request,
         who,
-        lambda: posts.exit(
-            who.context(),
-            post_id,
-            reason=body.reason,
-            effective_on=body.effective_on,
-            note=body.note,
+        post_id,
+        lambda posts, ctx: posts.exit(
+            ctx, post_id, reason=body.reason, effective_on=body.effective_on, note=body.note
         ),
-        lambda _: Done(id=post_id, recorded=True),
-        payload=body,
-        target=post_id,
+        body,
     )

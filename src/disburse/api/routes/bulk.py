@@ -20,13 +20,15 @@ from disburse.api.commands import (
 )
 from disburse.api.deps import CREATE_DEPS, Submitter, problems, state
 from disburse.api.problems import ApiError, FieldProblem, status_of
-from disburse.api.routes.claims import ApplicationIn, GrantIn
-from disburse.api.routes.registry import PersonIn
+from disburse.api.routes.claims import (
+    ApplicationIn,
+    GrantIn,
+    application_submission,
+    grant_claim,
+)
+from disburse.api.routes.registry import PersonIn, registration
 from disburse.api.schemas import Input
 from disburse.domain.errors import DomainError
-from disburse.domain.organisation import Organisation
-from disburse.domain.person import Person
-from disburse.domain.regions import check_region_code
 from disburse.domain.request import RecordedRequest, request_id_for
 
 if TYPE_CHECKING:
@@ -184,28 +186,16 @@ def _bulk(
 )
 def bulk_people(body: BulkIn, request: Request, who: Submitter) -> JSONResponse:
     """Register up to 10,000 people; a per-item report (known people: created=false)."""
-    people = state(request).ledger.people
+    ledger = state(request).ledger
 
     def item(index: int, raw: dict[str, Any]) -> ItemResult:
         try:
             person = _PERSON.validate_python(raw)
         except ValidationError as error:
             return ItemResult(index=index, accepted=False, problem=_schema_problem(error))
-        check_region_code(person.home_region, "home_region")
-        who.require_region(person.home_region, "the person's home region")
-        registration = people.register(
-            who.context(),
-            resident_id=person.resident_id,
-            name=person.name,
-            home_region=person.home_region,
-            poverty_status=person.poverty_status,
-            labour_capacity=person.labour_capacity,
-            household_id=person.household_id,
-            bank_account=person.bank_account,
-            public_payroll=person.public_payroll,
-        )
+        registered = registration(ledger, who, person)()
         return ItemResult(
-            index=index, accepted=True, id=registration.person_id, created=registration.created
+            index=index, accepted=True, id=registered.person_id, created=registered.created
         )
 
     return _bulk(request, who, body, item)
@@ -226,19 +216,8 @@ def bulk_claims(body: BulkIn, request: Request, who: Submitter) -> JSONResponse:
             claim = _CLAIM.validate_python(raw)
         except ValidationError as error:
             return ItemResult(index=index, accepted=False, problem=_schema_problem(error))
-        ctx = who.context()
         if isinstance(claim, GrantItem):
-            who.require_region(ledger.people.get(claim.person_id).home_region, "the worker")
-            grant = ledger.grants.claim(
-                ctx,
-                person_id=claim.person_id,
-                work_province=claim.work_province,
-                employer=claim.employer,
-                started_on=claim.started_on,
-                months_worked=claim.months_worked,
-                evidence_ref=claim.evidence_ref,
-                external_claim_id=claim.external_claim_id,
-            )
+            grant = grant_claim(ledger, who, claim)()
             return ItemResult(
                 index=index,
                 accepted=True,
@@ -246,24 +225,7 @@ def bulk_claims(body: BulkIn, request: Request, who: Submitter) -> JSONResponse:
                 payout_id=grant.payout_id,
                 created=grant.created,
             )
-        applicant = ledger.store.find(Person, claim.applicant_id)
-        region = applicant.home_region if applicant is not None else None
-        if region is None:
-            organisation = ledger.store.find(Organisation, claim.applicant_id)
-            region = organisation.region_code if organisation is not None else None
-        if region is not None:
-            who.require_region(region, "the applicant")
-        application = ledger.subsidies.submit(
-            ctx,
-            programme=claim.programme,
-            applicant_id=claim.applicant_id,
-            beneficiary_ids=claim.beneficiary_ids,
-            period_start=claim.period_start,
-            months=claim.months,
-            chosen_fen=claim.chosen_fen,
-            evidence=claim.evidence,
-            external_claim_id=claim.external_claim_id,
-        )
+        application = application_submission(ledger, who, claim)()
         return ItemResult(
             index=index,
             accepted=True,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date
 from typing import Any
 from uuid import UUID
@@ -20,7 +21,9 @@ from disburse.api.deps import (
     state,
 )
 from disburse.api.schemas import Input
+from disburse.api.security import Principal
 from disburse.application.grants import GrantClaim
+from disburse.application.ledger import Ledger
 from disburse.application.subsidies import ApplicationClaim
 from disburse.domain.grant import GRANT_PROGRAMME
 from disburse.domain.organisation import Organisation
@@ -124,22 +127,10 @@ def _accepted(claim: GrantClaim | ApplicationClaim) -> ClaimAccepted:
 )
 def claim_grant(body: GrantIn, request: Request, who: Submitter) -> JSONResponse:
     """Claim a transport grant (GRANT-ELIG, GRANT-ONCE, GRANT-AMOUNT); requests its payout."""
-    ledger = state(request).ledger
-    person = ledger.people.get(body.person_id)
-    who.require_region(person.home_region, "the worker")
     return run_command(
         request,
         who,
-        lambda: ledger.grants.claim(
-            who.context(),
-            person_id=body.person_id,
-            work_province=body.work_province,
-            employer=body.employer,
-            started_on=body.started_on,
-            months_worked=body.months_worked,
-            evidence_ref=body.evidence_ref,
-            external_claim_id=body.external_claim_id,
-        ),
+        grant_claim(state(request).ledger, who, body),
         _accepted,
         payload=body,
         status_code=lambda c: 201 if c.created else 200,
@@ -171,13 +162,48 @@ def get_grant(grant_id: UUID, request: Request, who: ReaderOrClaimant) -> JSONRe
     return entity_response(body, grant.version)
 
 
-def _applicant_region(request: Request, applicant_id: UUID) -> str | None:
-    store = state(request).ledger.store
-    person = store.find(Person, applicant_id)
-    if person is not None:
-        return person.home_region
-    organisation = store.find(Organisation, applicant_id)
-    return None if organisation is None else organisation.region_code
+def grant_claim(ledger: Ledger, who: Principal, body: GrantIn) -> Callable[[], GrantClaim]:
+    """The claim to run, once the caller is found to act in the worker's region."""
+    who.require_region(ledger.people.get(body.person_id).home_region, "the worker")
+    return lambda: ledger.grants.claim(
+        who.context(),
+        person_id=body.person_id,
+        work_province=body.work_province,
+        employer=body.employer,
+        started_on=body.started_on,
+        months_worked=body.months_worked,
+        evidence_ref=body.evidence_ref,
+        external_claim_id=body.external_claim_id,
+    )
+
+
+def application_submission(
+    ledger: Ledger, who: Principal, body: ApplicationIn
+) -> Callable[[], ApplicationClaim]:
+    """The submission to run, once the caller is found to act in the applicant's region.
+
+    An unknown applicant is left to the command, which names it (APPLICANT-NOT-FOUND).
+    """
+    person = ledger.store.find(Person, body.applicant_id)
+    organisation = (
+        None if person is not None else ledger.store.find(Organisation, body.applicant_id)
+    )
+    region = (
+        person.home_region if person is not None else getattr(organisation, "region_code", None)
+    )
+    if region is not None:
+        who.require_region(region, "the applicant")
+    return lambda: ledger.subsidies.submit(
+        who.context(),
+        programme=body.programme,
+        applicant_id=body.applicant_id,
+        beneficiary_ids=body.beneficiary_ids,
+        period_start=body.period_start,
+        months=body.months,
+        chosen_fen=body.chosen_fen,
+        evidence=body.evidence,
+        external_claim_id=body.external_claim_id,
+    )
 
 
 @creation(
@@ -188,24 +214,10 @@ def _applicant_region(request: Request, applicant_id: UUID) -> str | None:
 )
 def submit_application(body: ApplicationIn, request: Request, who: Submitter) -> JSONResponse:
     """Submit an application; the catalogue decides eligibility, amount and limits."""
-    region = _applicant_region(request, body.applicant_id)
-    if region is not None:
-        who.require_region(region, "the applicant")
-    ledger = state(request).ledger
     return run_command(
         request,
         who,
-        lambda: ledger.subsidies.submit(
-            who.context(),
-            programme=body.programme,
-            applicant_id=body.applicant_id,
-            beneficiary_ids=body.beneficiary_ids,
-            period_start=body.period_start,
-            months=body.months,
-            chosen_fen=body.chosen_fen,
-            evidence=body.evidence,
-            external_claim_id=body.external_claim_id,
-        ),
+        application_submission(state(request).ledger, who, body),
         _accepted,
         payload=body,
         status_code=lambda c: 201 if c.created else 200,

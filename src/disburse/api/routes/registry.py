@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date
 from typing import Annotated, Literal
 from uuid import UUID
@@ -21,6 +22,8 @@ from disburse.api.deps import (
     state,
 )
 from disburse.api.schemas import Input
+from disburse.api.security import Principal
+from disburse.application.ledger import Ledger
 from disburse.application.organisations import OrganisationRegistration
 from disburse.application.people import Registration
 from disburse.domain.months import Month
@@ -193,34 +196,37 @@ def person_out(person: Person, *, full_id: bool) -> PersonOut:
 )
 def register_person(body: PersonIn, request: Request, who: Submitter) -> JSONResponse:
     """Register a person. The same resident ID again answers 200 with the same person."""
-    check_region_code(body.home_region, "home_region")
-    who.require_region(body.home_region, "the person's home region")
-    ledger = state(request).ledger
-    existing = ledger.store.find(Person, ledger.people.id_for(body.resident_id))
-    if existing is not None:
-        who.require_region(existing.home_region, "the person")
-
-    def action() -> Registration:
-        return ledger.people.register(
-            who.context(),
-            resident_id=body.resident_id,
-            name=body.name,
-            home_region=body.home_region,
-            poverty_status=body.poverty_status,
-            labour_capacity=body.labour_capacity,
-            household_id=body.household_id,
-            bank_account=body.bank_account,
-            public_payroll=body.public_payroll,
-        )
-
     return run_command(
         request,
         who,
-        action,
+        registration(state(request).ledger, who, body),
         lambda r: Registered(id=r.person_id, created=r.created),
         payload=body,
         status_code=lambda r: 201 if r.created else 200,
         location=lambda r: f"/v1/people/{r.person_id}",
+    )
+
+
+def registration(ledger: Ledger, who: Principal, body: PersonIn) -> Callable[[], Registration]:
+    """The registration to run, once the caller is found to act in the person's region.
+
+    A person already registered elsewhere is not disclosed to a key outside their region.
+    """
+    check_region_code(body.home_region, "home_region")
+    who.require_region(body.home_region, "the person's home region")
+    existing = ledger.store.find(Person, ledger.people.id_for(body.resident_id))
+    if existing is not None:
+        who.require_region(existing.home_region, "the person")
+    return lambda: ledger.people.register(
+        who.context(),
+        resident_id=body.resident_id,
+        name=body.name,
+        home_region=body.home_region,
+        poverty_status=body.poverty_status,
+        labour_capacity=body.labour_capacity,
+        household_id=body.household_id,
+        bank_account=body.bank_account,
+        public_payroll=body.public_payroll,
     )
 
 

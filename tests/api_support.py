@@ -140,16 +140,17 @@ class LogTrap:
         non-ASCII), folded as the ledger folds input (full-width digits, lower-case x).
         """
         texts = [self.buffer.getvalue()]
-        texts += [unicodedata.normalize("NFKC", text).upper() for text in _strings(self.lines())]
+        texts += [unicodedata.normalize("NFKC", text).upper() for text in strings(self.lines())]
         found = [rid for text in texts for rid in _RESIDENT_ID.findall(text)]
         return sorted({rid for rid in found if check_digit(rid[:17]) == rid[17].upper()})
 
 
-def _strings(value: object) -> list[str]:
+def strings(value: object) -> list[str]:
+    """Every string in a JSON value, keys included."""
     if isinstance(value, str):
         return [value]
     if isinstance(value, dict):
-        return [s for k, v in value.items() for s in (*_strings(k), *_strings(v))]
+        return [s for k, v in value.items() for s in (*strings(k), *strings(v))]
     if isinstance(value, list):
-        return [s for v in value for s in _strings(v)]
+        return [s for v in value for s in strings(v)]
     return []

@@ -7,11 +7,11 @@ from rich.console import Console
 from rich.table import Table
 
 from disburse import __version__
-from disburse.bootstrap import build_ledger, initialise
+from disburse.bootstrap import initialise
+from disburse.cli_common import load_settings, open_ledger
 from disburse.cli_project import project_app
 from disburse.cli_serve import clients_app, serve
 from disburse.keys import generate_secret
-from disburse.settings import ConfigurationError, Settings
 
 app = typer.Typer(
     name="disburse",
@@ -25,15 +25,6 @@ app.add_typer(project_app, name="project")
 app.add_typer(clients_app, name="clients")
 app.command()(serve)
 console = Console()
-errors = Console(stderr=True)
-
-
-def _settings() -> Settings:
-    try:
-        return Settings()
-    except ValueError as error:
-        errors.print(f"[red]invalid settings:[/red] {error}")
-        raise typer.Exit(2) from None
 
 
 @app.command()
@@ -45,12 +36,8 @@ def version() -> None:
 @app.command()
 def init() -> None:
     """Create the store's tables if needed and publish missing default catalogue versions."""
-    settings = _settings()
-    try:
-        ledger = build_ledger(settings)
-    except ConfigurationError as error:
-        errors.print(f"[red]cannot start:[/red] {error}")
-        raise typer.Exit(1) from None
+    settings = load_settings()
+    ledger = open_ledger(settings)
     try:
         published = initialise(ledger)
         table = Table(title="Policy catalogue", show_header=True)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import getpass
 import json
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 from uuid import UUID
 
 import typer
@@ -13,22 +13,16 @@ from rich.table import Table
 
 from disburse.application.clients import Clients
 from disburse.application.context import Context
-from disburse.bootstrap import build_ledger, initialise
+from disburse.bootstrap import initialise
+from disburse.cli_common import errors, load_settings, open_ledger
 from disburse.domain.errors import DomainError
 from disburse.domain.meta import Role
-from disburse.settings import ConfigurationError, Settings
+
+if TYPE_CHECKING:
+    from disburse.application.ledger import Ledger
 
 clients_app = typer.Typer(help="API clients and their keys.", no_args_is_help=True)
 console = Console()
-errors = Console(stderr=True)
-
-
-def _settings() -> Settings:
-    try:
-        return Settings()
-    except ValueError as error:
-        errors.print(f"[red]invalid settings:[/red] {error}")
-        raise typer.Exit(2) from None
 
 
 def operator_context() -> Context:
@@ -47,13 +41,9 @@ def serve(
     from disburse.api.logs import configure_logging  # noqa: PLC0415
     from disburse.views import open_views  # noqa: PLC0415
 
-    settings = _settings()
+    settings = load_settings()
     configure_logging()
-    try:
-        ledger = build_ledger(settings)
-    except ConfigurationError as error:
-        errors.print(f"[red]cannot start:[/red] {error}")
-        raise typer.Exit(1) from None
+    ledger = open_ledger(settings)
     initialise(ledger)
     views = open_views(ledger.store, ledger.keys, settings)
     if not Clients(ledger.store, ledger.keys).list():
@@ -79,13 +69,8 @@ def serve(
         ledger.close()
 
 
-def _open() -> tuple[Clients, object]:
-    settings = _settings()
-    try:
-        ledger = build_ledger(settings)
-    except ConfigurationError as error:
-        errors.print(f"[red]cannot start:[/red] {error}")
-        raise typer.Exit(1) from None
+def _open() -> tuple[Clients, Ledger]:
+    ledger = open_ledger(load_settings())
     return Clients(ledger.store, ledger.keys), ledger
 
 
@@ -104,7 +89,7 @@ def create(
         errors.print(f"[red]refused[/red] {error.rule_id}: {error.message}")
         raise typer.Exit(1) from None
     finally:
-        ledger.close()  # type: ignore[attr-defined]
+        ledger.close()
     client = issued.client
     if as_json:
         typer.echo(
@@ -133,7 +118,7 @@ def list_clients(
     try:
         found = clients.list()
     finally:
-        ledger.close()  # type: ignore[attr-defined]
+        ledger.close()
     rows = [
         {
             "client_id": str(c.id),
@@ -183,5 +168,5 @@ def revoke(
         errors.print(f"[red]refused[/red] {error.rule_id}: {error.message}")
         raise typer.Exit(1) from None
     finally:
-        ledger.close()  # type: ignore[attr-defined]
+        ledger.close()
     console.print(f"revoked {found.name}")

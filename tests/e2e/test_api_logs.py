@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 from disburse.domain.identity import check_digit
 from disburse.domain.meta import Role
 from tests import factories as f
+from tests.api_support import strings
 
 if TYPE_CHECKING:
     from httpx2 import Response
@@ -37,7 +38,7 @@ def resident_ids_in(records: list[dict[str, Any]]) -> list[str]:
     """
     found = []
     for record in records:
-        for value in _strings(record):
+        for value in strings(record):
             folded = unicodedata.normalize("NFKC", value).upper()
             found += [
                 f"{record.get('event')}: {rid} in {value!r}"
@@ -45,16 +46,6 @@ def resident_ids_in(records: list[dict[str, Any]]) -> list[str]:
                 if check_digit(rid[:17]) == rid[17]
             ]
     return found
-
-
-def _strings(value: object) -> list[str]:
-    if isinstance(value, str):
-        return [value]
-    if isinstance(value, dict):
-        return [s for k, v in value.items() for s in (*_strings(k), *_strings(v))]
-    if isinstance(value, list):
-        return [s for v in value for s in _strings(v)]
-    return []
 
 
 def full_width(text: str) -> str:

@@ -57,11 +57,6 @@ def expected_version(request: Request) -> int | None:
     return int(found.group(1))
 
 
-def idempotency_key(request: Request) -> str | None:
-    """The request's ``Idempotency-Key`` (None without one); 400 if malformed."""
-    return _idempotency_key(request)
-
-
 def position_header(store: LedgerStore) -> dict[str, str]:
     """``X-Ledger-Position``: what this request wrote last, else the head (wait for it all)."""
     written = store.last_written()
@@ -78,12 +73,8 @@ def refuse_if_match(request: Request) -> None:
         )
 
 
-def replay(request: Request, record: RecordedRequest, seen: str) -> JSONResponse:
-    """The first response to a request with this key (422 if the key was used otherwise)."""
-    return _replay(request, record, seen)
-
-
-def _idempotency_key(request: Request) -> str | None:
+def idempotency_key(request: Request) -> str | None:
+    """The request's ``Idempotency-Key`` (None without one); 400 if malformed."""
     key = request.headers.get("idempotency-key")
     if key is None:
         return None
@@ -111,7 +102,8 @@ def _as_json(value: BaseModel | dict[str, Any]) -> object:
     return value.model_dump(mode="json") if isinstance(value, BaseModel) else value
 
 
-def _replay(request: Request, record: RecordedRequest, seen: str) -> JSONResponse:
+def replay(request: Request, record: RecordedRequest, seen: str) -> JSONResponse:
+    """The first response to a request with this key (422 if the key was used otherwise)."""
     if record.fingerprint != seen:
         raise ApiError(
             422,
@@ -152,7 +144,7 @@ def run_command(  # noqa: C901 - the parts of a command request are independent
 
     store: LedgerStore = request.app.state.disburse.ledger.store
     store.forget_last_written()
-    key = _idempotency_key(request)
+    key = idempotency_key(request)
     if target is None:
         refuse_if_match(request)
     version = expected_version(request)
@@ -161,7 +153,7 @@ def run_command(  # noqa: C901 - the parts of a command request are independent
     if record_id is not None:
         earlier = store.find(RecordedRequest, record_id)
         if earlier is not None:
-            return _replay(request, earlier, seen)
+            return replay(request, earlier, seen)
     answer: dict[str, Any] = {}
 
     def rider(result: R) -> RecordedRequest:
@@ -190,7 +182,7 @@ def run_command(  # noqa: C901 - the parts of a command request are independent
     except DomainError:
         earlier = store.find(RecordedRequest, record_id) if record_id is not None else None
         if earlier is not None:  # a concurrent retry with the same key won
-            return _replay(request, earlier, seen)
+            return replay(request, earlier, seen)
         raise
     if "body" not in answer:
         answer["body"] = _as_json(render(result))

@@ -1,0 +1,34 @@
+"""What every ``disburse`` command does first: read the settings, open the ledger."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import typer
+from rich.console import Console
+
+from disburse.bootstrap import build_ledger
+from disburse.settings import ConfigurationError, Settings
+
+if TYPE_CHECKING:
+    from disburse.application.ledger import Ledger
+
+errors = Console(stderr=True)
+
+
+def load_settings() -> Settings:
+    """The settings from the environment; exit 2 naming what is invalid."""
+    try:
+        return Settings()
+    except ValueError as error:
+        errors.print(f"[red]invalid settings:[/red] {error}")
+        raise typer.Exit(2) from None
+
+
+def open_ledger(settings: Settings) -> Ledger:
+    """The ledger the settings name; exit 1 saying why it cannot be opened."""
+    try:
+        return build_ledger(settings)
+    except ConfigurationError as error:
+        errors.print(f"[red]cannot start:[/red] {error}")
+        raise typer.Exit(1) from None

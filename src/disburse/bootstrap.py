@@ -23,6 +23,7 @@ def store_env(store: StoreUrl, keys: KeyRing, settings: Settings) -> dict[str, s
     env = {
         "CIPHER_TOPIC": "eventsourcing.cryptography:AESCipher",
         "CIPHER_KEY": keys.cipher_key,
+        LedgerStore.PERSON_KEY_WRAP: keys.person_key_wrap,
         "CREATE_TABLE": "y",
     }
     if store.kind == "memory":
@@ -30,10 +31,15 @@ def store_env(store: StoreUrl, keys: KeyRing, settings: Settings) -> dict[str, s
     elif store.kind == "sqlite":
         assert store.path is not None  # noqa: S101 - guaranteed by parse_database_url
         store.path.parent.mkdir(parents=True, exist_ok=True)
-        env |= {"PERSISTENCE_MODULE": "eventsourcing.sqlite", "SQLITE_DBNAME": str(store.path)}
+        env |= {
+            "PERSISTENCE_MODULE": "eventsourcing.sqlite",
+            "SQLITE_DBNAME": str(store.path),
+            "APPLICATION_RECORDER_TOPIC": "disburse.audit.recorders:ChainedSQLiteRecorder",
+        }
     else:
         env |= {
             "PERSISTENCE_MODULE": "eventsourcing.postgres",
+            "APPLICATION_RECORDER_TOPIC": "disburse.audit.recorders:ChainedPostgresRecorder",
             "POSTGRES_DBNAME": store.dbname,
             "POSTGRES_HOST": store.host,
             "POSTGRES_PORT": str(store.port),

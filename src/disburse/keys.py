@@ -35,6 +35,11 @@ class KeyRing:
         """Base64 AES-256 key for the library's ``AESCipher`` (encrypts stored events)."""
         return base64.b64encode(self._derive("event-cipher")).decode()
 
+    @property
+    def person_key_wrap(self) -> str:
+        """Base64 AES-256 key that wraps the per-person keys personal data is sealed with."""
+        return base64.b64encode(self._derive("person-key-wrap")).decode()
+
     def resident_id_hash(self, resident_id: str) -> str:
         """Keyed hash used to match people without storing or indexing the raw ID."""
         return hmac.new(

@@ -96,6 +96,7 @@ class Grants:
                     )
                     return earlier
             person = self._store.load(Person, person_id, "person")
+            person.require_identity()
             policy = self._policy.in_force(person.home_region, started_on)
             meta = ctx.meta().because(policy_version=policy.version)
             grant = TransportGrant.claim(

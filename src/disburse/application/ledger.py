@@ -46,7 +46,7 @@ class Ledger:
         return cls(
             store=store,
             keys=keys,
-            people=People(store, keys),
+            people=People(store, keys, today),
             funds=funds,
             policy=policy,
             posts=Posts(store, policy, today),

@@ -138,6 +138,7 @@ class Payouts:
         """The registered account of the person or organisation paid."""
         person = self._store.find(Person, payee_id)
         if person is not None:
+            person.require_identity()
             return person.bank_account
         return self._store.load(Organisation, payee_id, "organisation").bank_account
 

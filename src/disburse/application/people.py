@@ -15,6 +15,7 @@ from disburse.domain.person import (
 )
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
     from datetime import date
     from uuid import UUID
 
@@ -35,9 +36,10 @@ class Registration:
 class People:
     """Register people and record facts about them."""
 
-    def __init__(self, store: LedgerStore, keys: KeyRing) -> None:
+    def __init__(self, store: LedgerStore, keys: KeyRing, today: Callable[[], date]) -> None:
         self._store = store
         self._keys = keys
+        self._today = today
 
     def id_for(self, resident_id: str) -> UUID:
         """The person id a resident ID maps to (validates the ID first)."""
@@ -66,6 +68,7 @@ class People:
         def decide(changes: Changes) -> Registration:
             existing = self._store.find(Person, person_id_for(id_hash))
             if existing is not None:
+                existing.require_identity()
                 return Registration(existing.id, created=False)
             person = Person(
                 id_hash=id_hash,
@@ -85,6 +88,30 @@ class People:
             return Registration(person.id, created=True)
 
         return self._store.transact(decide)
+
+    def erase_identity(
+        self, ctx: Context, person_id: UUID, *, legal_basis: str, reason: str
+    ) -> bool:
+        """Erase a person's identity where the law allows it: record why, then destroy the key.
+
+        Amounts, dates, statuses and every hash stay; the resident ID, its masked form,
+        the name and the bank account of the person's events become unreadable for good.
+        Returns whether a key was destroyed now (False: it already was, e.g. on a retry
+        after the key store failed).
+        """
+        person = self._store.load(Person, person_id, "person")
+        if not person.is_erased:
+            self._store.update(
+                Person,
+                person_id,
+                "person",
+                lambda p, _: p.erase_identity(
+                    erased_on=self._today(), legal_basis=legal_basis, meta=ctx.meta(reason)
+                ),
+            )
+        if self._store.person_keys is None:
+            return False
+        return self._store.person_keys.destroy(person_id)
 
     def get(self, person_id: UUID) -> Person:
         """The person, or ``NotFoundError``."""

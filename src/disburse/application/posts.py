@@ -109,6 +109,7 @@ class Posts:
         def decide(changes: Changes) -> None:
             post = self.get(post_id)
             person = self._store.load(Person, person_id, "person")
+            person.require_identity()
             policy = self._policy.in_force(post.region_code, term_start)
             post.appoint(
                 person=person,
@@ -138,6 +139,7 @@ class Posts:
             if post.holder_id is None:
                 raise RuleViolationError("POST-VACANT", "the post has no holder")
             person = self._store.load(Person, post.holder_id, "person")
+            person.require_identity()
             policy = self._policy.in_force(post.region_code, term_start)
             post.renew(
                 person=person,
@@ -186,6 +188,7 @@ class Posts:
             if post.holder_id is None:
                 raise RuleViolationError("POST-VACANT", "the post has no holder", field="post_id")
             person = self._store.load(Person, post.holder_id, "person")
+            person.require_identity()
             policy = self._policy.in_force(post.region_code, month.first_day)
             stipend = post.record_attendance(
                 month=month,

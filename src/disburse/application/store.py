@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import threading
 from collections.abc import Callable
 from contextlib import contextmanager
@@ -12,9 +13,18 @@ from uuid import UUID
 
 from eventsourcing.application import AggregateNotFoundError, Application
 from eventsourcing.domain import Aggregate
-from eventsourcing.persistence import IntegrityError, JSONTranscoder, Transcoding
+from eventsourcing.persistence import (
+    ApplicationRecorder,
+    IntegrityError,
+    JSONTranscoder,
+    Mapper,
+    Transcoding,
+)
+from eventsourcing.popo import POPOFactory
 from eventsourcing.utils import Environment, EnvType
 
+from disburse.audit.recorders import ChainedPOPORecorder, ChainedRecorder
+from disburse.audit.sealing import PersonKeys, SealingMapper
 from disburse.domain.errors import ConflictError, NotFoundError, PreconditionFailedError
 from disburse.domain.meta import Meta
 
@@ -80,10 +90,37 @@ class LedgerStore(Application[UUID]):
 
     name = "ledger"
     log_section_size = 1000
+    #: The env key holding the base64 key that wraps the per-person keys.
+    PERSON_KEY_WRAP = "PERSON_KEY_WRAP"
+
+    def __init__(self, env: EnvType | None = None) -> None:
+        """Open the store; personal fields are sealed under per-person keys if a wrap key is set."""
+        super().__init__(env=env)
+        wrap = self.env.get(self.PERSON_KEY_WRAP)
+        self.person_keys = PersonKeys(self.chained, base64.b64decode(wrap)) if wrap else None
+        assert isinstance(self.mapper, SealingMapper)  # noqa: S101 - built by construct_mapper
+        self.mapper.keys = self.person_keys
+
+    def construct_mapper(self) -> Mapper[UUID]:
+        """The library's mapper (cipher, compressor) with personal fields sealed per person."""
+        base = super().construct_mapper()
+        return SealingMapper(base.transcoder, compressor=base.compressor, cipher=base.cipher)
 
     def construct_env(self, name: str, env: EnvType | None = None) -> Environment:
         """Only the given env: settings are the single source of configuration."""
         return Environment(name, dict(env or {}))
+
+    def construct_recorder(self) -> ApplicationRecorder:
+        """A recorder that chains every event (the env names it for SQLite and PostgreSQL)."""
+        if isinstance(self.factory, POPOFactory):
+            return ChainedPOPORecorder()
+        return super().construct_recorder()
+
+    @property
+    def chained(self) -> ChainedRecorder:
+        """The recorder, with its hash chain, digest log and person keys."""
+        recorder: Any = self.recorder
+        return recorder  # type: ignore[no-any-return]
 
     def register_transcodings(self, transcoder: JSONTranscoder) -> None:
         """The library's transcodings plus dates and event metadata."""

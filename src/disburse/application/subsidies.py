@@ -104,6 +104,8 @@ class Subsidies:
             people = [self._store.load(Person, b, "person") for b in beneficiary_ids]
             if kind == "person" and rules.beneficiary_statuses and not people:
                 people = [self._store.load(Person, applicant_id, "person")]
+            for person in people:
+                person.require_identity()
             meta = ctx.meta().because(policy_version=policy.version)
             application = SubsidyApplication.submit(
                 programme=programme,

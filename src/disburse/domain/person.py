@@ -17,6 +17,14 @@ from disburse.domain.money import check_amount
 from disburse.domain.months import Month
 from disburse.domain.regions import PROVINCE_CODES, check_region_code, province_of
 
+#: What the identity fields of a person read as once the identity was erased.
+ERASED = "[erased]"
+#: The identity fields of a person's events (``Aggregate.Event`` name -> fields): stored
+#: sealed under the person's own key, and unreadable (:data:`ERASED`) once it is destroyed.
+IDENTITY_FIELDS: dict[str, tuple[str, ...]] = {
+    "Person.Registered": ("resident_id", "resident_id_masked", "name", "bank_account"),
+    "Person.BankAccountChanged": ("bank_account",),
+}
 PERSON_NAMESPACE = uuid.UUID("8f6c1f0e-3a51-4f55-9a0e-6c1f52a8e001")
 _ACCOUNT = re.compile(r"^[0-9]{8,32}$")
 _NAME_MAX = 64
@@ -96,6 +104,7 @@ class Person(Aggregate):
         self.bank_account = bank_account
         self.public_payroll = public_payroll
         self.registered_via = meta.client_id
+        self.erased_on: date | None = None
         self.died_on: date | None = None
         self.incomes: dict[str, int] = {}
         self.employments: list[dict[str, Any]] = []
@@ -118,10 +127,43 @@ class Person(Aggregate):
         """Reported income for ``month`` in fen, if any."""
         return self.incomes.get(str(month))
 
+    @property
+    def is_erased(self) -> bool:
+        """Whether the identity was erased (the person key destroyed)."""
+        return self.erased_on is not None
+
+    def require_identity(self) -> None:
+        """Refuse to act for a person whose identity was erased: nobody can be paid by it."""
+        if self.erased_on is not None:
+            raise ConflictError(
+                "PERSON-ERASED",
+                f"the identity of person {self.id} was erased on {self.erased_on.isoformat()}",
+                field="person_id",
+            )
+
     # -- commands ---------------------------------------------------------------------------
+
+    def erase_identity(self, *, erased_on: date, legal_basis: str, meta: Meta) -> None:
+        """Record that the identity is erased (the person key is destroyed after this is saved)."""
+        self.require_identity()
+        if not legal_basis.strip():
+            raise InvalidInputError(
+                "PERSON-ERASURE-BASIS", "name the legal basis of the erasure", field="legal_basis"
+            )
+        if not (meta.reason or "").strip():
+            raise InvalidInputError(
+                "PERSON-ERASURE-BASIS", "say why the identity is erased", field="reason"
+            )
+        self._identity_erased(erased_on=erased_on, legal_basis=legal_basis.strip(), meta=meta)
+
+    @event("IdentityErased")
+    def _identity_erased(self, *, erased_on: date, legal_basis: str, meta: Meta) -> None:
+        self.erased_on = erased_on
+        self.resident_id = self.resident_id_masked = self.name = self.bank_account = ERASED
 
     def record_death(self, *, died_on: date, evidence: str, meta: Meta) -> None:
         """Record the date of death (from civil registration or a family report)."""
+        self.require_identity()
         if self.died_on is not None:
             raise ConflictError(
                 "PERSON-DEATH",
@@ -138,6 +180,7 @@ class Person(Aggregate):
 
     def report_income(self, *, month: Month, amount_fen: int, source: str, meta: Meta) -> None:
         """Record income earned in a month (e.g. flexible work beside a part-time post)."""
+        self.require_identity()
         check_amount(amount_fen, allow_zero=True)
         self._income_reported(month=str(month), amount_fen=amount_fen, source=source, meta=meta)
 
@@ -155,6 +198,7 @@ class Person(Aggregate):
         meta: Meta,
     ) -> None:
         """Change poverty status, labour capacity or public-payroll flag."""
+        self.require_identity()
         if poverty_status is None and labour_capacity is None and public_payroll is None:
             raise InvalidInputError("PERSON-STATUS", "nothing to change", field="poverty_status")
         self._status_changed(
@@ -184,6 +228,7 @@ class Person(Aggregate):
 
     def change_bank_account(self, *, bank_account: str, meta: Meta) -> None:
         """Replace the account payments go to (one-card rule: the person's own account)."""
+        self.require_identity()
         check_account(bank_account)
         if bank_account == self.bank_account:
             raise ConflictError(
@@ -199,6 +244,7 @@ class Person(Aggregate):
         self, *, province_code: str, employer: str, started_on: date, meta: Meta
     ) -> None:
         """Record employment (used to check cross-province transport grants)."""
+        self.require_identity()
         if province_code not in PROVINCE_CODES:
             raise InvalidInputError(
                 "REGION-CODE", f"{province_code!r} is not a province code", field="province_code"

@@ -11,12 +11,14 @@ batches it went out in. Read it with :class:`disburse.projections.audit_queries.
 
 from __future__ import annotations
 
+import json
 from typing import TYPE_CHECKING, Any, ClassVar
 from uuid import UUID
 
 from eventsourcing.domain import CanInitAggregate, DomainEvent
 
-from disburse.projections.base import AGGREGATES, Position, View, dumps, event_type
+from disburse.domain.person import ERASED, IDENTITY_FIELDS
+from disburse.projections.base import AGGREGATES, Position, View, dumps, event_type, handles
 from disburse.projections.redact import public_payload
 
 if TYPE_CHECKING:
@@ -64,6 +66,23 @@ class AuditView(View):
         """Record the event and link it to the entities it names, whatever its type."""
         self._record(tx, event, where)
         super().process(tx, event, where)
+
+    @handles("Person.IdentityErased")
+    def _identity_erased(self, tx: Tx, event: Any, where: Position) -> None:
+        """The masked identity already shown for the person's events is erased too."""
+        for name, fields in IDENTITY_FIELDS.items():
+            rows = tx.all(
+                "SELECT position, payload FROM audit_events"
+                " WHERE entity_id = :e AND event_type = :t",
+                {"e": str(event.originator_id), "t": name},
+            )
+            for row in rows:
+                payload = json.loads(row["payload"])
+                payload.update({f: ERASED for f in fields if f in payload})
+                tx.execute(
+                    "UPDATE audit_events SET payload = :payload WHERE position = :p",
+                    {"payload": dumps(payload), "p": row["position"]},
+                )
 
     @staticmethod
     def _record(tx: Tx, event: Any, where: Position) -> None:

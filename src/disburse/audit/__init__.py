@@ -1,0 +1,1 @@
+"""Tamper evidence: the hash chain kept with the events, digests, verification, evidence."""

@@ -1,0 +1,249 @@
+"""Recompute the chain from the stored events and report the first place it breaks.
+
+Streams the events and their links side by side, a page at a time (memory stays flat
+however long the log is), recomputing every hash from the stored bytes. A digest taken
+earlier (kept by an inspector outside the system) and the digests in the store's own
+digest log are checked on the way: the log must still reach them, with the same hash.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Literal
+
+from disburse.audit.chain import GENESIS, event_digest, link_hash
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Iterator
+
+    from eventsourcing.persistence import Notification
+
+    from disburse.audit.chain import Link
+    from disburse.audit.digest import Digest
+    from disburse.audit.recorders import ChainedRecorder
+
+PAGE = 5000
+
+Kind = Literal[
+    "modified",  # the event's stored bytes (or id, version, topic) are not what was chained
+    "reordered",  # the event stored here was chained at another position
+    "deleted",  # a chained event is missing
+    "inserted",  # an event that was never chained, inside the chain
+    "unchained",  # an event after the chain's head that was never chained
+    "link-altered",  # the chain row itself was edited
+    "digest-mismatch",  # the log no longer matches a digest taken earlier
+    "truncated",  # the log ends before a digest taken earlier
+]
+
+
+@dataclass(frozen=True)
+class Finding:
+    """Where and how the log differs from what was chained."""
+
+    position: int
+    kind: Kind
+    detail: str
+
+
+@dataclass
+class Report:
+    """The outcome of a verification."""
+
+    checked: int = 0
+    head_position: int = 0
+    head_hash: str = GENESIS
+    digests_checked: int = 0
+    finding: Finding | None = None
+    extends_digest: bool | None = None  # None: no digest was given
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        """Nothing was found and (if a digest was given) the log extends it."""
+        return self.finding is None and self.extends_digest is not False
+
+    def as_dict(self) -> dict[str, object]:
+        """JSON-ready."""
+        return {
+            "ok": self.ok,
+            "checked": self.checked,
+            "head": {"position": self.head_position, "hash": self.head_hash},
+            "digests_checked": self.digests_checked,
+            "extends_digest": self.extends_digest,
+            "finding": None
+            if self.finding is None
+            else {
+                "position": self.finding.position,
+                "kind": self.finding.kind,
+                "detail": self.finding.detail,
+            },
+        }
+
+
+def _events(recorder: ChainedRecorder, page: int) -> Iterator[Notification]:
+    after = 0
+    while True:
+        rows = recorder.select_notifications(after, page, inclusive_of_start=False)
+        yield from rows
+        if len(rows) < page:
+            return
+        after = rows[-1].id
+
+
+def _links(recorder: ChainedRecorder, page: int) -> Iterator[Link]:
+    after = 0
+    while True:
+        rows = recorder.select_links(after, page)
+        yield from rows
+        if len(rows) < page:
+            return
+        after = rows[-1].position
+
+
+def _digests(recorder: ChainedRecorder, page: int) -> Iterator[tuple[int, str]]:
+    after = 0
+    while True:
+        rows = recorder.select_digests(after, page)
+        yield from ((position, hash_) for position, hash_, *_ in rows)
+        if len(rows) < page:
+            return
+        after = rows[-1][0]
+
+
+class _Walk:
+    """State of one pass over the log."""
+
+    def __init__(self, recorder: ChainedRecorder, from_digest: Digest | None, page: int) -> None:
+        self.recorder = recorder
+        self.from_digest = from_digest
+        self.report = Report(extends_digest=None if from_digest is None else False)
+        self.digests = _digests(recorder, page)
+        self.next_digest = next(self.digests, None)
+
+    def check(self, event: Notification, link: Link) -> Finding | None:
+        """Check one event against its link; advance the head."""
+        report = self.report
+        position = event.id
+        if link.previous != report.head_position:
+            if link.previous > report.head_position:
+                return Finding(
+                    report.head_position + 1,
+                    "deleted",
+                    f"the link at {position} follows {link.previous}, but the log holds "
+                    f"nothing between {report.head_position} and {position}: "
+                    "events and their links were removed",
+                )
+            return Finding(
+                position,
+                "link-altered",
+                f"the link at {position} names {link.previous} as its predecessor, "
+                f"not {report.head_position}",
+            )
+        digest = event_digest(
+            event.originator_id, event.originator_version, event.topic, event.state
+        )
+        if digest != link.digest:
+            elsewhere = self.recorder.position_of_digest(digest)
+            if elsewhere is not None and elsewhere != position:
+                return Finding(
+                    position,
+                    "reordered",
+                    f"the event stored at {position} was chained at position {elsewhere}",
+                )
+            return Finding(
+                position,
+                "modified",
+                f"the event at {position} ({event.topic} of {event.originator_id} "
+                f"v{event.originator_version}) is not the one chained there",
+            )
+        expected = link_hash(position, digest, report.head_hash)
+        if expected != link.hash:
+            return Finding(
+                position, "link-altered", f"the chain hash stored at {position} was changed"
+            )
+        report.head_position, report.head_hash = position, link.hash
+        report.checked += 1
+        return self._digests_at(position)
+
+    def _digests_at(self, position: int) -> Finding | None:
+        report = self.report
+        if self.from_digest is not None and self.from_digest.position == position:
+            if self.from_digest.hash != report.head_hash:
+                return Finding(
+                    position,
+                    "digest-mismatch",
+                    f"the digest taken at {self.from_digest.taken_at} says position "
+                    f"{position} had hash {self.from_digest.hash}; the log gives "
+                    f"{report.head_hash}: the history before it was rewritten",
+                )
+            report.extends_digest = True
+        while self.next_digest is not None and self.next_digest[0] <= position:
+            logged_position, logged_hash = self.next_digest
+            if logged_position == position and logged_hash != report.head_hash:
+                return Finding(
+                    position,
+                    "digest-mismatch",
+                    f"the digest log published hash {logged_hash} for position {position}; "
+                    f"the log gives {report.head_hash}",
+                )
+            report.digests_checked += logged_position == position
+            self.next_digest = next(self.digests, None)
+        return None
+
+    def finish(self) -> None:
+        """After the last event: a digest the log no longer reaches."""
+        report = self.report
+        wanted = self.from_digest
+        if wanted is not None and report.extends_digest is False and report.finding is None:
+            if wanted.position > report.head_position:
+                report.finding = Finding(
+                    report.head_position + 1,
+                    "truncated",
+                    f"the digest taken at {wanted.taken_at} reaches position "
+                    f"{wanted.position}; the log now ends at {report.head_position}",
+                )
+            else:
+                report.finding = Finding(
+                    wanted.position,
+                    "digest-mismatch",
+                    f"the digest names position {wanted.position}, which the log does not hold",
+                )
+
+
+def verify(
+    recorder: ChainedRecorder,
+    *,
+    from_digest: Digest | None = None,
+    progress: Callable[[int], None] | None = None,
+    page: int = PAGE,
+) -> Report:
+    """Recompute the whole chain; the report names the first break, if any."""
+    walk = _Walk(recorder, from_digest, page)
+    report = walk.report
+    events, links = _events(recorder, page), _links(recorder, page)
+    event, link = next(events, None), next(links, None)
+    while event is not None or link is not None:
+        if link is None or (event is not None and event.id < link.position):
+            assert event is not None  # noqa: S101 - one of the two is there
+            kind: Kind = "inserted" if link is not None else "unchained"
+            report.finding = Finding(
+                event.id,
+                kind,
+                f"the event at {event.id} ({event.topic} of {event.originator_id}) "
+                "has no link: it was added outside the ledger",
+            )
+            break
+        if event is None or link.position < event.id:
+            report.finding = Finding(
+                link.position, "deleted", f"the event chained at {link.position} is missing"
+            )
+            break
+        finding = walk.check(event, link)
+        if finding is not None:
+            report.finding = finding
+            break
+        if progress is not None:
+            progress(event.id)
+        event, link = next(events, None), next(links, None)
+    walk.finish()
+    return report

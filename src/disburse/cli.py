@@ -8,6 +8,7 @@ from rich.table import Table
 
 from disburse import __version__
 from disburse.bootstrap import initialise
+from disburse.cli_audit import audit_app
 from disburse.cli_common import load_settings, open_ledger
 from disburse.cli_project import project_app
 from disburse.cli_serve import clients_app, serve
@@ -23,6 +24,7 @@ keys_app = typer.Typer(help="Secret keys.", no_args_is_help=True)
 app.add_typer(keys_app, name="keys")
 app.add_typer(project_app, name="project")
 app.add_typer(clients_app, name="clients")
+app.add_typer(audit_app, name="audit")
 app.command()(serve)
 console = Console()
 

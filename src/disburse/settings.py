@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 from urllib.parse import parse_qs, unquote, urlsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -56,8 +57,45 @@ class Settings(BaseSettings):
         ge=0,
         description="/readyz fails while a view is more than this many events behind.",
     )
+    timezone: str = Field(
+        default="Asia/Shanghai",
+        description="Where days end, for audits as of a date and exports by date.",
+    )
+    audit_signing_key: SecretStr | None = Field(
+        default=None,
+        description="Base64 Ed25519 seed (`disburse audit keygen`): signs head digests.",
+    )
+    audit_public_key: str | None = Field(
+        default=None,
+        description="Base64 Ed25519 public key that digests given to `verify` must be signed with.",
+    )
+    digest_every_events: int = Field(
+        default=1000,
+        ge=0,
+        description="`disburse serve` publishes a digest to the digest log after this many "
+        "new events (0: never by count).",
+    )
+    digest_every_minutes: float = Field(
+        default=60.0,
+        ge=0,
+        description="... and at least this often while events arrive (0: never by time).",
+    )
     postgres_pool_size: int = Field(default=5, ge=1, le=100)
     postgres_connect_timeout: int = Field(default=5, ge=1, le=120)
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, name: str) -> str:
+        try:
+            ZoneInfo(name)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown time zone {name!r} (e.g. Asia/Shanghai)") from None
+        return name
+
+    @property
+    def zone(self) -> ZoneInfo:
+        """The time zone days end in."""
+        return ZoneInfo(self.timezone)
 
     @field_validator("database_url")
     @classmethod

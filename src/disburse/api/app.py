@@ -14,6 +14,7 @@ from disburse.api.middleware import RequestLog
 from disburse.api.routes import bulk as bulk_routes
 from disburse.api.routes import (
     claims,
+    evidence,
     funds,
     health,
     oversight,
@@ -24,6 +25,8 @@ from disburse.api.routes import (
 )
 from disburse.api.state import ApiState
 from disburse.application.clients import Clients
+from disburse.audit.digest import signer_for
+from disburse.audit.publisher import DigestPublisher
 from disburse.projections.runner import BackgroundProjector
 
 if TYPE_CHECKING:
@@ -57,14 +60,22 @@ def create_app(
     )
     embedded = settings.projector == "embedded" if projector is None else projector
     background = BackgroundProjector(views.projector) if embedded else None
+    digests = DigestPublisher(
+        ledger.store.chained,
+        signer_for(settings),
+        every_events=settings.digest_every_events,
+        every_minutes=settings.digest_every_minutes,
+    )
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         if background is not None:
             background.start()
+        digests.start()
         try:
             yield
         finally:
+            digests.stop()
             if background is not None:
                 background.stop()
 
@@ -76,7 +87,18 @@ def create_app(
     )
     app.state.disburse = shared
     problems.install(app)
-    for module in (registry, funds, posts, claims, payouts, oversight, policy, bulk_routes, health):
+    for module in (
+        registry,
+        funds,
+        posts,
+        claims,
+        payouts,
+        oversight,
+        evidence,
+        policy,
+        bulk_routes,
+        health,
+    ):
         app.include_router(module.router)
     app.add_middleware(RequestLog, metrics=shared.metrics)
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]

@@ -42,9 +42,17 @@ def state_digest(state: bytes) -> str:
 
 def event_digest(originator_id: UUID | str, version: int, topic: str, state: bytes) -> str:
     """What a link says about the event itself (everything but its position)."""
-    oid = str(UUID(str(originator_id)))
+    oid = _canonical(originator_id)
     text = f"{oid}\n{version}\n{topic}\n{state_digest(state)}"
     return hashlib.sha256(text.encode()).hexdigest()
+
+
+def _canonical(originator_id: UUID | str) -> str:
+    """The UUID text; anything that is not a UUID (a tampered row) as it is."""
+    try:
+        return str(UUID(str(originator_id)))
+    except ValueError:
+        return str(originator_id)
 
 
 def link_hash(position: int, digest: str, previous_hash: str) -> str:

@@ -21,9 +21,11 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
 from disburse.audit.chain import ALGORITHM, GENESIS
+from disburse.settings import ConfigurationError
 
 if TYPE_CHECKING:
     from disburse.audit.recorders import ChainedRecorder
+    from disburse.settings import Settings
 
 SEED_BYTES = 32
 
@@ -154,3 +156,14 @@ def publish_digest(recorder: ChainedRecorder, signer: Signer | None = None) -> D
         digest.position, digest.hash, digest.taken_at, digest.signature, digest.public_key
     )
     return digest
+
+
+def signer_for(settings: Settings) -> Signer | None:
+    """The digest signer configured by ``DISBURSE_AUDIT_SIGNING_KEY``, if any."""
+    key = settings.audit_signing_key
+    if key is None:
+        return None
+    try:
+        return Signer(key.get_secret_value())
+    except DigestError as error:
+        raise ConfigurationError(f"DISBURSE_AUDIT_SIGNING_KEY: {error}") from None

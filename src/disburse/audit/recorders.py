@@ -16,7 +16,7 @@ import threading
 from typing import TYPE_CHECKING, Any, Protocol
 from uuid import UUID
 
-from eventsourcing.persistence import StoredEvent
+from eventsourcing.persistence import Notification, StoredEvent
 from eventsourcing.popo import POPOApplicationRecorder
 from eventsourcing.postgres import PostgresApplicationRecorder
 from eventsourcing.sqlite import SQLiteApplicationRecorder
@@ -27,7 +27,6 @@ from disburse.audit.chain import Link, extend
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
-    from eventsourcing.persistence import Notification
 
 #: How many events the backfill of an unchained store reads at a time.
 _BACKFILL_PAGE = 5000
@@ -69,6 +68,15 @@ class ChainedRecorder(Protocol):
     ) -> Sequence[Notification]: ...
 
     def max_notification_id(self) -> int | None: ...
+
+    def select_stored(self, after: int, limit: int) -> Sequence[Notification]:
+        """Stored events after ``after`` as stored, whatever was written into the row.
+
+        Unlike ``select_notifications``, a value of the wrong type (text in a blob
+        column, an id that is not a UUID) is returned as found rather than raising,
+        so that verification reports the row instead of stopping.
+        """
+        ...
 
     def chain_head(self) -> Link | None:
         """The last link, or None for an empty store."""
@@ -309,6 +317,24 @@ class ChainedSQLiteRecorder(_SQLChain, SQLiteApplicationRecorder):
             c.execute("SELECT changes()")
             return int(c.fetchone()[0])
 
+    def select_stored(self, after: int, limit: int) -> Sequence[Notification]:
+        rows = self._read(
+            "SELECT rowid, CAST(originator_id AS TEXT) AS originator_id, originator_version,"
+            " CAST(topic AS BLOB) AS topic, CAST(state AS BLOB) AS state"
+            f" FROM {self.events_table_name} WHERE rowid > ? ORDER BY rowid LIMIT ?",
+            (after, limit),
+        )
+        return [
+            Notification(
+                id=r["rowid"],
+                originator_id=r["originator_id"],
+                originator_version=r["originator_version"],
+                topic=bytes(r["topic"]).decode("utf-8", "replace"),
+                state=bytes(r["state"]),
+            )
+            for r in rows
+        ]
+
     def _backfill(self) -> None:
         """Chain a store written before the chain existed (once, when the chain is empty)."""
         with self.datastore.transaction(commit=True) as c:
@@ -355,6 +381,12 @@ class ChainedPostgresRecorder(_SQLChain, PostgresApplicationRecorder):
     def create_table(self) -> None:
         super().create_table()
         self._backfill()
+
+    def select_stored(self, after: int, limit: int) -> Sequence[Notification]:
+        found: Sequence[Notification] = self.select_notifications(
+            after, limit, inclusive_of_start=False
+        )
+        return found
 
     def _fetch_ids_after_insert_events(
         self, curs: Any, stored_events: Sequence[StoredEvent], **kwargs: Any
@@ -417,6 +449,9 @@ class ChainedPOPORecorder(POPOApplicationRecorder):
             )
         )
         return ids
+
+    def select_stored(self, after: int, limit: int) -> Sequence[Notification]:
+        return self.select_notifications(after, limit, inclusive_of_start=False)
 
     def chain_head(self) -> Link | None:
         with self._database_lock:

@@ -83,7 +83,7 @@ class Report:
 def _events(recorder: ChainedRecorder, page: int) -> Iterator[Notification]:
     after = 0
     while True:
-        rows = recorder.select_notifications(after, page, inclusive_of_start=False)
+        rows = recorder.select_stored(after, page)
         yield from rows
         if len(rows) < page:
             return

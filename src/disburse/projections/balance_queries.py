@@ -88,6 +88,10 @@ class Receipt:
         return self.paid_fen - self.recovered_fen
 
 
+#: Postings recorded before a moment (``recorded_at`` is UTC ISO text: it sorts as time).
+_UNTIL = " AND recorded_at < :until"
+
+
 def _grouped(rows: Iterable[Row]) -> dict[str, dict[str, int]]:
     groups: dict[str, dict[str, int]] = {}
     for row in rows:
@@ -101,14 +105,17 @@ class BalanceQueries:
     def __init__(self, db: ViewDB) -> None:
         self.db = db
 
-    def fund(self, fund_id: str) -> FundBalance | None:
-        """A fund's balances, or None if no such fund was allocated."""
+    def fund(self, fund_id: str, *, until: str | None = None) -> FundBalance | None:
+        """A fund's balances, or None if no such fund was allocated.
+
+        ``until`` (UTC ISO timestamp): only postings recorded before it (balances as of then).
+        """
         with self.db.read() as tx:
             fund = tx.one("SELECT * FROM balance_funds WHERE fund_id = :f", {"f": fund_id})
             rows = tx.all(
                 "SELECT account, '' AS k, SUM(amount_fen) AS total FROM balance_entries"
-                " WHERE fund_id = :f GROUP BY account",
-                {"f": fund_id},
+                f" WHERE fund_id = :f{_UNTIL if until else ''} GROUP BY account",
+                {"f": fund_id, "until": until},
             )
         if fund is None:
             return None
@@ -135,15 +142,22 @@ class BalanceQueries:
             for f in funds
         ]
 
-    def region(self, code: str, *, year: int | None = None) -> RegionBalance:
+    def region(
+        self, code: str, *, year: int | None = None, until: str | None = None
+    ) -> RegionBalance:
         """Totals of every fund inside a region (a 6-digit code or a 2/4/6-digit prefix).
 
-        ``by_region`` breaks a province down by city and a city by county.
+        ``by_region`` breaks a province down by city and a city by county. ``until`` (UTC
+        ISO timestamp): only postings recorded before it (balances as of then).
         """
         scope = region_scope(code)
         child = {2: 4, 4: 6}.get(len(scope), 6)
-        where = "region_code LIKE :scope" + (" AND year = :year" if year is not None else "")
-        params = {"scope": f"{scope}%", "year": year}
+        where = (
+            "region_code LIKE :scope"
+            + (" AND year = :year" if year is not None else "")
+            + (_UNTIL if until else "")
+        )
+        params = {"scope": f"{scope}%", "year": year, "until": until}
         with self.db.read() as tx:
             total = tx.all(
                 "SELECT '' AS k, account, SUM(amount_fen) AS total FROM balance_entries"

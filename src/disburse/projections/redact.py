@@ -8,9 +8,12 @@ covered as long as its personal fields use these names.
 
 from __future__ import annotations
 
-from typing import Final
+from typing import TYPE_CHECKING, Final
 
 from disburse.projections.base import event_type, jsonable
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
 
 #: The envelope: shown in columns of their own (``meta``) or not at all.
 ENVELOPE: Final = frozenset(
@@ -20,6 +23,8 @@ ENVELOPE: Final = frozenset(
 #: Never shown: identity numbers and their hashes, API key hashes, and the fingerprints
 #: and idempotency keys of recorded requests (they identify a client's requests).
 DROPPED: Final = frozenset({"resident_id", "id_hash", "key_hash", "fingerprint", "key"})
+#: Never shown, even to roles that see personal data in full.
+SECRETS: Final = frozenset({"id_hash", "key_hash", "fingerprint", "key"})
 #: Bank account numbers: only the last four digits are shown.
 ACCOUNT_FIELDS: Final = frozenset({"bank_account", "account"})
 #: Birth dates: only the year is shown. With ``home_region`` (the ID's address code, as a
@@ -51,9 +56,14 @@ def mask_birth_date(iso_date: str) -> str:
 
 def public_payload(event: object) -> dict[str, object]:
     """The event's own fields as JSON-ready values, with personal data dropped or masked."""
-    names = PERSON_NAME_FIELDS.get(event_type(event).partition(".")[0], frozenset())
+    return public_fields(event_type(event).partition(".")[0], vars(event))
+
+
+def public_fields(kind: str, fields: Mapping[str, object]) -> dict[str, object]:
+    """Fields of an event or aggregate of ``kind`` (``Person``...), personal data masked."""
+    names = PERSON_NAME_FIELDS.get(kind, frozenset())
     payload: dict[str, object] = {}
-    for field, value in vars(event).items():
+    for field, value in fields.items():
         if field in ENVELOPE or field in DROPPED:
             continue
         if field in names and isinstance(value, str):
@@ -61,6 +71,19 @@ def public_payload(event: object) -> dict[str, object]:
         else:
             payload[field] = _redacted(field, jsonable(value))
     return payload
+
+
+def identified_fields(fields: Mapping[str, object]) -> dict[str, object]:
+    """Fields as JSON-ready values, personal data in full (for roles that may see it).
+
+    Keyed hashes and API key material are left out all the same: they identify nothing
+    to a reader, and would let one confirm guesses.
+    """
+    return {
+        field: jsonable(value)
+        for field, value in fields.items()
+        if field not in ENVELOPE and field not in SECRETS
+    }
 
 
 def _redacted(field: str, value: object) -> object:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import re
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
@@ -28,6 +29,7 @@ if TYPE_CHECKING:
     from disburse.settings import Settings
 
 SEED_BYTES = 32
+_HEX64 = re.compile(r"[0-9a-f]{64}")
 
 
 class DigestError(ValueError):
@@ -63,20 +65,26 @@ class Digest:
         """Read a digest file; ``DigestError`` says what is wrong with it."""
         try:
             data = json.loads(text)
+            position, hash_ = data["position"], data["hash"]
+            signature, public_key = data.get("signature"), data.get("public_key")
             digest = cls(
-                position=int(data["position"]),
-                hash=str(data["hash"]),
+                position=position,
+                hash=hash_,
                 taken_at=str(data["taken_at"]),
                 algorithm=str(data.get("algorithm", ALGORITHM)),
-                signature=data.get("signature"),
-                public_key=data.get("public_key"),
+                signature=signature,
+                public_key=public_key,
             )
         except (ValueError, KeyError, TypeError) as error:
             raise DigestError(f"not a disburse digest: {error}") from None
         if digest.algorithm != ALGORITHM:
             raise DigestError(f"unknown chain algorithm {digest.algorithm!r} (want {ALGORITHM})")
-        if digest.position < 0 or len(digest.hash) != len(GENESIS):
-            raise DigestError("a digest names a position >= 0 and a 64-character hash")
+        if type(position) is not int or position < 0:
+            raise DigestError("a digest names a position: a whole number >= 0")
+        if not isinstance(hash_, str) or not _HEX64.fullmatch(hash_):
+            raise DigestError("a digest names a hash: 64 lower-case hex digits")
+        if not all(v is None or isinstance(v, str) for v in (signature, public_key)):
+            raise DigestError("a digest's signature and public key are base64 text")
         return digest
 
     def check_signature(self, pinned_public_key: str | None = None) -> bool:

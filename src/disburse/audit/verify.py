@@ -143,19 +143,7 @@ class _Walk:
             event.originator_id, event.originator_version, event.topic, event.state
         )
         if digest != link.digest:
-            elsewhere = self.recorder.position_of_digest(digest)
-            if elsewhere is not None and elsewhere != position:
-                return Finding(
-                    position,
-                    "reordered",
-                    f"the event stored at {position} was chained at position {elsewhere}",
-                )
-            return Finding(
-                position,
-                "modified",
-                f"the event at {position} ({event.topic} of {event.originator_id} "
-                f"v{event.originator_version}) is not the one chained there",
-            )
+            return self._differs(event, digest, link)
         expected = link_hash(position, digest, report.head_hash)
         if expected != link.hash:
             return Finding(
@@ -164,6 +152,25 @@ class _Walk:
         report.head_position, report.head_hash = position, link.hash
         report.checked += 1
         return self._digests_at(position)
+
+    def _differs(self, event: Notification, digest: str, link: Link) -> Finding:
+        """The event is not what its link describes: which of the two was changed?"""
+        position = event.id
+        if link_hash(position, link.digest, self.report.head_hash) != link.hash:
+            return Finding(position, "link-altered", f"the link stored at {position} was changed")
+        elsewhere = self.recorder.position_of_digest(digest)
+        if elsewhere is not None and elsewhere != position:
+            return Finding(
+                position,
+                "reordered",
+                f"the event stored at {position} was chained at position {elsewhere}",
+            )
+        return Finding(
+            position,
+            "modified",
+            f"the event at {position} ({event.topic} of {event.originator_id} "
+            f"v{event.originator_version}) is not the one chained there",
+        )
 
     def _digests_at(self, position: int) -> Finding | None:
         report = self.report
@@ -195,7 +202,14 @@ class _Walk:
         report = self.report
         wanted = self.from_digest
         if wanted is not None and report.extends_digest is False and report.finding is None:
-            if wanted.position > report.head_position:
+            if wanted.position == 0:  # taken of an empty store: every log extends it
+                if wanted.hash == GENESIS:
+                    report.extends_digest = True
+                else:
+                    report.finding = Finding(
+                        0, "digest-mismatch", "a digest at position 0 names the genesis hash"
+                    )
+            elif wanted.position > report.head_position:
                 report.finding = Finding(
                     report.head_position + 1,
                     "truncated",

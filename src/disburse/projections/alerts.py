@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, ClassVar
 
+from disburse.domain.person import ERASED
 from disburse.projections import fraud, fraud_claims
 from disburse.projections.base import Position, View, dumps, event_type, handles
 from disburse.projections.findings import ALERTS_DDL, Finding, record, resolve
@@ -118,7 +119,7 @@ class AlertsView(View):
                 "id": str(event.originator_id),
                 "region": event.home_region,
                 "household": self.hash_account(f"household:{event.household_id}"),
-                "account": self.hash_account(event.bank_account),
+                "account": self._account_of(event),
                 "status": str(event.poverty_status),
                 "payroll": int(bool(event.public_payroll)),
                 "p": where.position,
@@ -132,9 +133,16 @@ class AlertsView(View):
         tx.execute(
             "UPDATE alert_people SET account_hash = :h, account_position = :p"
             " WHERE person_id = :id",
-            {"h": self.hash_account(event.bank_account), "p": where.position, "id": person_id},
+            {"h": self._account_of(event), "p": where.position, "id": person_id},
         )
         self._check_account(tx, person_id, where)
+
+    def _account_of(self, event: Any) -> str:
+        """The keyed hash of the person's account; an erased account matches nobody else."""
+        account = event.bank_account
+        if account == ERASED:
+            account = f"erased:{event.originator_id}"
+        return self.hash_account(account)
 
     def _check_account(self, tx: Tx, person_id: str, where: Position) -> None:
         person = self._person(tx, person_id)

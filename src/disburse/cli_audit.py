@@ -24,6 +24,8 @@ from disburse.audit.digest import (
     signer_for,
     take_digest,
 )
+from disburse.audit.export import Selection, write_pack
+from disburse.audit.sampling import draw_sample
 from disburse.audit.verify import verify as verify_chain
 from disburse.cli_common import errors, load_settings, open_ledger
 from disburse.cli_serve import operator_context
@@ -293,3 +295,129 @@ def erase(
         ledger.close()
     state = "key destroyed" if destroyed else "the key was already destroyed"
     console.print(f"identity of {person_id} erased ({state})")
+
+
+@audit_app.command("export")
+def export(
+    out: Annotated[Path, typer.Option("--out", help="The zip file to write.")],
+    entity: Annotated[
+        UUID | None, typer.Option("--entity", help="Events of this entity and naming it.")
+    ] = None,
+    actor: Annotated[
+        str | None, typer.Option("--actor", help="Events this actor recorded (client/actor).")
+    ] = None,
+    region: Annotated[
+        str | None, typer.Option("--region", help="Events of this region (2, 4 or 6 digits).")
+    ] = None,
+    date_from: Annotated[
+        str | None, typer.Option("--from", metavar="YYYY-MM-DD", help="First day (local).")
+    ] = None,
+    date_to: Annotated[
+        str | None, typer.Option("--to", metavar="YYYY-MM-DD", help="Last day (local).")
+    ] = None,
+    full_identity: FullIdentity = False,
+) -> None:
+    """Write an evidence pack: events, chain hashes, CSV, XLSX, digest and a README.
+
+    Select exactly one of --entity, --actor or --region, optionally within --from/--to.
+    The pack's README says how to re-check its hashes with standard Python.
+    """
+    settings = load_settings()
+    try:
+        selection = Selection(
+            entity_id=entity,
+            actor_id=actor,
+            region=region,
+            date_from=_day(date_from, "--from"),
+            date_to=_day(date_to, "--to"),
+        )
+    except DomainError as error:
+        raise _refused(error) from None
+    signer = _signer()
+    ledger = open_ledger(settings)
+    views = open_views(ledger.store, ledger.keys, settings)
+    partial = out.with_name(out.name + ".partial")
+    try:
+        with partial.open("wb") as handle:
+            summary = write_pack(
+                ledger,
+                views,
+                selection,
+                handle,
+                full_identity=full_identity,
+                zone=settings.zone,
+                exporter=operator_context().actor_id,
+                signer=signer,
+            )
+        partial.replace(out)
+    except DomainError as error:
+        raise _refused(error) from None
+    finally:
+        partial.unlink(missing_ok=True)
+        views.close()
+        ledger.close()
+    span = (
+        f"positions {summary.first_position}-{summary.last_position}"
+        if summary.events
+        else "no events"
+    )
+    console.print(f"wrote {out}: {summary.events} events ({span}), head {summary.digest.position}")
+
+
+def _day(text: str | None, option: str) -> date | None:
+    if text is None:
+        return None
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        errors.print(f"[red]invalid {option}[/red] {text!r}: use YYYY-MM-DD")
+        raise typer.Exit(2) from None
+
+
+@audit_app.command("sample")
+def sample(
+    rate: Annotated[float, typer.Option("--rate", help="Share of payouts to pick (0-1].")],
+    seed: Annotated[str, typer.Option("--seed", help="Any text; the same seed, the same pick.")],
+    reason: Annotated[str, typer.Option("--reason", help="Why the sample is drawn.")],
+    region: Annotated[
+        str, typer.Option("--region", help="Payouts of this region only (default: all).")
+    ] = "",
+    as_json: JsonOut = False,
+) -> None:
+    """Pick payouts for manual review, reproducibly, and record the draw as an event."""
+    settings = load_settings()
+    ledger = open_ledger(settings)
+    views = open_views(ledger.store, ledger.keys, settings)
+    try:
+        result = draw_sample(
+            ledger, views, operator_context(), rate=rate, seed=seed, scope=region, reason=reason
+        )
+    except DomainError as error:
+        raise _refused(error) from None
+    finally:
+        views.close()
+        ledger.close()
+    if as_json:
+        body = {
+            "sample_id": str(result.sample_id),
+            "rate": result.rate,
+            "seed": result.seed,
+            "region": result.scope,
+            "population": result.population,
+            "population_digest": result.population_digest,
+            "as_of_position": result.as_of_position,
+            "selected": [str(p) for p in result.selected],
+        }
+        typer.echo(json.dumps(body, indent=2))
+        return
+    console.print(f"sample {result.sample_id}: {len(result.selected)} payouts picked")
+    table = Table()
+    table.add_column("payout")
+    for payout_id in result.selected:
+        table.add_row(str(payout_id))
+    console.print(table)
+    console.print(
+        f"population {result.population} payouts (region {result.scope or 'all'}, up to "
+        f"position {result.as_of_position}, digest {result.population_digest})",
+        soft_wrap=True,
+    )

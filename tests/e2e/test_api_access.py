@@ -335,6 +335,13 @@ ROUTES: tuple[Row, ...] = (
     Row("GET", "/v1/audit/digest", AUDITOR, Scope.OPEN),
     Row("GET", "/v1/audit/verify", AUDITOR, Scope.OPEN),
     Row("GET", "/v1/audit/as-of", OVERSEER, query="?date=2099-12-31&entity_id={fund_id}"),
+    Row("GET", "/v1/audit/export", ONLY[INSPECTOR], query="?entity_id={fund_id}"),
+    Row(
+        "POST",
+        "/v1/audit/samples",
+        ONLY[INSPECTOR],
+        body=lambda _: {"rate": 0.5, "seed": "s", "region": f.COUNTY, "reason": "access test"},
+    ),
     # policy
     Row("GET", "/v1/policy", ANYONE, Scope.OPEN),
     Row("POST", "/v1/policy/versions", ONLY[ADMIN], body=policy_body),

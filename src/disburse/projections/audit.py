@@ -90,7 +90,10 @@ class AuditView(View):
         payload = public_payload(event)
         meta = getattr(event, "meta", None)  # every domain event has it; be safe regardless
         related = links(name, event.originator_id, payload)
-        region = _region(tx, str(event.originator_id), payload, related)
+        # A review sample names its region itself; a nationwide one ("") belongs to none,
+        # not to the region of the first payout it picked.
+        nationwide = name.startswith("AuditSample.") and not payload.get("region_code")
+        region = "" if nationwide else _region(tx, str(event.originator_id), payload, related)
         tx.execute(
             "INSERT INTO audit_events (position, entity_id, entity_type, version, event_type,"
             " recorded_at, actor_id, role, client_id, request_id, reason, rule_ids,"

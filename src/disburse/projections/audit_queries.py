@@ -162,20 +162,50 @@ class AuditQueries:
             scope=scope,
         )
 
+    def in_region(
+        self,
+        region: str,
+        *,
+        since: date | datetime | None = None,
+        until: date | datetime | None = None,
+        event_types: Iterable[str] | None = None,
+        limit: int = DEFAULT_LIMIT,
+        after_position: int = 0,
+        scope: str | None = None,
+    ) -> list[AuditEntry]:
+        """Events of the entities within a region prefix (2, 4 or 6 digits), in log order.
+
+        Events of entities with no region (the policy catalogue, alert decisions) are not
+        any region's and are left out; ``""`` selects every event. ``scope`` narrows it as
+        in :meth:`trail` (the events of a wider region outside it are left out).
+        """
+        return self._select(
+            f"SELECT {_COLUMNS} FROM audit_events e WHERE e.region_code LIKE :key",
+            _scope_pattern(region),
+            since=since,
+            until=until,
+            event_types=event_types,
+            limit=limit,
+            after_position=after_position,
+            scope=scope,
+        )
+
     def feed(
         self, *, after_position: int = 0, limit: int = DEFAULT_LIMIT, scope: str = ""
     ) -> list[AuditEntry]:
         """The log in order, personal data removed: what other systems follow.
 
-        The API's own bookkeeping (clients, recorded requests) is left out; inspectors see
-        it in the audit trail.
+        The API's own bookkeeping (clients, recorded requests) is left out, and so are
+        review samples (which payouts inspectors will check is not for those checked to
+        read); inspectors see both in the audit trail.
         """
         if limit < 1:
             raise ValueError(f"limit must be at least 1, not {limit}")
         with self.db.read() as tx:
             rows = tx.all(
                 f"SELECT {_COLUMNS} FROM audit_events e WHERE e.position > :after AND {_SCOPED}"
-                " AND e.entity_type NOT IN ('RecordedRequest', 'ApiClient', 'ClientDirectory')"
+                " AND e.entity_type NOT IN"
+                " ('RecordedRequest', 'ApiClient', 'ClientDirectory', 'AuditSample')"
                 " ORDER BY e.position LIMIT :limit",
                 {"after": after_position, "limit": limit, "scope": _scope_pattern(scope)},
             )

@@ -22,6 +22,7 @@ from disburse.domain import (
     post,
     request,
     reservation,
+    sample,
     site,
     subsidy,
 )
@@ -52,6 +53,7 @@ AGGREGATES: dict[str, type] = {
         client.ApiClient,
         client.ClientDirectory,
         request.RecordedRequest,
+        sample.AuditSample,
     )
 }
 

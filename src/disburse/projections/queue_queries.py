@@ -205,6 +205,39 @@ class QueueQueries:
             row = tx.one(f"{_SELECT_PAYOUTS} WHERE p.payout_id = :id", {"id": str(payout_id)})
         return None if row is None else _payout(row)
 
+    def payout_ids(
+        self,
+        *,
+        region: str = "",
+        up_to_position: int | None = None,
+        after: str = "",
+        limit: int = MAX_LIMIT,
+    ) -> list[str]:
+        """Ids of every payout (any status) in ``region``, ascending, ``limit`` after ``after``.
+
+        The ids are compared byte by byte (as Python compares them) on both backends, so
+        pages follow one another and their order is the order of ``sorted()``. With
+        ``up_to_position``, only payouts requested at or before that log position: a set
+        that stays the same however many payouts are requested later. For the next page,
+        pass the last id as ``after``. ``region`` is a prefix as in :meth:`pending`.
+        """
+        if not 1 <= limit <= MAX_LIMIT:
+            raise InvalidInputError(RULE, f"limit is 1 to {MAX_LIMIT}", "limit")
+        key = 'payout_id COLLATE "C"' if self.db.dialect == "postgres" else "payout_id"
+        upto = "" if up_to_position is None else " AND requested_position <= :upto"
+        with self.db.read() as tx:
+            rows = tx.all(
+                f"SELECT payout_id FROM queue_payouts WHERE region_code LIKE :scope"
+                f" AND {key} > :after{upto} ORDER BY {key} LIMIT :limit",
+                {
+                    "scope": region_scope(region) + "%",
+                    "after": after,
+                    "upto": up_to_position,
+                    "limit": limit,
+                },
+            )
+        return [str(row["payout_id"]) for row in rows]
+
     def batches(self, fund_id: UUID | str | None = None) -> list[QueuedBatch]:
         """Payment batches (of one fund), in the order they were released."""
         where = "" if fund_id is None else " WHERE fund_id = :fund"

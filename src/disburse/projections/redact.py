@@ -80,10 +80,18 @@ def identified_fields(fields: Mapping[str, object]) -> dict[str, object]:
     to a reader, and would let one confirm guesses.
     """
     return {
-        field: jsonable(value)
+        field: _without_secrets(jsonable(value))
         for field, value in fields.items()
         if field not in ENVELOPE and field not in SECRETS
     }
+
+
+def _without_secrets(value: object) -> object:
+    if isinstance(value, dict):
+        return {k: _without_secrets(v) for k, v in value.items() if k not in SECRETS}
+    if isinstance(value, list):
+        return [_without_secrets(v) for v in value]
+    return value
 
 
 def _redacted(field: str, value: object) -> object:

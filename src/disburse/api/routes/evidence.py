@@ -6,21 +6,34 @@ of an identity (crypto-shredding) for administrators.
 
 from __future__ import annotations
 
+import tempfile
 from datetime import date
-from typing import Annotated, Any
+from typing import Annotated, Any, BinaryIO, cast
 from uuid import UUID
 
 from fastapi import APIRouter, Depends, Query, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, Field
 
 from disburse.api.commands import run_command
-from disburse.api.deps import ENTITY, QUERY, Admin, Overseer, command, problems, state
+from disburse.api.deps import (
+    ENTITY,
+    QUERY,
+    Admin,
+    Inspector,
+    Overseer,
+    command,
+    creation,
+    problems,
+    state,
+)
 from disburse.api.problems import ApiError
 from disburse.api.schemas import Input
 from disburse.api.security import Principal, allow
 from disburse.audit.asof import end_of_day, entity_as_of, parse_target, region_as_of
 from disburse.audit.digest import Digest, signer_for, take_digest
+from disburse.audit.export import Selection, write_pack
+from disburse.audit.sampling import draw_sample
 from disburse.audit.verify import verify as verify_chain
 from disburse.domain.meta import Role
 from disburse.domain.person import Person
@@ -267,4 +280,149 @@ def erase_identity(person_id: UUID, body: ErasureIn, request: Request, who: Admi
         lambda destroyed: ErasureOut(person_id=person_id, key_destroyed=destroyed),
         payload=body,
         target=person_id,
+    )
+
+
+#: An evidence pack is written to disk past this size while it is made, then streamed.
+_PACK_IN_MEMORY = 16 * 2**20
+
+
+@router.get(
+    "/v1/audit/export",
+    response_class=Response,
+    responses={
+        200: {
+            "content": {"application/zip": {"schema": {"type": "string", "format": "binary"}}},
+            "description": "The evidence pack (docs/audit.md#evidence-packs).",
+        },
+        **QUERY,
+    },
+)
+def export(
+    request: Request,
+    who: Inspector,
+    entity_id: Annotated[
+        UUID | None, Query(description="Events of this entity and of others naming it.")
+    ] = None,
+    actor_id: Annotated[
+        str | None,
+        Query(min_length=1, max_length=200, description="Events this actor recorded."),
+    ] = None,
+    region: Annotated[
+        str | None,
+        Query(pattern="^[0-9]{2,6}$", description="Events of this region (2, 4 or 6 digits)."),
+    ] = None,
+    date_from: Annotated[
+        date | None, Query(alias="from", description="First day (in the service's time zone).")
+    ] = None,
+    date_to: Annotated[
+        date | None, Query(alias="to", description="Last day (in the service's time zone).")
+    ] = None,
+) -> Response:
+    """An evidence pack (zip) of the events selected.
+
+    It holds the events, their chain hashes, CSV and XLSX sheets, the head digest, a
+    manifest and a README on re-checking it.
+
+    Select exactly one of ``entity_id``, ``actor_id`` or ``region`` (422
+    ``EXPORT-SELECTION``), optionally within ``from``/``to`` (``EXPORT-DATES``). Only
+    events of the key's region are included. Inspector keys see personal data in full.
+    """
+    shared = state(request)
+    selection = Selection(
+        entity_id=entity_id,
+        actor_id=actor_id,
+        region=who.scope(region) if region is not None else None,
+        date_from=date_from,
+        date_to=date_to,
+    )
+    if entity_id is not None:
+        known = shared.views.audit.region_of(str(entity_id))
+        if known:
+            who.require_region(known, "the entity")
+    with tempfile.SpooledTemporaryFile(max_size=_PACK_IN_MEMORY) as buffer:
+        summary = write_pack(
+            shared.ledger,
+            shared.views,
+            selection,
+            cast("BinaryIO", buffer),
+            full_identity=who.sees_resident_ids,
+            zone=shared.settings.zone,
+            scope=who.region,
+            exporter=who.context().actor_id,
+            signer=signer_for(shared.settings),
+        )
+        buffer.seek(0)
+        content = buffer.read()
+    name = f"evidence-{summary.digest.position}-{summary.events}.zip"
+    return Response(
+        content,
+        media_type="application/zip",
+        headers={"Content-Disposition": f'attachment; filename="{name}"'},
+    )
+
+
+class SampleIn(Input):
+    """A review sample to draw."""
+
+    rate: float = Field(gt=0, le=1, description="Share of payouts to pick, more than 0, at most 1.")
+    seed: str = Field(
+        min_length=1, max_length=64, description="Any text: the same seed picks the same."
+    )
+    region: str | None = Field(
+        default=None,
+        pattern="^[0-9]{2,6}$",
+        description="Payouts of this region (default: the key's region).",
+    )
+    reason: str = Field(min_length=1, max_length=2000, description="Why, for the audit trail.")
+
+
+class SampleOut(BaseModel):
+    """A review sample, recorded as an AuditSample event."""
+
+    sample_id: UUID = Field(description="The sample (its audit trail holds the draw).")
+    rate: float = Field(description="Share asked for.")
+    seed: str = Field(description="The seed.")
+    region: str = Field(description="Region scope of the population ('' for all).")
+    population: int = Field(description="How many payouts the draw chose from.")
+    population_digest: str = Field(description="SHA-256 of the population's sorted ids.")
+    as_of_position: int = Field(description="The log position the population was taken at.")
+    selected: list[UUID] = Field(description="The payouts picked for review.")
+
+
+@creation(router, "/v1/audit/samples", SampleOut, tags=["audit"])
+def draw(body: SampleIn, request: Request, who: Inspector) -> JSONResponse:
+    """Pick payouts for manual review, reproducibly (docs/audit.md#review-samples).
+
+    A payout is picked when ``sha256("{seed}:{payout_id}")`` falls below ``rate`` of the
+    hash range: the same seed over the same payouts picks the same ones.
+    """
+    shared = state(request)
+    scope = who.scope(body.region)
+    ctx = who.context()
+    return run_command(
+        request,
+        who,
+        lambda: draw_sample(
+            shared.ledger,
+            shared.views,
+            ctx,
+            rate=body.rate,
+            seed=body.seed,
+            scope=scope,
+            reason=body.reason,
+        ),
+        lambda r: SampleOut(
+            sample_id=r.sample_id,
+            rate=r.rate,
+            seed=r.seed,
+            region=r.scope,
+            population=r.population,
+            population_digest=r.population_digest,
+            as_of_position=r.as_of_position,
+            selected=r.selected,
+        ),
+        payload=body,
+        status_code=201,
+        location=lambda r: f"/v1/audit/trail/{r.sample_id}",
     )

@@ -159,10 +159,11 @@ def _read_digest(path: Path | None, pinned: str | None) -> Digest | None:
         return None
     try:
         found = Digest.from_json(path.read_text(encoding="utf-8"))
-        found.check_signature(pinned)
-    except OSError as error:
+    except (OSError, UnicodeDecodeError, DigestError) as error:
         errors.print(f"[red]cannot read the digest:[/red] {error}")
         raise typer.Exit(2) from None
+    try:
+        found.check_signature(pinned)
     except DigestError as error:
         errors.print(f"[red]digest refused:[/red] {error}")
         raise typer.Exit(1) from None

@@ -99,19 +99,22 @@ class People:
         Returns whether a key was destroyed now (False: it already was, e.g. on a retry
         after the key store failed).
         """
-        person = self._store.load(Person, person_id, "person")
-        if not person.is_erased:
-            self._store.update(
-                Person,
-                person_id,
-                "person",
-                lambda p, _: p.erase_identity(
-                    erased_on=self._today(), legal_basis=legal_basis, meta=ctx.meta(reason)
-                ),
+
+        def decide(changes: Changes) -> bool:
+            person = self._store.load(Person, person_id, "person")
+            if person.is_erased:
+                return False
+            person.erase_identity(
+                erased_on=self._today(), legal_basis=legal_basis, meta=ctx.meta(reason)
             )
-        if self._store.person_keys is None:
-            return False
-        return self._store.person_keys.destroy(person_id)
+            changes.add(person)
+            return True  # the key is destroyed right after this is saved
+
+        recorded = self._store.transact(decide)
+        destroyed = self._store.person_keys is not None and self._store.person_keys.destroy(
+            person_id
+        )
+        return recorded or destroyed
 
     def get(self, person_id: UUID) -> Person:
         """The person, or ``NotFoundError``."""

@@ -107,11 +107,13 @@ def parse_target(text: str) -> UUID | str:
         return UUID(text)
     except ValueError:
         pass
-    try:
-        return region_scope(text)
-    except InvalidInputError:
-        raise InvalidInputError(
-            "AS-OF-TARGET",
-            f"{text!r} is neither an entity id (UUID) nor a region code (2, 4 or 6 digits)",
-            field="entity_id",
-        ) from None
+    if text.strip():
+        try:
+            return region_scope(text)
+        except InvalidInputError:
+            pass
+    raise InvalidInputError(
+        "AS-OF-TARGET",
+        f"{text!r} is neither an entity id (UUID) nor a region code (2, 4 or 6 digits)",
+        field="entity_id",
+    )

@@ -101,7 +101,9 @@ def draw_sample(
             selected.append(UUID(payout_id))
     digest = hasher.hexdigest()
 
-    def decide(changes: Changes) -> AuditSample:
+    def decide(changes: Changes) -> SampleResult:
+        # The result, not the aggregate: an idempotent API request records its answer
+        # from what the transaction returns, in the same transaction.
         sample = AuditSample.draw(
             rate=rate,
             seed=seed,
@@ -113,16 +115,15 @@ def draw_sample(
             meta=ctx.meta(reason),
         )
         changes.add(sample)
-        return sample
+        return SampleResult(
+            sample_id=sample.id,
+            rate=rate,
+            seed=seed,
+            scope=scope,
+            population=count,
+            selected=selected,
+            population_digest=digest,
+            as_of_position=head,
+        )
 
-    sample = ledger.store.transact(decide)
-    return SampleResult(
-        sample_id=sample.id,
-        rate=rate,
-        seed=seed,
-        scope=scope,
-        population=count,
-        selected=selected,
-        population_digest=digest,
-        as_of_position=head,
-    )
+    return ledger.store.transact(decide)

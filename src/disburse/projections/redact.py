@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Final
 
+from disburse.domain.person import ERASED
 from disburse.projections.base import event_type, jsonable
 
 if TYPE_CHECKING:
@@ -39,6 +40,8 @@ _ACCOUNT_TAIL = 4
 
 def mask_account(account: str) -> str:
     """Every character but the last four masked: ``6222020212345678`` -> ``************5678``."""
+    if account == ERASED:
+        return account
     if len(account) <= _ACCOUNT_TAIL:
         return "*" * len(account)
     return "*" * (len(account) - _ACCOUNT_TAIL) + account[-_ACCOUNT_TAIL:]
@@ -46,7 +49,7 @@ def mask_account(account: str) -> str:
 
 def mask_name(name: str) -> str:
     """The first character and a fixed mask (the length is not shown): ``张三丰`` -> ``张**``."""
-    return f"{name[:1]}**" if name else name
+    return f"{name[:1]}**" if name and name != ERASED else name
 
 
 def mask_birth_date(iso_date: str) -> str:

@@ -198,11 +198,12 @@ def as_of(
     views = shared.views
     zone = shared.settings.zone
     target = parse_target(entity_id)
+    # The views first: the region check reads what the audit view learnt of the entity.
+    views.wait_for(shared.ledger.store.chained.max_notification_id() or 0)
     if isinstance(target, UUID):
         region = views.audit.region_of(str(target))
         if region:
             who.require_region(region, "the entity")
-        views.wait_for(shared.ledger.store.chained.max_notification_id() or 0)
         found = entity_as_of(
             shared.ledger.store,
             views.balances,
@@ -211,6 +212,9 @@ def as_of(
             zone,
             full_identity=who.sees_resident_ids,
         )
+        stated = found.state.get("region_code") or found.state.get("home_region")
+        if isinstance(stated, str) and stated:
+            who.require_region(stated, "the entity")
         body = AsOfOut(
             as_of=day,
             cut=found.cut.isoformat(),
@@ -224,7 +228,6 @@ def as_of(
         )
     else:
         who.require_region(target, "the region asked for")
-        views.wait_for(shared.ledger.store.chained.max_notification_id() or 0)
         balance = region_as_of(views.balances, target, day, zone)
         body = AsOfOut(
             as_of=day,
@@ -337,6 +340,7 @@ def export(
         date_to=date_to,
     )
     if entity_id is not None:
+        shared.views.wait_for(shared.ledger.store.chained.max_notification_id() or 0)
         known = shared.views.audit.region_of(str(entity_id))
         if known:
             who.require_region(known, "the entity")

@@ -124,7 +124,8 @@ def verify(
     log extends the digest given. Reads the log a page at a time (constant memory).
     """
     settings = load_settings()
-    expected = _read_digest(from_digest, public_key or settings.audit_public_key)
+    pinned = public_key or settings.audit_public_key
+    expected = _read_digest(from_digest, pinned)
     ledger = open_ledger(settings)
     try:
         recorder = ledger.store.chained
@@ -142,6 +143,7 @@ def verify(
             report = verify_chain(
                 recorder,
                 from_digest=expected,
+                pinned_public_key=pinned,
                 progress=lambda position: progress.update(task, completed=position),
             )
     finally:

@@ -13,9 +13,12 @@ import pytest
 from eventsourcing.cryptography import AESCipher
 from eventsourcing.utils import Environment
 
+from disburse.application.ledger import Ledger
 from disburse.application.payouts import BankResult
+from disburse.application.store import LedgerStore
 from disburse.audit.sealing import PersonKeys
 from disburse.audit.verify import verify
+from disburse.bootstrap import store_env
 from disburse.domain.batch import Outcome
 from disburse.domain.errors import ConflictError, InvalidInputError, NotFoundError
 from disburse.domain.identity import mask_resident_id
@@ -27,7 +30,7 @@ if TYPE_CHECKING:
     from collections.abc import Callable
     from uuid import UUID
 
-    from disburse.application.ledger import Ledger
+    from disburse.settings import Settings
     from disburse.views import Views
     from tests.conftest import LedgerFactory
 
@@ -462,3 +465,22 @@ def test_a_destroyed_key_is_never_made_again(ledger: Ledger) -> None:
     assert keys.destroy(never_had_one) is True  # a tombstone: no key can be made for it
     with pytest.raises(ConflictError):
         keys.for_writing(never_had_one)
+
+
+def test_a_person_registered_before_sealing_cannot_be_erased_by_a_key(
+    ledger: Ledger, settings: Settings
+) -> None:
+    env = store_env(settings.store, ledger.keys, settings)
+    del env[LedgerStore.PERSON_KEY_WRAP]  # as before identities were sealed
+    unsealed = LedgerStore(env=env)
+    try:
+        person = f.register(Ledger.assemble(unsealed, ledger.keys, ledger.today))
+    finally:
+        unsealed.close()
+
+    with pytest.raises(ConflictError) as refused:
+        erase(ledger, person)
+
+    assert (refused.value.rule_id, refused.value.field) == ("PERSON-UNSEALED", "person_id")
+    assert not ledger.people.get(person).is_erased
+    assert ledger.store.chained.person_key(person) is None

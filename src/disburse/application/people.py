@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from disburse.domain.errors import ConflictError
 from disburse.domain.identity import birth_date, mask_resident_id, normalise_resident_id
 from disburse.domain.person import (
     LabourCapacity,
@@ -99,11 +100,19 @@ class People:
         Returns whether a key was destroyed now (False: it already was, e.g. on a retry
         after the key store failed).
         """
+        keys = self._store.person_keys
 
         def decide(changes: Changes) -> bool:
             person = self._store.load(Person, person_id, "person")
             if person.is_erased:
                 return False
+            if keys is not None and self._store.chained.person_key(person_id) is None:
+                raise ConflictError(
+                    "PERSON-UNSEALED",
+                    "this person was registered before identities were sealed under a key "
+                    "of their own: destroying a key cannot erase them",
+                    field="person_id",
+                )
             person.erase_identity(
                 erased_on=self._today(), legal_basis=legal_basis, meta=ctx.meta(reason)
             )
@@ -111,9 +120,7 @@ class People:
             return True  # the key is destroyed right after this is saved
 
         recorded = self._store.transact(decide)
-        destroyed = self._store.person_keys is not None and self._store.person_keys.destroy(
-            person_id
-        )
+        destroyed = keys is not None and keys.destroy(person_id)
         return recorded or destroyed
 
     def get(self, person_id: UUID) -> Person:

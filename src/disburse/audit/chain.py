@@ -48,11 +48,18 @@ def event_digest(originator_id: UUID | str, version: int, topic: str, state: byt
 
 
 def _canonical(originator_id: UUID | str) -> str:
-    """The UUID text; anything that is not a UUID (a tampered row) as it is."""
-    try:
-        return str(UUID(str(originator_id)))
-    except ValueError:
+    """The UUID text, from a UUID or the store's own spelling of one (its hex, on SQLite).
+
+    Any other spelling (an id re-cased in the table, which the library would no longer
+    find under its aggregate) is hashed as it is, so it does not match its link.
+    """
+    if isinstance(originator_id, UUID):
         return str(originator_id)
+    try:
+        parsed = UUID(originator_id)
+    except ValueError:
+        return originator_id
+    return str(parsed) if originator_id in {parsed.hex, str(parsed)} else originator_id
 
 
 def link_hash(position: int, digest: str, previous_hash: str) -> str:

@@ -150,7 +150,8 @@ outside the system ties it to the ledger:
 2. On the live ledger, run
        disburse audit verify --from-digest digest.json
    It recomputes the whole chain from the stored events and confirms that the log still
-   holds exactly the history digest.json names, the links of chain.csv included.
+   holds exactly the history digest.json names. The hash of each row of chain.csv can
+   then be compared with the ledger's link at that position.
 3. A signed digest.json also names the installation that issued it: add
    --public-key KEY, with the key the installation gave you (not the one in the file).
 

@@ -13,10 +13,11 @@ SQLite allows one writer), so reading the chain head inside the transaction is s
 from __future__ import annotations
 
 import threading
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Protocol
 from uuid import UUID
 
-from eventsourcing.persistence import Notification, StoredEvent
+from eventsourcing.persistence import Notification, PersistenceError, StoredEvent
 from eventsourcing.popo import POPOApplicationRecorder
 from eventsourcing.postgres import PostgresApplicationRecorder
 from eventsourcing.sqlite import SQLiteApplicationRecorder
@@ -25,7 +26,11 @@ from psycopg.sql import SQL, Identifier
 from disburse.audit.chain import Link, extend
 
 if TYPE_CHECKING:
-    from collections.abc import Sequence
+    from collections.abc import Callable, Sequence
+
+
+class _ChainNotWritten(BaseException):
+    """The links could not be written: the inserting transaction must roll back."""
 
 
 #: How many events the backfill of an unchained store reads at a time.
@@ -94,6 +99,10 @@ class ChainedRecorder(Protocol):
         """Where an event with this digest was chained (a slow scan: for reports only)."""
         ...
 
+    def chain_started(self) -> tuple[str, int] | None:
+        """When the chain was started (UTC ISO) and how many events it chained at once then."""
+        ...
+
     def append_digest(
         self,
         position: int,
@@ -130,6 +139,7 @@ class _SQLChain:
     chain_table: str
     digests_table: str
     keys_table: str
+    meta_table: str
     placeholder: str
 
     def _sql(self, text: str) -> str:
@@ -150,7 +160,36 @@ class _SQLChain:
             "hash TEXT NOT NULL, taken_at TEXT NOT NULL, signature TEXT, public_key TEXT)",
             f"CREATE TABLE IF NOT EXISTS {self.keys_table} (subject TEXT PRIMARY KEY, "
             f"wrapped {blob}, created_at TEXT NOT NULL, destroyed_at TEXT)",
+            f"CREATE TABLE IF NOT EXISTS {self.meta_table} (id INTEGER PRIMARY KEY, "
+            "started_at TEXT NOT NULL, backfilled BIGINT NOT NULL)",
         ]
+
+    def _start_chain(
+        self, cursor: Cursor, page_after: Callable[[int], Sequence[Notification]]
+    ) -> None:
+        """Once per store, inside a locked transaction: record when the chain started.
+
+        A store written before the chain existed has its events chained then, once. A
+        chain emptied later is never rebuilt: ``verify`` reports every event it lost.
+        """
+        cursor.execute(f"SELECT started_at FROM {self.meta_table}")
+        if cursor.fetchone() is not None:
+            return
+        cursor.execute(f"SELECT COUNT(*) AS n FROM {self.chain_table}")
+        backfilled, after = 0, 0
+        if not cursor.fetchone()["n"]:
+            while rows := page_after(after):
+                self._chain_in(cursor, [n.id for n in rows], rows)
+                backfilled += len(rows)
+                after = rows[-1].id
+        cursor.execute(
+            self._sql(f"INSERT INTO {self.meta_table} VALUES (1, %s, %s)"),
+            (datetime.now(UTC).isoformat(timespec="seconds"), backfilled),
+        )
+
+    def chain_started(self) -> tuple[str, int] | None:
+        rows = self._read(f"SELECT started_at, backfilled FROM {self.meta_table}")
+        return (rows[0]["started_at"], int(rows[0]["backfilled"])) if rows else None
 
     def _chain_in(self, cursor: Cursor, ids: Sequence[int], events: Sequence[StoredEvent]) -> None:
         """Write the links of events just inserted at ``ids``, in the same transaction."""
@@ -289,6 +328,7 @@ class ChainedSQLiteRecorder(_SQLChain, SQLiteApplicationRecorder):
     chain_table = "ledger_chain"
     digests_table = "ledger_digests"
     keys_table = "ledger_person_keys"
+    meta_table = "ledger_chain_meta"
     placeholder = "?"
 
     def construct_create_table_statements(self) -> list[str]:
@@ -336,29 +376,28 @@ class ChainedSQLiteRecorder(_SQLChain, SQLiteApplicationRecorder):
         ]
 
     def _backfill(self) -> None:
-        """Chain a store written before the chain existed (once, when the chain is empty)."""
         with self.datastore.transaction(commit=True) as c:
             # A write first, so this transaction holds the write lock before it reads.
             c.execute(f"DELETE FROM {self.chain_table} WHERE 0")
-            c.execute(f"SELECT COUNT(*) FROM {self.chain_table}")
-            if c.fetchone()[0]:
-                return
-            after = 0
-            while True:
+
+            def page_after(after: int) -> list[Notification]:
                 c.execute(
                     f"SELECT rowid, * FROM {self.events_table_name} WHERE rowid > ? "
                     "ORDER BY rowid LIMIT ?",
                     (after, _BACKFILL_PAGE),
                 )
-                rows = c.fetchall()
-                if not rows:
-                    return
-                self._chain_in(
-                    c,
-                    [r["rowid"] for r in rows],
-                    [_stored(r["originator_id"], r) for r in rows],
-                )
-                after = rows[-1]["rowid"]
+                return [
+                    Notification(
+                        id=r["rowid"],
+                        originator_id=UUID(r["originator_id"]),
+                        originator_version=r["originator_version"],
+                        topic=r["topic"],
+                        state=r["state"],
+                    )
+                    for r in c.fetchall()
+                ]
+
+            self._start_chain(c, page_after)
 
 
 class ChainedPostgresRecorder(_SQLChain, PostgresApplicationRecorder):
@@ -376,6 +415,7 @@ class ChainedPostgresRecorder(_SQLChain, PostgresApplicationRecorder):
         self.chain_table = qualified("ledger_chain")
         self.digests_table = qualified("ledger_digests")
         self.keys_table = qualified("ledger_person_keys")
+        self.meta_table = qualified("ledger_chain_meta")
         self.sql_create_statements.extend(SQL(s).format() for s in self._table_statements())
 
     def create_table(self) -> None:
@@ -388,12 +428,26 @@ class ChainedPostgresRecorder(_SQLChain, PostgresApplicationRecorder):
         )
         return found
 
+    def insert_events(
+        self, stored_events: Sequence[StoredEvent], **kwargs: Any
+    ) -> Sequence[int] | None:
+        try:
+            ids: Sequence[int] | None = super().insert_events(stored_events, **kwargs)
+        except _ChainNotWritten as aborted:
+            raise PersistenceError(f"the events were not stored: {aborted.__cause__}") from None
+        return ids
+
     def _fetch_ids_after_insert_events(
         self, curs: Any, stored_events: Sequence[StoredEvent], **kwargs: Any
     ) -> Sequence[int] | None:
         ids = super()._fetch_ids_after_insert_events(curs, stored_events, **kwargs)
         assert ids is not None  # noqa: S101 - the application recorder returns positions
-        self._chain_in(curs, ids, stored_events)
+        try:
+            self._chain_in(curs, ids, stored_events)
+        except Exception as error:
+            # The library catches Exception inside its transaction block and commits what
+            # was inserted; this escapes that block, so the events roll back with it.
+            raise _ChainNotWritten from error
         return ids
 
     def _read(self, sql: str, params: Sequence[object] = ()) -> list[Any]:
@@ -407,20 +461,14 @@ class ChainedPostgresRecorder(_SQLChain, PostgresApplicationRecorder):
             return int(curs.rowcount)
 
     def _backfill(self) -> None:
-        """Chain a store written before the chain existed (once, when the chain is empty)."""
         with self.datastore.transaction(commit=True) as curs:
             self._lock_table(curs)
-            curs.execute(f"SELECT COUNT(*) AS n FROM {self.chain_table}".encode())
-            row = curs.fetchone()
-            if row is not None and row["n"]:
-                return
-            after = 0
-            while True:
-                rows = self.select_notifications(after, _BACKFILL_PAGE, inclusive_of_start=False)
-                if not rows:
-                    return
-                self._chain_in(curs, [n.id for n in rows], list(rows))
-                after = rows[-1].id
+            self._start_chain(
+                curs,
+                lambda after: self.select_notifications(
+                    after, _BACKFILL_PAGE, inclusive_of_start=False
+                ),
+            )
 
 
 class ChainedPOPORecorder(POPOApplicationRecorder):
@@ -432,6 +480,7 @@ class ChainedPOPORecorder(POPOApplicationRecorder):
         self._digests: dict[int, tuple[int, str, str, str | None, str | None]] = {}
         self._keys: dict[UUID, bytes | None] = {}
         self._keys_lock = threading.Lock()
+        self._started = datetime.now(UTC).isoformat(timespec="seconds")
 
     def _update_table(
         self, stored_events: Sequence[StoredEvent], **kwargs: Any
@@ -464,6 +513,9 @@ class ChainedPOPORecorder(POPOApplicationRecorder):
     def link_at(self, position: int) -> Link | None:
         with self._database_lock:
             return next((k for k in self._links if k.position == position), None)
+
+    def chain_started(self) -> tuple[str, int] | None:
+        return (self._started, 0)
 
     def position_of_digest(self, digest: str) -> int | None:
         with self._database_lock:
@@ -502,12 +554,3 @@ class ChainedPOPORecorder(POPOApplicationRecorder):
             live = self._keys.get(subject, b"") is not None
             self._keys[subject] = None
             return live
-
-
-def _stored(originator_id: str, row: Any) -> StoredEvent:
-    return StoredEvent(
-        originator_id=UUID(originator_id),
-        originator_version=row["originator_version"],
-        topic=row["topic"],
-        state=row["state"],
-    )

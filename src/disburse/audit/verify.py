@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Literal
 
 from disburse.audit.chain import GENESIS, event_digest, link_hash
+from disburse.audit.digest import Digest, DigestError
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator
@@ -19,7 +20,6 @@ if TYPE_CHECKING:
     from eventsourcing.persistence import Notification
 
     from disburse.audit.chain import Link
-    from disburse.audit.digest import Digest
     from disburse.audit.recorders import ChainedRecorder
 
 PAGE = 5000
@@ -100,11 +100,14 @@ def _links(recorder: ChainedRecorder, page: int) -> Iterator[Link]:
         after = rows[-1].position
 
 
-def _digests(recorder: ChainedRecorder, page: int) -> Iterator[tuple[int, str]]:
+def _digests(recorder: ChainedRecorder, page: int) -> Iterator[Digest]:
     after = 0
     while True:
         rows = recorder.select_digests(after, page)
-        yield from ((position, hash_) for position, hash_, *_ in rows)
+        yield from (
+            Digest(position, hash_, taken_at, signature=signature, public_key=key)
+            for position, hash_, taken_at, signature, key in rows
+        )
         if len(rows) < page:
             return
         after = rows[-1][0]
@@ -113,9 +116,16 @@ def _digests(recorder: ChainedRecorder, page: int) -> Iterator[tuple[int, str]]:
 class _Walk:
     """State of one pass over the log."""
 
-    def __init__(self, recorder: ChainedRecorder, from_digest: Digest | None, page: int) -> None:
+    def __init__(
+        self,
+        recorder: ChainedRecorder,
+        from_digest: Digest | None,
+        page: int,
+        pinned_public_key: str | None,
+    ) -> None:
         self.recorder = recorder
         self.from_digest = from_digest
+        self.pinned = pinned_public_key
         self.report = Report(extends_digest=None if from_digest is None else False)
         self.digests = _digests(recorder, page)
         self.next_digest = next(self.digests, None)
@@ -184,16 +194,25 @@ class _Walk:
                     f"{report.head_hash}: the history before it was rewritten",
                 )
             report.extends_digest = True
-        while self.next_digest is not None and self.next_digest[0] <= position:
-            logged_position, logged_hash = self.next_digest
-            if logged_position == position and logged_hash != report.head_hash:
+        while self.next_digest is not None and self.next_digest.position <= position:
+            logged = self.next_digest
+            if logged.position == position and logged.hash != report.head_hash:
                 return Finding(
                     position,
                     "digest-mismatch",
-                    f"the digest log published hash {logged_hash} for position {position}; "
+                    f"the digest log published hash {logged.hash} for position {position}; "
                     f"the log gives {report.head_hash}",
                 )
-            report.digests_checked += logged_position == position
+            if self.pinned is not None:
+                try:
+                    logged.check_signature(self.pinned)
+                except DigestError as error:
+                    return Finding(
+                        logged.position,
+                        "digest-mismatch",
+                        f"the digest log's entry for position {logged.position}: {error}",
+                    )
+            report.digests_checked += logged.position == position
             self.next_digest = next(self.digests, None)
         return None
 
@@ -224,28 +243,39 @@ class _Walk:
                 )
 
 
+def _unlinked(event: Notification, link: Link | None) -> Finding:
+    """An event without a link: added around the ledger, or its link was removed."""
+    if link is not None and link.previous == event.id:
+        return Finding(event.id, "deleted", f"the link of the event at {event.id} was removed")
+    return Finding(
+        event.id,
+        "inserted" if link is not None else "unchained",
+        f"the event at {event.id} ({event.topic} of {event.originator_id}) "
+        "has no link: it was added outside the ledger",
+    )
+
+
 def verify(
     recorder: ChainedRecorder,
     *,
     from_digest: Digest | None = None,
+    pinned_public_key: str | None = None,
     progress: Callable[[int], None] | None = None,
     page: int = PAGE,
 ) -> Report:
-    """Recompute the whole chain; the report names the first break, if any."""
-    walk = _Walk(recorder, from_digest, page)
+    """Recompute the whole chain; the report names the first break, if any.
+
+    With ``pinned_public_key``, every digest in the digest log must also be signed by it:
+    a forger who rewrote the chain and the log's hashes cannot sign them.
+    """
+    walk = _Walk(recorder, from_digest, page, pinned_public_key)
     report = walk.report
     events, links = _events(recorder, page), _links(recorder, page)
     event, link = next(events, None), next(links, None)
     while event is not None or link is not None:
         if link is None or (event is not None and event.id < link.position):
             assert event is not None  # noqa: S101 - one of the two is there
-            kind: Kind = "inserted" if link is not None else "unchained"
-            report.finding = Finding(
-                event.id,
-                kind,
-                f"the event at {event.id} ({event.topic} of {event.originator_id}) "
-                "has no link: it was added outside the ledger",
-            )
+            report.finding = _unlinked(event, link)
             break
         if event is None or link.position < event.id:
             report.finding = Finding(

@@ -7,12 +7,13 @@ of an identity (crypto-shredding) for administrators.
 from __future__ import annotations
 
 import tempfile
+from collections.abc import Iterator
 from datetime import date
 from typing import Annotated, Any, BinaryIO, cast
 from uuid import UUID
 
 from fastapi import APIRouter, Depends, Query, Request
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import JSONResponse, Response, StreamingResponse
 from pydantic import BaseModel, Field
 
 from disburse.api.commands import run_command
@@ -29,7 +30,7 @@ from disburse.api.deps import (
 )
 from disburse.api.problems import ApiError
 from disburse.api.schemas import Input
-from disburse.api.security import Principal, allow
+from disburse.api.security import Principal, allow, deny
 from disburse.audit.asof import end_of_day, entity_as_of, parse_target, region_as_of
 from disburse.audit.digest import Digest, signer_for, take_digest
 from disburse.audit.export import Selection, write_pack
@@ -40,6 +41,10 @@ from disburse.domain.person import Person
 from disburse.projections.balance_queries import Totals
 
 router = APIRouter(tags=["audit"])
+
+#: The API's bookkeeping (other clients' requests and keys) and review samples (which
+#: payouts will be checked) are not for finance to read.
+_INSPECTORS_ONLY = frozenset({"RecordedRequest", "ApiClient", "ClientDirectory", "AuditSample"})
 
 #: Inspectors, and administrators who run the installation, check the chain.
 Auditor = Annotated[Principal, Depends(allow(Role.INSPECTOR, Role.ADMIN))]
@@ -172,7 +177,12 @@ def verify(
         if position is None or hash_ is None
         else Digest(position=position, hash=hash_, taken_at="(given)")
     )
-    report = verify_chain(state(request).ledger.store.chained, from_digest=expected)
+    settings = state(request).settings
+    signer = signer_for(settings)
+    pinned = settings.audit_public_key or (signer.public_key if signer else None)
+    report = verify_chain(
+        state(request).ledger.store.chained, from_digest=expected, pinned_public_key=pinned
+    )
     return JSONResponse(VerifyOut.model_validate(report.as_dict()).model_dump(mode="json"))
 
 
@@ -212,6 +222,13 @@ def as_of(
             zone,
             full_identity=who.sees_resident_ids,
         )
+        if found.entity_type in _INSPECTORS_ONLY and who.role is not Role.INSPECTOR:
+            deny(
+                who,
+                "ROLE-FORBIDDEN",
+                f"a {found.entity_type} is read as of a date by inspectors only",
+                "entity_id",
+            )
         stated = found.state.get("region_code") or found.state.get("home_region")
         if isinstance(stated, str) and stated:
             who.require_region(stated, "the entity")
@@ -344,7 +361,8 @@ def export(
         known = shared.views.audit.region_of(str(entity_id))
         if known:
             who.require_region(known, "the entity")
-    with tempfile.SpooledTemporaryFile(max_size=_PACK_IN_MEMORY) as buffer:
+    buffer = tempfile.SpooledTemporaryFile(max_size=_PACK_IN_MEMORY)  # noqa: SIM115 - streamed
+    try:
         summary = write_pack(
             shared.ledger,
             shared.views,
@@ -356,11 +374,19 @@ def export(
             exporter=who.context().actor_id,
             signer=signer_for(shared.settings),
         )
-        buffer.seek(0)
-        content = buffer.read()
+    except BaseException:
+        buffer.close()
+        raise
+    buffer.seek(0)
+
+    def chunks() -> Iterator[bytes]:
+        with buffer:
+            while chunk := buffer.read(2**16):
+                yield chunk
+
     name = f"evidence-{summary.digest.position}-{summary.events}.zip"
-    return Response(
-        content,
+    return StreamingResponse(
+        chunks(),
         media_type="application/zip",
         headers={"Content-Disposition": f'attachment; filename="{name}"'},
     )

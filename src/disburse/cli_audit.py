@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import asdict
 from datetime import date
 from pathlib import Path  # noqa: TC003 - typer reads annotations at runtime
 from typing import TYPE_CHECKING, Annotated
@@ -260,15 +261,7 @@ def as_of(
 
 
 def _totals(totals: Totals) -> dict[str, int | bool]:
-    return {
-        "allocated_fen": totals.allocated_fen,
-        "available_fen": totals.available_fen,
-        "committed_fen": totals.committed_fen,
-        "paid_fen": totals.paid_fen,
-        "recovered_fen": totals.recovered_fen,
-        "recovery_outstanding_fen": totals.recovery_outstanding_fen,
-        "balanced": totals.balanced,
-    }
+    return {**asdict(totals), "balanced": totals.balanced}
 
 
 @audit_app.command("erase")

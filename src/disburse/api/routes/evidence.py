@@ -29,6 +29,7 @@ from disburse.api.deps import (
     state,
 )
 from disburse.api.problems import ApiError
+from disburse.api.routes.oversight import TotalsOut, totals_out
 from disburse.api.schemas import Input
 from disburse.api.security import Principal, allow, deny
 from disburse.audit.asof import end_of_day, entity_as_of, parse_target, region_as_of
@@ -94,15 +95,9 @@ class VerifyOut(BaseModel):
     finding: FindingOut | None = Field(description="The first break, if any.")
 
 
-class TotalsOut(BaseModel):
-    """Balances in fen."""
+class BalancesAsOfOut(TotalsOut):
+    """Balances in fen as of the cut, and whether they add up."""
 
-    allocated_fen: int = Field(description="Budget allocated.")
-    available_fen: int = Field(description="Not yet committed.")
-    committed_fen: int = Field(description="Approved, not yet paid.")
-    paid_fen: int = Field(description="Paid.")
-    recovered_fen: int = Field(description="Recovered after payment.")
-    recovery_outstanding_fen: int = Field(description="Ordered back, not yet recovered.")
     balanced: bool = Field(description="allocated = available + committed + paid - recovered.")
 
 
@@ -119,19 +114,13 @@ class AsOfOut(BaseModel):
         description="Its fields at the cut (personal data masked unless the key sees it)."
     )
     region: str | None = Field(description="The region scope, if one was asked for.")
-    balances: TotalsOut | None = Field(description="A fund's or region's balances at the cut.")
-
-
-def _totals(totals: Totals) -> TotalsOut:
-    return TotalsOut(
-        allocated_fen=totals.allocated_fen,
-        available_fen=totals.available_fen,
-        committed_fen=totals.committed_fen,
-        paid_fen=totals.paid_fen,
-        recovered_fen=totals.recovered_fen,
-        recovery_outstanding_fen=totals.recovery_outstanding_fen,
-        balanced=totals.balanced,
+    balances: BalancesAsOfOut | None = Field(
+        description="A fund's or region's balances at the cut."
     )
+
+
+def _totals(totals: Totals) -> BalancesAsOfOut:
+    return BalancesAsOfOut(**totals_out(totals).model_dump(), balanced=totals.balanced)
 
 
 @router.get("/v1/audit/digest", response_model=DigestOut, responses=ENTITY)

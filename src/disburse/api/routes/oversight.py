@@ -157,7 +157,8 @@ class EntryPage(BaseModel):
     head: int = Field(description="Position of the last event in the log.")
 
 
-def _totals(totals: Totals) -> TotalsOut:
+def totals_out(totals: Totals) -> TotalsOut:
+    """The balances of a fund or group, as the API shows them."""
     return TotalsOut(
         allocated_fen=totals.allocated_fen,
         available_fen=totals.available_fen,
@@ -169,7 +170,7 @@ def _totals(totals: Totals) -> TotalsOut:
 
 
 def _groups(groups: list[GroupBalance]) -> list[GroupOut]:
-    return [GroupOut(key=g.key, totals=_totals(g.totals)) for g in groups]
+    return [GroupOut(key=g.key, totals=totals_out(g.totals)) for g in groups]
 
 
 def _alert(alert: Alert) -> AlertOut:
@@ -278,7 +279,7 @@ def fund_balance(
         source=found.source,
         region_code=found.region_code,
         year=found.year,
-        totals=_totals(found.totals),
+        totals=totals_out(found.totals),
     )
     return JSONResponse(body.model_dump(mode="json"))
 
@@ -302,7 +303,7 @@ def region_balance(
     found = state(request).views.balances.region(scope, year=year)
     body = RegionBalanceOut(
         scope=found.scope,
-        totals=_totals(found.totals),
+        totals=totals_out(found.totals),
         by_region=_groups(found.by_region),
         by_source=_groups(found.by_source),
     )

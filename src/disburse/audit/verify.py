@@ -9,13 +9,13 @@ digest log are checked on the way: the log must still reach them, with the same 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Literal, TypeVar
 
 from disburse.audit.chain import GENESIS, event_digest, link_hash
 from disburse.audit.digest import Digest, DigestError
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Iterator
+    from collections.abc import Callable, Iterator, Sequence
 
     from eventsourcing.persistence import Notification
 
@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from disburse.audit.recorders import ChainedRecorder
 
 PAGE = 5000
+T = TypeVar("T")
 
 Kind = Literal[
     "modified",  # the event's stored bytes (or id, version, topic) are not what was chained
@@ -80,37 +81,33 @@ class Report:
         }
 
 
-def _events(recorder: ChainedRecorder, page: int) -> Iterator[Notification]:
+def _paged(
+    fetch: Callable[[int, int], Sequence[T]], position: Callable[[T], int], page: int
+) -> Iterator[T]:
+    """Rows after position 0, ``page`` at a time (``fetch(after, limit)``), in order."""
     after = 0
     while True:
-        rows = recorder.select_stored(after, page)
+        rows = fetch(after, page)
         yield from rows
         if len(rows) < page:
             return
-        after = rows[-1].id
+        after = position(rows[-1])
+
+
+def _events(recorder: ChainedRecorder, page: int) -> Iterator[Notification]:
+    return _paged(recorder.select_stored, lambda n: n.id, page)
 
 
 def _links(recorder: ChainedRecorder, page: int) -> Iterator[Link]:
-    after = 0
-    while True:
-        rows = recorder.select_links(after, page)
-        yield from rows
-        if len(rows) < page:
-            return
-        after = rows[-1].position
+    return _paged(recorder.select_links, lambda k: k.position, page)
 
 
 def _digests(recorder: ChainedRecorder, page: int) -> Iterator[Digest]:
-    after = 0
-    while True:
-        rows = recorder.select_digests(after, page)
-        yield from (
-            Digest(position, hash_, taken_at, signature=signature, public_key=key)
-            for position, hash_, taken_at, signature, key in rows
-        )
-        if len(rows) < page:
-            return
-        after = rows[-1][0]
+    rows = _paged(recorder.select_digests, lambda row: row[0], page)
+    return (
+        Digest(position, hash_, taken_at, signature=signature, public_key=key)
+        for position, hash_, taken_at, signature, key in rows
+    )
 
 
 class _Walk:

@@ -13,6 +13,7 @@ SQLite allows one writer), so reading the chain head inside the transaction is s
 from __future__ import annotations
 
 import threading
+from abc import ABC, abstractmethod
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Protocol
 from uuid import UUID
@@ -133,7 +134,7 @@ class ChainedRecorder(Protocol):
         ...
 
 
-class _SQLChain:
+class _SQLChain(ABC):
     """The chain, digest log and key tables, in SQL shared by SQLite and PostgreSQL."""
 
     chain_table: str
@@ -145,11 +146,20 @@ class _SQLChain:
     def _sql(self, text: str) -> str:
         return text.replace("%s", self.placeholder)
 
+    @abstractmethod
     def _read(self, sql: str, params: Sequence[object] = ()) -> list[Any]:
-        raise NotImplementedError  # each backend runs it in its own transaction
+        """Rows of a query, run by the backend in a transaction of its own."""
 
+    @abstractmethod
     def _write(self, sql: str, params: Sequence[object] = ()) -> int:
-        raise NotImplementedError
+        """Run a statement in a committed transaction of its own; the rows it changed."""
+
+    @property
+    def _head_query(self) -> str:
+        return (
+            f"SELECT position, previous, digest, hash FROM {self.chain_table} "
+            "ORDER BY position DESC LIMIT 1"
+        )
 
     def _table_statements(self) -> list[str]:
         blob = "BLOB" if self.placeholder == "?" else "BYTEA"
@@ -195,10 +205,7 @@ class _SQLChain:
         """Write the links of events just inserted at ``ids``, in the same transaction."""
         if not events:
             return
-        cursor.execute(
-            f"SELECT position, previous, digest, hash FROM {self.chain_table} "
-            "ORDER BY position DESC LIMIT 1"
-        )
+        cursor.execute(self._head_query)
         row = cursor.fetchone()
         head = _link(row) if row is not None else None
         links = extend(
@@ -214,10 +221,7 @@ class _SQLChain:
         )
 
     def chain_head(self) -> Link | None:
-        rows = self._read(
-            f"SELECT position, previous, digest, hash FROM {self.chain_table} "
-            "ORDER BY position DESC LIMIT 1"
-        )
+        rows = self._read(self._head_query)
         return _link(rows[0]) if rows else None
 
     def select_links(self, after: int, limit: int) -> list[Link]:

@@ -17,7 +17,7 @@ import os
 import threading
 import time
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any, Final
+from typing import TYPE_CHECKING, Any, Final, TypeGuard
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
@@ -69,38 +69,41 @@ class PersonKeys:
 
     def for_reading(self, subject: UUID) -> bytes | None:
         """The person's key, or None if it was destroyed (or never made)."""
+        cached = self._cached(subject)
+        if cached is not None:
+            return cached
+        stored = self._recorder.person_key(subject)
+        return self._remember(subject, stored) if isinstance(stored, bytes) else None
+
+    def for_writing(self, subject: UUID) -> bytes:
+        """The person's key, made now if it does not exist; refused once destroyed."""
+        cached = self._cached(subject)
+        if cached is not None:
+            return cached
+        stored = self._recorder.person_key(subject)
+        if stored is None:
+            nonce = os.urandom(_NONCE_BYTES)
+            fresh = AESGCM.generate_key(bit_length=_KEY_BYTES * 8)
+            wrapped = nonce + self._wrap.encrypt(nonce, fresh, str(subject).encode())
+            self._recorder.add_person_key(subject, wrapped, _now())
+            stored = self._recorder.person_key(subject)  # a racing writer's key wins
+        if not isinstance(stored, bytes):
+            raise ConflictError(
+                "PERSON-ERASED", f"the identity of person {subject} was erased", "person_id"
+            )
+        return self._remember(subject, stored)
+
+    def _cached(self, subject: UUID) -> bytes | None:
         with self._lock:
             cached = self._cache.get(subject)
-            if cached is not None and cached[1] > time.monotonic():
-                return cached[0]
-        stored = self._recorder.person_key(subject)
-        if not isinstance(stored, bytes):
-            return None
-        key = self._unwrap(subject, stored)
+        return cached[0] if cached is not None and cached[1] > time.monotonic() else None
+
+    def _remember(self, subject: UUID, wrapped: bytes) -> bytes:
+        key = self._unwrap(subject, wrapped)
         with self._lock:
             if len(self._cache) > 100_000:  # noqa: PLR2004 - bound the cache, not the store
                 self._cache.clear()
             self._cache[subject] = (key, time.monotonic() + self._cache_seconds)
-        return key
-
-    def for_writing(self, subject: UUID) -> bytes:
-        """The person's key, made now if it does not exist; refused once destroyed."""
-        key = self.for_reading(subject)
-        if key is not None:
-            return key
-        if self._recorder.person_key(subject) is False:
-            raise ConflictError(
-                "PERSON-ERASED", f"the identity of person {subject} was erased", "person_id"
-            )
-        nonce = os.urandom(_NONCE_BYTES)
-        fresh = AESGCM.generate_key(bit_length=_KEY_BYTES * 8)
-        wrapped = nonce + self._wrap.encrypt(nonce, fresh, str(subject).encode())
-        self._recorder.add_person_key(subject, wrapped, _now())  # a racing writer's key wins
-        key = self.for_reading(subject)
-        if key is None:
-            raise ConflictError(
-                "PERSON-ERASED", f"the identity of person {subject} was erased", "person_id"
-            )
         return key
 
     def destroy(self, subject: UUID) -> bool:
@@ -122,9 +125,14 @@ def seal(key: bytes, subject: UUID, field: str, value: object) -> dict[str, str]
     return {_ENVELOPE: base64.b64encode(nonce + body).decode()}
 
 
+def is_sealed(value: object) -> TypeGuard[dict[str, str]]:
+    """Whether a stored field value is a sealed envelope."""
+    return isinstance(value, dict) and _ENVELOPE in value
+
+
 def unseal(key: bytes | None, subject: UUID, field: str, value: object) -> object:
     """The plain value; :data:`ERASED` without the key; unsealed values pass through."""
-    if not (isinstance(value, dict) and _ENVELOPE in value):
+    if not is_sealed(value):
         return value  # written before sealing existed
     if key is None:
         return ERASED
@@ -164,7 +172,9 @@ class SealingMapper(Mapper[Any]):
         if fields:
             state = vars(event)
             subject = state["originator_id"]
-            key = self.keys.for_reading(subject) if self.keys is not None else None
+            # Only a sealed field needs the key (events from before sealing carry none).
+            sealed = any(is_sealed(state[name]) for name in fields)
+            key = self.keys.for_reading(subject) if sealed and self.keys is not None else None
             for name in fields:
                 state[name] = unseal(key, subject, name, state[name])
         return event

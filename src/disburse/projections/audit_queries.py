@@ -16,6 +16,11 @@ if TYPE_CHECKING:
     from disburse.projections.db import Row, ViewDB
 
 DEFAULT_LIMIT = 1000
+#: Entities for inspectors only: the API's bookkeeping (clients, their keys, their
+#: recorded requests) and review samples (which payouts will be checked is not for those
+#: checked to read). The feed leaves them out; the trails show them to inspectors.
+INSPECTORS_ONLY = ("RecordedRequest", "ApiClient", "ClientDirectory", "AuditSample")
+_NOT_FOR_THE_FEED = ", ".join(f"'{name}'" for name in INSPECTORS_ONLY)
 _COLUMNS = (
     "e.position, e.entity_id, e.entity_type, e.version, e.event_type, e.recorded_at,"
     " e.actor_id, e.role, e.client_id, e.request_id, e.reason, e.rule_ids,"
@@ -204,8 +209,7 @@ class AuditQueries:
         with self.db.read() as tx:
             rows = tx.all(
                 f"SELECT {_COLUMNS} FROM audit_events e WHERE e.position > :after AND {_SCOPED}"
-                " AND e.entity_type NOT IN"
-                " ('RecordedRequest', 'ApiClient', 'ClientDirectory', 'AuditSample')"
+                f" AND e.entity_type NOT IN ({_NOT_FOR_THE_FEED})"
                 " ORDER BY e.position LIMIT :limit",
                 {"after": after_position, "limit": limit, "scope": _scope_pattern(scope)},
             )

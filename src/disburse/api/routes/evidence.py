@@ -39,13 +39,10 @@ from disburse.audit.sampling import draw_sample
 from disburse.audit.verify import verify as verify_chain
 from disburse.domain.meta import Role
 from disburse.domain.person import Person
+from disburse.projections.audit_queries import INSPECTORS_ONLY
 from disburse.projections.balance_queries import Totals
 
 router = APIRouter(tags=["audit"])
-
-#: The API's bookkeeping (other clients' requests and keys) and review samples (which
-#: payouts will be checked) are not for finance to read.
-_INSPECTORS_ONLY = frozenset({"RecordedRequest", "ApiClient", "ClientDirectory", "AuditSample"})
 
 #: Inspectors, and administrators who run the installation, check the chain.
 Auditor = Annotated[Principal, Depends(allow(Role.INSPECTOR, Role.ADMIN))]
@@ -211,7 +208,7 @@ def as_of(
             zone,
             full_identity=who.sees_resident_ids,
         )
-        if found.entity_type in _INSPECTORS_ONLY and who.role is not Role.INSPECTOR:
+        if found.entity_type in INSPECTORS_ONLY and who.role is not Role.INSPECTOR:
             deny(
                 who,
                 "ROLE-FORBIDDEN",

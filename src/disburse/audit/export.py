@@ -23,6 +23,7 @@ from contextlib import ExitStack
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
+from functools import partial
 from typing import IO, TYPE_CHECKING, Any, BinaryIO, Final
 
 from openpyxl import Workbook
@@ -285,36 +286,16 @@ def _selected(
 ) -> Iterator[tuple[AuditEntry, _Stored]]:
     """The selected entries up to ``up_to``, in log order, each with its stored event."""
     since, until = local_day_bounds(selection.date_from, selection.date_to, zone)
+    audit = views.audit
+    if selection.entity_id is not None:
+        query = partial(audit.trail, selection.entity_id)
+    elif selection.actor_id is not None:
+        query = partial(audit.by_actor, selection.actor_id)
+    else:
+        query = partial(audit.in_region, selection.region or "")
     after = 0
     while True:
-        audit = views.audit
-        if selection.entity_id is not None:
-            page = audit.trail(
-                selection.entity_id,
-                since=since,
-                until=until,
-                after_position=after,
-                limit=PAGE,
-                scope=scope,
-            )
-        elif selection.actor_id is not None:
-            page = audit.by_actor(
-                selection.actor_id,
-                since=since,
-                until=until,
-                after_position=after,
-                limit=PAGE,
-                scope=scope,
-            )
-        else:
-            page = audit.in_region(
-                selection.region or "",
-                since=since,
-                until=until,
-                after_position=after,
-                limit=PAGE,
-                scope=scope,
-            )
+        page = query(since=since, until=until, after_position=after, limit=PAGE, scope=scope)
         wanted = [e for e in page if e.position <= up_to]
         stored = _stored(recorder, [e.position for e in wanted])
         yield from ((entry, stored[entry.position]) for entry in wanted)

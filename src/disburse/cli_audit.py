@@ -28,10 +28,10 @@ from disburse.audit.digest import (
 from disburse.audit.export import Selection, write_pack
 from disburse.audit.sampling import draw_sample
 from disburse.audit.verify import verify as verify_chain
-from disburse.cli_common import errors, load_settings, open_ledger
+from disburse.cli_common import errors, load_settings, open_ledger, refused
 from disburse.cli_serve import operator_context
 from disburse.domain.errors import DomainError
-from disburse.settings import ConfigurationError
+from disburse.settings import ConfigurationError, Settings
 from disburse.views import open_views
 
 if TYPE_CHECKING:
@@ -54,18 +54,12 @@ FullIdentity = Annotated[
 ]
 
 
-def _signer() -> Signer | None:
+def _signer(settings: Settings) -> Signer | None:
     try:
-        return signer_for(load_settings())
+        return signer_for(settings)
     except ConfigurationError as error:
         errors.print(f"[red]invalid settings:[/red] {error}")
         raise typer.Exit(2) from None
-
-
-def _refused(error: DomainError) -> typer.Exit:
-    field = f" ({error.field})" if error.field else ""
-    errors.print(f"[red]refused[/red] {error.rule_id}{field}: {error.message}")
-    return typer.Exit(1)
 
 
 @audit_app.command("keygen")
@@ -90,8 +84,9 @@ def digest(
     Keep the output outside the system: `verify --from-digest` later proves the log still
     holds exactly the history it names.
     """
-    signer = _signer()
-    ledger = open_ledger(load_settings())
+    settings = load_settings()
+    signer = _signer(settings)
+    ledger = open_ledger(settings)
     try:
         recorder = ledger.store.chained
         head = publish_digest(recorder, signer) if publish else None
@@ -236,7 +231,7 @@ def as_of(
             result = {"as_of": when.isoformat(), "region": region.scope}
             totals = region.totals
     except DomainError as error:
-        raise _refused(error) from None
+        raise refused(error) from None
     except PersistenceError as error:
         errors.print(
             f"[red]cannot read the store:[/red] {error}; `disburse audit verify` shows "
@@ -286,7 +281,7 @@ def erase(
             operator_context(), person_id, legal_basis=legal_basis, reason=reason
         )
     except DomainError as error:
-        raise _refused(error) from None
+        raise refused(error) from None
     finally:
         ledger.close()
     state = "key destroyed" if destroyed else "the key was already destroyed"
@@ -328,8 +323,8 @@ def export(
             date_to=_day(date_to, "--to"),
         )
     except DomainError as error:
-        raise _refused(error) from None
-    signer = _signer()
+        raise refused(error) from None
+    signer = _signer(settings)
     ledger = open_ledger(settings)
     views = open_views(ledger.store, ledger.keys, settings)
     partial = out.with_name(out.name + ".partial")
@@ -347,7 +342,7 @@ def export(
             )
         partial.replace(out)
     except DomainError as error:
-        raise _refused(error) from None
+        raise refused(error) from None
     finally:
         partial.unlink(missing_ok=True)
         views.close()
@@ -389,7 +384,7 @@ def sample(
             ledger, views, operator_context(), rate=rate, seed=seed, scope=region, reason=reason
         )
     except DomainError as error:
-        raise _refused(error) from None
+        raise refused(error) from None
     finally:
         views.close()
         ledger.close()

@@ -12,6 +12,7 @@ from disburse.settings import ConfigurationError, Settings
 
 if TYPE_CHECKING:
     from disburse.application.ledger import Ledger
+    from disburse.domain.errors import DomainError
 
 errors = Console(stderr=True)
 
@@ -32,3 +33,10 @@ def open_ledger(settings: Settings) -> Ledger:
     except ConfigurationError as error:
         errors.print(f"[red]cannot start:[/red] {error}")
         raise typer.Exit(1) from None
+
+
+def refused(error: DomainError) -> typer.Exit:
+    """Print a refused command (its rule and field) and give the exit to raise (1)."""
+    field = f" ({error.field})" if error.field else ""
+    errors.print(f"[red]refused[/red] {error.rule_id}{field}: {error.message}")
+    return typer.Exit(1)

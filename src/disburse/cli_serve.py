@@ -14,7 +14,7 @@ from rich.table import Table
 from disburse.application.clients import Clients
 from disburse.application.context import Context
 from disburse.bootstrap import initialise
-from disburse.cli_common import errors, load_settings, open_ledger
+from disburse.cli_common import errors, load_settings, open_ledger, refused
 from disburse.domain.errors import DomainError
 from disburse.domain.meta import Role
 
@@ -86,8 +86,7 @@ def create(
     try:
         issued = clients.create(operator_context(), name=name, role=role, region_code=region)
     except DomainError as error:
-        errors.print(f"[red]refused[/red] {error.rule_id}: {error.message}")
-        raise typer.Exit(1) from None
+        raise refused(error) from None
     finally:
         ledger.close()
     client = issued.client
@@ -165,8 +164,7 @@ def revoke(
                 raise typer.Exit(1) from None
         clients.revoke(operator_context(), found.id, reason=reason)
     except DomainError as error:
-        errors.print(f"[red]refused[/red] {error.rule_id}: {error.message}")
-        raise typer.Exit(1) from None
+        raise refused(error) from None
     finally:
         ledger.close()
     console.print(f"revoked {found.name}")

@@ -21,8 +21,6 @@ if TYPE_CHECKING:
     from collections.abc import Iterable
     from zoneinfo import ZoneInfo
 
-    from eventsourcing.domain import DomainEvent
-
     from disburse.application.store import LedgerStore
     from disburse.projections.balance_queries import BalanceQueries, FundBalance, RegionBalance
 
@@ -63,22 +61,22 @@ def entity_as_of(
 ) -> EntityAsOf:
     """The entity at the end of ``day``; ``NotFoundError`` if it did not exist yet."""
     cut = end_of_day(day, zone)
-    version = 0
+    aggregate: Any = None
     recorded_at: datetime | None = None
     later = 0
-    events = cast("Iterable[DomainEvent]", store.events.get(entity_id))
-    for event in events:
+    events = cast("Iterable[Any]", store.events.get(entity_id))
+    for event in events:  # in version order: rebuild from the ones before the cut
         if event.timestamp < cut:
-            version, recorded_at = event.originator_version, event.timestamp
+            aggregate, recorded_at = event.mutate(aggregate), event.timestamp
         else:
             later += 1
-    if recorded_at is None:
+    if aggregate is None or recorded_at is None:
         raise NotFoundError(
             "ENTITY-NOT-FOUND",
             f"no entity {entity_id} existed at the end of {day.isoformat()}",
             field="entity_id",
         )
-    aggregate: Any = store.repository.get(entity_id, version=version)
+    version = aggregate.version
     kind = type(aggregate).__name__
     fields = {k: v for k, v in vars(aggregate).items() if not k.startswith("_")}
     state = identified_fields(fields) if full_identity else public_fields(kind, fields)

@@ -77,6 +77,13 @@ def state(request: Request) -> ApiState:
     return found
 
 
+def wait_for_head(request: Request) -> None:
+    """Block until the views include every event recorded so far (503 VIEW-LAG if not)."""
+    shared = state(request)
+    head = shared.ledger.store.recorder.max_notification_id() or 0
+    shared.views.wait_for(head, timeout=shared.settings.read_wait_seconds)
+
+
 def wait_for_views(request: Request, position: int | None) -> None:
     """Block until the views include ``position`` (503 VIEW-LAG if they do not in time)."""
     if position:

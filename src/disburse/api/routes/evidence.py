@@ -27,6 +27,7 @@ from disburse.api.deps import (
     creation,
     problems,
     state,
+    wait_for_head,
 )
 from disburse.api.problems import ApiError
 from disburse.api.routes.oversight import TotalsOut, totals_out
@@ -195,7 +196,7 @@ def as_of(
     zone = shared.settings.zone
     target = parse_target(entity_id)
     # The views first: the region check reads what the audit view learnt of the entity.
-    views.wait_for(shared.ledger.store.chained.max_notification_id() or 0)
+    wait_for_head(request)
     if isinstance(target, UUID):
         region = views.audit.region_of(str(target))
         if region:
@@ -343,7 +344,7 @@ def export(
         date_to=date_to,
     )
     if entity_id is not None:
-        shared.views.wait_for(shared.ledger.store.chained.max_notification_id() or 0)
+        wait_for_head(request)
         known = shared.views.audit.region_of(str(entity_id))
         if known:
             who.require_region(known, "the entity")

@@ -16,7 +16,7 @@ from fastapi.testclient import TestClient
 from disburse.api.app import create_app
 from disburse.api.logs import scrub_resident_ids
 from disburse.application.clients import Clients
-from disburse.cli_serve import operator_context
+from disburse.cli_common import operator_context
 from disburse.domain.identity import check_digit
 from disburse.domain.meta import Role
 from tests.factories import COUNTY, OTHER_COUNTY

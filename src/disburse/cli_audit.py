@@ -28,8 +28,7 @@ from disburse.audit.digest import (
 from disburse.audit.export import Selection, write_pack
 from disburse.audit.sampling import draw_sample
 from disburse.audit.verify import verify as verify_chain
-from disburse.cli_common import errors, load_settings, open_ledger, refused
-from disburse.cli_serve import operator_context
+from disburse.cli_common import errors, load_settings, open_ledger, operator_context, refused
 from disburse.domain.errors import DomainError
 from disburse.settings import ConfigurationError, Settings
 from disburse.views import open_views

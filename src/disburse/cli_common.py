@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import getpass
 from typing import TYPE_CHECKING
 
 import typer
 from rich.console import Console
 
+from disburse.application.context import Context
 from disburse.bootstrap import build_ledger
+from disburse.domain.meta import Role
 from disburse.settings import ConfigurationError, Settings
 
 if TYPE_CHECKING:
@@ -40,3 +43,12 @@ def refused(error: DomainError) -> typer.Exit:
     field = f" ({error.field})" if error.field else ""
     errors.print(f"[red]refused[/red] {error.rule_id}{field}: {error.message}")
     return typer.Exit(1)
+
+
+def operator_context(role: Role = Role.ADMIN) -> Context:
+    """The person at the terminal (``cli:<login>``), recorded as the actor of the command.
+
+    Administrative commands act as admin; bulk imports and the monthly run act as the
+    county clerk who runs them.
+    """
+    return Context(actor_id=f"cli:{getpass.getuser()}", role=role, client_id="disburse:cli")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import getpass
 import json
 from typing import TYPE_CHECKING, Annotated
 from uuid import UUID
@@ -12,22 +11,16 @@ from rich.console import Console
 from rich.table import Table
 
 from disburse.application.clients import Clients
-from disburse.application.context import Context
 from disburse.bootstrap import initialise
-from disburse.cli_common import errors, load_settings, open_ledger, refused
+from disburse.cli_common import errors, load_settings, open_ledger, operator_context, refused
 from disburse.domain.errors import DomainError
-from disburse.domain.meta import Role
+from disburse.domain.meta import Role  # noqa: TC001 - typer reads annotations at runtime
 
 if TYPE_CHECKING:
     from disburse.application.ledger import Ledger
 
 clients_app = typer.Typer(help="API clients and their keys.", no_args_is_help=True)
 console = Console()
-
-
-def operator_context() -> Context:
-    """The person at the terminal, acting as admin (recorded in the client events)."""
-    return Context(actor_id=f"cli:{getpass.getuser()}", role=Role.ADMIN, client_id="disburse:cli")
 
 
 def serve(

@@ -17,6 +17,7 @@ from disburse.projections.balances import BalancesView
 from disburse.projections.db import ViewDB
 from disburse.projections.queue import PayoutQueueView
 from disburse.projections.queue_queries import QueueQueries
+from disburse.projections.roster import RosterQueries, RosterView
 from disburse.projections.runner import Projector
 
 if TYPE_CHECKING:
@@ -36,6 +37,7 @@ class Views:
     alert_desk: Alerts
     audit: AuditQueries
     queue: QueueQueries
+    roster: RosterQueries
 
     def catch_up(self) -> int:
         """Apply every event recorded so far (in this process); returns how many."""
@@ -84,7 +86,13 @@ class Views:
 def open_views(store: LedgerStore, keys: KeyRing, settings: Settings) -> Views:
     """The views of this store, in the same database, with their tables created."""
     db = ViewDB(settings.store, settings)
-    views = [BalancesView(), PayoutQueueView(), AlertsView(keys.account_hash), AuditView()]
+    views = [
+        BalancesView(),
+        PayoutQueueView(),
+        AlertsView(keys.account_hash),
+        AuditView(),
+        RosterView(),
+    ]
     projector = Projector(store, db, views)
     projector.setup()
     alerts = AlertQueries(db)
@@ -96,4 +104,5 @@ def open_views(store: LedgerStore, keys: KeyRing, settings: Settings) -> Views:
         alert_desk=Alerts(store, alerts),
         audit=AuditQueries(db),
         queue=QueueQueries(db),
+        roster=RosterQueries(db),
     )

@@ -178,6 +178,41 @@ class Posts:
             ),
         )
 
+    def log_attendance(
+        self, ctx: Context, post_id: UUID, *, month: Month, days_worked: int, days_required: int
+    ) -> bool:
+        """Log a month's attendance sheet (False: that same sheet was logged already).
+
+        The stipend is requested from it by ``request_stipend`` (the monthly run).
+        """
+
+        def decide(changes: Changes) -> bool:
+            post = self.get(post_id)
+            logged = post.log_attendance(
+                month=month, days_worked=days_worked, days_required=days_required, meta=ctx.meta()
+            )
+            changes.add(post)
+            return logged
+
+        return self._store.transact(decide)
+
+    def request_stipend(self, ctx: Context, post_id: UUID, month: Month) -> UUID | None:
+        """Request the stipend for the attendance logged for ``month``; returns the payout.
+
+        Refused (nothing written) when no sheet was logged, when the month was already
+        requested (POST-ATTENDANCE-ONCE), or by the rules ``record_attendance`` applies.
+        """
+        post = self.get(post_id)
+        sheet = post.sheets.get(str(month))
+        if sheet is None:
+            raise RuleViolationError(
+                "POST-ATTENDANCE", f"no attendance is logged for {month}", field="month"
+            )
+        days_worked, days_required = sheet
+        return self.record_attendance(
+            ctx, post_id, month=month, days_worked=days_worked, days_required=days_required
+        )
+
     def record_attendance(
         self, ctx: Context, post_id: UUID, *, month: Month, days_worked: int, days_required: int
     ) -> UUID | None:

@@ -76,6 +76,7 @@ class Post(Aggregate):
         self.exit_reason: ExitReason | None = None
         self.insurance: list[tuple[date, date]] = []
         self.attendance: dict[str, int] = {}
+        self.sheets: dict[str, tuple[int, int]] = {}
 
     @classmethod
     def create(
@@ -267,6 +268,41 @@ class Post(Aggregate):
 
     # -- attendance and stipend -------------------------------------------------------------
 
+    def log_attendance(
+        self, *, month: Month, days_worked: int, days_required: int, meta: Meta
+    ) -> bool:
+        """Log the month's attendance sheet; the monthly run requests the stipend from it.
+
+        Logging the same sheet again changes nothing (returns False); a different sheet
+        for a month already logged or paid is refused with POST-ATTENDANCE-ONCE.
+        """
+        self._check_days(days_worked, days_required)
+        if self.holder_id is None:
+            raise ConflictError("POST-VACANT", "the post has no holder", "post_id")
+        key = str(month)
+        if self.sheets.get(key) == (days_worked, days_required):
+            return False
+        if key in self.sheets:
+            raise ConflictError(
+                "POST-ATTENDANCE-ONCE",
+                f"a different attendance for {month} is already recorded",
+                "month",
+            )
+        self._attendance_logged(
+            month=key,
+            person_id=self.holder_id,
+            days_worked=days_worked,
+            days_required=days_required,
+            meta=meta,
+        )
+        return True
+
+    @event("AttendanceLogged")
+    def _attendance_logged(
+        self, *, month: str, person_id: UUID, days_worked: int, days_required: int, meta: Meta
+    ) -> None:
+        self.sheets[month] = (days_worked, days_required)
+
     def record_attendance(
         self,
         *,
@@ -279,6 +315,14 @@ class Post(Aggregate):
     ) -> Stipend:
         """Record a month's attendance; returns the stipend it entitles the holder to."""
         self._check_days(days_worked, days_required)
+        logged = self.sheets.get(str(month))
+        paid = str(month) in self.attendance  # refused below as already recorded
+        if logged is not None and not paid and logged != (days_worked, days_required):
+            raise ConflictError(
+                "POST-ATTENDANCE-ONCE",
+                f"the attendance logged for {month} is {logged[0]} of {logged[1]} days",
+                "days_worked",
+            )
         self._check_can_pay(month, person, policy)
         if policy.post.prorate_by_attendance:
             amount = prorate(self.stipend_fen, days_worked, days_required)
@@ -312,6 +356,7 @@ class Post(Aggregate):
         meta: Meta,
     ) -> None:
         self.attendance[month] = stipend_fen
+        self.sheets[month] = (days_worked, days_required)
 
     @staticmethod
     def _check_days(days_worked: int, days_required: int) -> None:

@@ -11,6 +11,7 @@ from disburse.bootstrap import initialise
 from disburse.cli_audit import audit_app
 from disburse.cli_common import load_settings, open_ledger
 from disburse.cli_project import project_app
+from disburse.cli_run import run_app
 from disburse.cli_serve import clients_app, serve
 from disburse.keys import generate_secret
 
@@ -25,6 +26,7 @@ app.add_typer(keys_app, name="keys")
 app.add_typer(project_app, name="project")
 app.add_typer(clients_app, name="clients")
 app.add_typer(audit_app, name="audit")
+app.add_typer(run_app, name="run")
 app.command()(serve)
 console = Console()
 

@@ -1,0 +1,82 @@
+"""``disburse run month`` as a real process, on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import csv
+from datetime import date
+from typing import TYPE_CHECKING
+
+import pytest
+
+from tests import factories as f
+from tests.e2e.test_cli_audit import Cli
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    from disburse.application.ledger import Ledger
+    from disburse.settings import Settings
+
+
+@pytest.fixture
+def run_cli(settings: Settings, tmp_path: Path) -> Cli:
+    assert settings.secret_key is not None
+    return Cli(
+        tmp_path,
+        {
+            "DISBURSE_DATABASE_URL": settings.database_url,
+            "DISBURSE_SECRET_KEY": settings.secret_key.get_secret_value(),
+        },
+    )
+
+
+def test_the_monthly_run_requests_once_and_lists_refusals(
+    ledger: Ledger, run_cli: Cli, tmp_path: Path
+) -> None:
+    place = f.county(ledger)
+    staffed = [f.staffed_post(ledger, place)[0] for _ in range(2)]
+    uninsured = f.post(ledger, place)
+    ledger.posts.appoint(
+        f.clerk(),
+        uninsured,
+        person_id=f.register(ledger),
+        term_start=date(2024, 1, 1),
+        term_end=date(2024, 12, 31),
+    )
+    for post_id in [*staffed, uninsured]:
+        ledger.posts.log_attendance(
+            f.clerk(), post_id, month=f.JAN, days_worked=22, days_required=22
+        )
+    report = tmp_path / "refused.csv"
+
+    first = run_cli.json("run", "month", "2024-01", "--region", f.COUNTY, "--json")
+    shown = run_cli("run", "month", "2024-01", "--region", f.COUNTY, "--report", str(report))
+
+    assert (first["requested"], first["requested_fen"], first["already_requested"]) == (
+        2,
+        300_000,
+        0,
+    )
+    assert first["refusals_by_rule"] == {"POST-INSURANCE": 1}
+    assert first["totals"][0]["source"] == "employment_subsidy"
+    assert shown.returncode == 0, shown.stderr
+    assert "requested 0 stipend(s), 0.00 yuan; 2 already requested; 1 refused" in shown.stdout
+    assert "POST-INSURANCE" in shown.stdout
+    with report.open(encoding="utf-8-sig", newline="") as file:
+        rows = list(csv.DictReader(file))
+    assert [(r["post_id"], r["rule"], r["field"]) for r in rows] == [
+        (str(uninsured), "POST-INSURANCE", "month")
+    ]
+
+
+@pytest.mark.parametrize(
+    ("month", "region", "rule"),
+    [("2024-13", f.COUNTY, "MONTH-FORMAT"), ("2024-01", "2x", "REGION-CODE")],
+)
+def test_a_bad_month_or_region_is_refused_naming_its_rule(
+    run_cli: Cli, month: str, region: str, rule: str
+) -> None:
+    done = run_cli("run", "month", month, "--region", region)
+
+    assert done.returncode == 1
+    assert rule in done.stderr

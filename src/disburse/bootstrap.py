@@ -26,6 +26,10 @@ def store_env(store: StoreUrl, keys: KeyRing, settings: Settings) -> dict[str, s
         LedgerStore.PERSON_KEY_WRAP: keys.person_key_wrap,
         "CREATE_TABLE": "y",
     }
+    if settings.aggregate_cache_size:
+        # Fast-forwarded from the store on every get and deep-copied for commands, so a
+        # cached aggregate is never staler than a fresh load (eventsourcing's default).
+        env["AGGREGATE_CACHE_MAXSIZE"] = str(settings.aggregate_cache_size)
     if store.kind == "memory":
         env["PERSISTENCE_MODULE"] = "eventsourcing.popo"
     elif store.kind == "sqlite":

@@ -10,6 +10,7 @@ from disburse import __version__
 from disburse.bootstrap import initialise
 from disburse.cli_audit import audit_app
 from disburse.cli_common import load_settings, open_ledger
+from disburse.cli_demo import demo
 from disburse.cli_project import project_app
 from disburse.cli_run import run_app
 from disburse.cli_serve import clients_app, serve
@@ -28,6 +29,7 @@ app.add_typer(clients_app, name="clients")
 app.add_typer(audit_app, name="audit")
 app.add_typer(run_app, name="run")
 app.command()(serve)
+app.command()(demo)
 console = Console()
 
 

@@ -66,6 +66,7 @@ class MonthlyRun:
     no_stipend: int = 0
     totals: dict[tuple[str, str], Total] = field(default_factory=dict)
     refusals: list[Refusal] = field(default_factory=list)
+    requested_ids: list[UUID] = field(default_factory=list)  # the payouts of this run
 
     @property
     def requested(self) -> int:
@@ -100,6 +101,7 @@ class MonthlyRun:
             "totals": [vars(t) for t in self.totals.values()],
             "refusals_by_rule": self.refusals_by_rule(),
             "refusals": [vars(r) for r in self.refusals],
+            "requested_ids": [str(p) for p in self.requested_ids],
         }
 
 
@@ -153,6 +155,7 @@ class _Runner:
             total = Total(str(fund.id), fund.source.value, fund.region_code, payout.programme)
             self._run.totals[key] = total
         if now:
+            self._run.requested_ids.append(payout_id)
             total.requested += 1
             total.requested_fen += payout.amount_fen
         else:

@@ -80,6 +80,14 @@ class Settings(BaseSettings):
         ge=0,
         description="... and at least this often while events arrive (0: never by time).",
     )
+    aggregate_cache_size: int = Field(
+        default=10_000,
+        ge=0,
+        le=10_000_000,
+        description="Aggregates kept in memory per process, brought up to date from the "
+        "store on every read (0: off). A budget with many payouts then costs its new "
+        "events on each command, not its whole history.",
+    )
     postgres_pool_size: int = Field(default=5, ge=1, le=100)
     postgres_connect_timeout: int = Field(default=5, ge=1, le=120)
 

@@ -1,0 +1,148 @@
+"""``disburse demo``: build the demo county in a fresh store and say what is in it."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict
+from datetime import date
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from disburse.bootstrap import initialise
+from disburse.cli_common import errors, load_settings, open_ledger
+from disburse.demo import MIN_PEOPLE, build_demo
+from disburse.domain.money import yuan
+from disburse.views import open_views
+
+if TYPE_CHECKING:
+    from disburse.demo import DemoSummary
+    from disburse.views import Views
+
+console = Console()
+
+
+def demo(
+    people: Annotated[
+        int, typer.Option(min=MIN_PEOPLE, max=200_000, help="People in the county's registry.")
+    ] = 3000,
+    seed: Annotated[int, typer.Option(help="The same seed builds the same county.")] = 7,
+    year: Annotated[
+        int | None,
+        typer.Option(help="The year of the story (default: last year, so every date is past)."),
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
+) -> None:
+    """Build a realistic county, with planted irregularities, in a fresh store.
+
+    Prints what was built, the alerts raised under every FRAUD-* rule, the budgets,
+    and one API key per role (shown once). Exit 1 if the store is not empty, or if a
+    rule raised no alert or the balances do not reconcile.
+    """
+    story_year = year or date.today().year - 1  # noqa: DTZ011 - the operator's calendar
+    if not 2022 <= story_year < date.today().year:  # noqa: DTZ011, PLR2004
+        errors.print("[red]refused[/red] DEMO-YEAR (year): from 2022 to last year")
+        raise typer.Exit(1)
+    settings = load_settings()
+    ledger = open_ledger(settings)
+    try:
+        recorded = ledger.store.recorder.max_notification_id() or 0
+        if recorded:
+            errors.print(
+                f"[red]refused[/red] DEMO-FRESH-STORE: {settings.store.describe()} already holds "
+                f"{recorded} events; the demo builds its county in a fresh store. Point "
+                "DISBURSE_DATABASE_URL at a new file or database (./scripts/demo uses ./demo.db)."
+            )
+            raise typer.Exit(1)
+        initialise(ledger)
+        views = open_views(ledger.store, ledger.keys, settings)
+        try:
+            with errors.status("building the demo county") as status:
+                summary = build_demo(
+                    ledger,
+                    views,
+                    people=people,
+                    seed=seed,
+                    year=story_year,
+                    say=lambda step: status.update(f"demo: {step}"),
+                )
+            if as_json:
+                typer.echo(json.dumps(_as_json(summary), ensure_ascii=False, indent=2))
+            else:
+                _print(summary, views, settings.store.describe())
+        finally:
+            views.close()
+    finally:
+        ledger.close()
+    if not summary.ok:
+        errors.print(
+            f"[red]the demo did not come out right:[/red] rules without an alert "
+            f"{summary.rules_without_alert}, balance problems {summary.problems}"
+        )
+        raise typer.Exit(1)
+
+
+def _as_json(summary: DemoSummary) -> dict[str, object]:
+    data = asdict(summary)
+    data["alerts"] = [
+        {"rule": rule, "state": state, "count": count}
+        for (rule, state), count in summary.alerts.items()
+    ]
+    data["rules_without_alert"] = summary.rules_without_alert
+    return data
+
+
+def _print(summary: DemoSummary, views: Views, store: str) -> None:
+    console.print(
+        f"[bold]Demo county 永吉县 (220221), January to June {summary.year}[/bold] in {store}: "
+        f"{summary.people} people, {summary.posts} public posts, {summary.events} events"
+    )
+    console.print(
+        f"{summary.stipends} stipends requested by six monthly runs "
+        f"(refused by rule: {summary.refusals}); {summary.claims} grants and applications; "
+        f"{summary.batches} payment batches, {summary.paid} lines paid, {summary.failed} failed "
+        f"and {summary.reissued} re-issued; {summary.recoveries} recovery orders"
+    )
+    planted = Table(title="Planted irregularities and the alerts they raised")
+    planted.add_column("rule")
+    planted.add_column("planted")
+    planted.add_column("alerts (state)")
+    by_rule: dict[str, list[str]] = {}
+    for (rule, state), count in summary.alerts.items():
+        by_rule.setdefault(rule, []).append(f"{count} {state}")
+    for rule, what in sorted(summary.planted.items()):
+        planted.add_row(rule, what, ", ".join(by_rule.get(rule, ["[red]none[/red]"])))
+    console.print(planted)
+    funds = Table(title="Budgets (yuan): allocated = available + committed + paid - recovered")
+    for column in ("fund source", "region", "year"):
+        funds.add_column(column)
+    for column in ("allocated", "available", "committed", "paid", "recovered"):
+        funds.add_column(column, justify="right")
+    for fund in views.balances.funds():
+        totals = fund.totals
+        funds.add_row(
+            fund.source,
+            fund.region_code,
+            str(fund.year),
+            yuan(totals.allocated_fen),
+            yuan(totals.available_fen),
+            yuan(totals.committed_fen),
+            yuan(totals.paid_fen),
+            yuan(totals.recovered_fen),
+        )
+    console.print(funds)
+    verdict = "[green]reconcile[/green]" if not summary.problems else f"{summary.problems}"
+    console.print(f"balances: {verdict}")
+    keys = Table(title="API keys created for each role (shown once; only their hashes are stored)")
+    for column in ("client", "role", "region", "key"):
+        keys.add_column(column, no_wrap=column == "key")
+    for client in summary.clients:
+        keys.add_row(client.name, client.role, client.region or "nationwide", client.key)
+    console.print(keys)
+    console.print(
+        "Next: [bold]disburse serve[/bold], then e.g. "
+        'curl -H "Authorization: Bearer <inspector key>" '
+        "http://127.0.0.1:8000/v1/alerts ; disburse report funds ; disburse audit verify"
+    )

@@ -12,6 +12,7 @@ from disburse.cli_audit import audit_app
 from disburse.cli_common import load_settings, open_ledger
 from disburse.cli_demo import demo
 from disburse.cli_project import project_app
+from disburse.cli_report import report_app
 from disburse.cli_run import run_app
 from disburse.cli_serve import clients_app, serve
 from disburse.keys import generate_secret
@@ -27,6 +28,7 @@ app.add_typer(keys_app, name="keys")
 app.add_typer(project_app, name="project")
 app.add_typer(clients_app, name="clients")
 app.add_typer(audit_app, name="audit")
+app.add_typer(report_app, name="report")
 app.add_typer(run_app, name="run")
 app.command()(serve)
 app.command()(demo)

@@ -112,17 +112,17 @@ def build_demo(
         county.log_month(month)
         requested = county.run(month)
         stipends += len(requested)
-        if number == 2:  # noqa: PLR2004
+        if number == 2:
             ledger.payouts.reject(
                 FINANCE, requested.pop(0), reason="the sheet lacks the village committee's seal"
             )
-        if number == 5:  # noqa: PLR2004
+        if number == 5:
             requested.append(planted.grant_after_death(free[23]))
         if number == MONTHS:
             requested += claims
         county.cashier.pay(requested, paid_on=month.next().first_day + timedelta(days=9))
         planted.after_month(month)
-        if number == 4:  # noqa: PLR2004
+        if number == 4:
             county.exit_and_replace(month, spare)
     say("late facts, migrated claims, investigation")
     planted.record_late_facts(free[23], (free[20], free[21]))

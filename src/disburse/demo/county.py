@@ -181,7 +181,7 @@ class County:
         *villages, settlement = self.sites
         for site in villages:
             for number in range(8):
-                part_time = number >= 6  # noqa: PLR2004
+                part_time = number >= 6
                 posts.append((self._post(site, fund, part_time, TITLES[number % 7]), part_time))
         posts.extend((self._post(settlement, fund, False, title), False) for title in TITLES[:5])  # noqa: FBT003
         return posts
@@ -234,7 +234,7 @@ class County:
         required = sum(
             1
             for day in range(1, month.last_day.day + 1)
-            if date(month.year, month.month, day).weekday() < 5  # noqa: PLR2004
+            if date(month.year, month.month, day).weekday() < 5
         )
         for holder in self.holders:
             draw = self.rng.random()

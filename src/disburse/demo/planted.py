@@ -78,7 +78,7 @@ class Planted:
     def after_month(self, month: Month) -> None:
         """What comes to light after the month was paid."""
         ledger = self.county.ledger
-        if month.month == 3 and self.earner is not None:  # noqa: PLR2004
+        if month.month == 3 and self.earner is not None:
             ledger.people.report_income(
                 CLERK,
                 self.earner.person_id,
@@ -90,7 +90,7 @@ class Planted:
                 f"a part-time holder's income of 1500.00 yuan in {month}, reported after "
                 "the stipend was paid"
             )
-        if month.month == 4 and self.earner is not None:  # noqa: PLR2004
+        if month.month == 4 and self.earner is not None:
             ledger.posts.exit(
                 CLERK,
                 self.earner.post_id,

@@ -86,9 +86,9 @@ def population(rng: random.Random, region: str, count: int) -> list[Resident]:
             while rid in used:
                 rid = resident_id(region, born, rng.randrange(1000))
             used.add(rid)
-            older = born.year < 1970  # noqa: PLR2004 - older people more often weak labour
+            older = born.year < 1970
             capacity = _pick(rng, CAPACITY_MIX)
-            if older and capacity is LabourCapacity.FULL and rng.random() < 0.5:  # noqa: PLR2004
+            if older and capacity is LabourCapacity.FULL and rng.random() < 0.5:
                 capacity = LabourCapacity.WEAK
             people.append(
                 Resident(

@@ -11,6 +11,7 @@ from disburse.bootstrap import initialise
 from disburse.cli_audit import audit_app
 from disburse.cli_common import load_settings, open_ledger
 from disburse.cli_demo import demo
+from disburse.cli_import import import_app
 from disburse.cli_project import project_app
 from disburse.cli_report import report_app
 from disburse.cli_run import run_app
@@ -30,6 +31,7 @@ app.add_typer(clients_app, name="clients")
 app.add_typer(audit_app, name="audit")
 app.add_typer(report_app, name="report")
 app.add_typer(run_app, name="run")
+app.add_typer(import_app, name="import")
 app.command()(serve)
 app.command()(demo)
 console = Console()

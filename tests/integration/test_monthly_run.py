@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from disburse.domain.errors import ConflictError
+from disburse.domain.errors import ConflictError, RuleViolationError
 from disburse.domain.months import Month
 from disburse.domain.payout import Payout
 from disburse.domain.post import ExitReason
@@ -161,3 +161,16 @@ def test_a_month_recorded_and_requested_at_once_counts_as_requested_before(
     result = run(ledger, views)
 
     assert (result.sheets, result.requested, result.earlier) == (1, 0, 1)
+
+
+def test_a_sheet_for_a_month_outside_the_holders_term_is_refused(
+    ledger: Ledger, views: Views
+) -> None:
+    place = f.county(ledger)
+    post_id, _ = f.staffed_post(ledger, place)  # term: 2024
+
+    with pytest.raises(RuleViolationError) as caught:
+        log(ledger, post_id, Month(2023, 12))
+
+    assert (caught.value.rule_id, caught.value.field) == ("POST-TERM", "month")
+    assert run(ledger, views, Month(2023, 12)).sheets == 0

@@ -282,6 +282,8 @@ class Post(Aggregate):
         key = str(month)
         if self.sheets.get(key) == (days_worked, days_required):
             return False
+        if not self.covered_by_term(month):  # a sheet names the current holder's month
+            raise RuleViolationError("POST-TERM", f"{month} is outside the holder's term", "month")
         if key in self.sheets:
             raise ConflictError(
                 "POST-ATTENDANCE-ONCE",

@@ -12,7 +12,6 @@ from uuid import UUID
 import typer
 from eventsourcing.persistence import PersistenceError
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from disburse.audit.asof import entity_as_of, parse_target, region_as_of
@@ -28,7 +27,14 @@ from disburse.audit.digest import (
 from disburse.audit.export import Selection, write_pack
 from disburse.audit.sampling import draw_sample
 from disburse.audit.verify import verify as verify_chain
-from disburse.cli_common import errors, load_settings, open_ledger, operator_context, refused
+from disburse.cli_common import (
+    errors,
+    load_settings,
+    open_ledger,
+    operator_context,
+    progress_bar,
+    refused,
+)
 from disburse.domain.errors import DomainError
 from disburse.settings import ConfigurationError, Settings
 from disburse.views import open_views
@@ -125,15 +131,7 @@ def verify(
     try:
         recorder = ledger.store.chained
         total = recorder.max_notification_id() or 0
-        with Progress(
-            TextColumn("verifying"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TimeElapsedColumn(),
-            console=errors,
-            transient=True,
-            disable=as_json,
-        ) as progress:
+        with progress_bar("verifying", quiet=as_json) as progress:
             task = progress.add_task("chain", total=total)
             report = verify_chain(
                 recorder,

@@ -7,6 +7,14 @@ from typing import TYPE_CHECKING
 
 import typer
 from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    DownloadColumn,
+    MofNCompleteColumn,
+    Progress,
+    TextColumn,
+    TimeElapsedColumn,
+)
 
 from disburse.application.context import Context
 from disburse.bootstrap import build_ledger
@@ -52,3 +60,16 @@ def operator_context(role: Role = Role.ADMIN) -> Context:
     county clerk who runs them.
     """
     return Context(actor_id=f"cli:{getpass.getuser()}", role=role, client_id="disburse:cli")
+
+
+def progress_bar(label: str, *, in_bytes: bool = False, quiet: bool = False) -> Progress:
+    """A bar on stderr for a long command (counts, or bytes read); gone when it ends."""
+    return Progress(
+        TextColumn(label),
+        BarColumn(),
+        DownloadColumn() if in_bytes else MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=errors,
+        transient=True,
+        disable=quiet,
+    )

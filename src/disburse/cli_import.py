@@ -16,16 +16,14 @@ from typing import TYPE_CHECKING, Annotated, NoReturn, TypeVar
 import typer
 from rich.console import Console
 from rich.markup import escape
-from rich.progress import (
-    BarColumn,
-    DownloadColumn,
-    MofNCompleteColumn,
-    Progress,
-    TextColumn,
-    TimeElapsedColumn,
-)
 
-from disburse.cli_common import errors, load_settings, open_ledger, operator_context
+from disburse.cli_common import (
+    errors,
+    load_settings,
+    open_ledger,
+    operator_context,
+    progress_bar,
+)
 from disburse.domain.meta import Role
 from disburse.importing.attendance import ATTENDANCE
 from disburse.importing.claims import CLAIMS
@@ -166,15 +164,8 @@ def _refuse(message: str) -> NoReturn:
 
 
 def _run(kind: Kind[T], table: Table, header: Header, target: Path, ledger: Ledger) -> Summary:
-    done = DownloadColumn() if table.unit == "bytes" else MofNCompleteColumn()
-    with Progress(
-        TextColumn(f"importing {kind.name} from {table.path.name}"),
-        BarColumn(),
-        done,
-        TimeElapsedColumn(),
-        console=errors,
-        transient=True,
-    ) as bar:
+    label = f"importing {kind.name} from {table.path.name}"
+    with progress_bar(label, in_bytes=table.unit == "bytes") as bar:
         task = bar.add_task(kind.name, total=table.total)
         try:
             return import_table(

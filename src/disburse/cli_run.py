@@ -9,10 +9,16 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from disburse.cli_common import errors, load_settings, open_ledger, operator_context, refused
+from disburse.cli_common import (
+    errors,
+    load_settings,
+    open_ledger,
+    operator_context,
+    progress_bar,
+    refused,
+)
 from disburse.domain.errors import DomainError
 from disburse.domain.meta import Role
 from disburse.domain.money import yuan
@@ -57,15 +63,7 @@ def month_run(
     ledger = open_ledger(settings)
     views = open_views(ledger.store, ledger.keys, settings)
     try:
-        with Progress(
-            TextColumn(f"stipends {target} {scope}"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TimeElapsedColumn(),
-            console=errors,
-            transient=True,
-            disable=as_json,
-        ) as bar:
+        with progress_bar(f"stipends {target} {scope}", quiet=as_json) as bar:
             task = bar.add_task("run", total=None)
             run = run_month(
                 ledger,

@@ -9,11 +9,14 @@ import subprocess
 import time
 import urllib.error
 import urllib.request
+from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from tests.e2e.test_cli import DISBURSE, run
 
 if TYPE_CHECKING:
+    from collections.abc import Iterator
     from pathlib import Path
 
     from disburse.settings import Settings
@@ -83,49 +86,64 @@ def test_clients_are_created_listed_and_revoked(settings: Settings, tmp_path: Pa
     assert listed[0]["revoked"] is True
 
 
-def test_serve_answers_with_a_key_and_tells_how_to_make_one(
-    settings: Settings, tmp_path: Path
-) -> None:
-    env = _env(settings)
+@dataclass
+class Served:
+    """A ``disburse serve`` process: its address, and what it printed once stopped."""
+
+    base: str
+    process: subprocess.Popen[str]
+    stderr: str = ""
+
+
+@contextmanager
+def serving(env: dict[str, str], cwd: Path, *, ready: str = "/healthz") -> Iterator[Served]:
+    """Run ``disburse serve`` on a free port until ``ready`` answers 200; stop it after."""
     port = _free_port()
     clean = {k: v for k, v in os.environ.items() if not k.startswith("DISBURSE_")}
-    server = subprocess.Popen(  # noqa: S603 - our own console script
+    process = subprocess.Popen(  # noqa: S603 - our own console script
         [DISBURSE, "serve", "--port", str(port)],
-        cwd=tmp_path,
+        cwd=cwd,
         env=clean | env,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
         text=True,
     )
-    base = f"http://127.0.0.1:{port}"
+    served = Served(f"http://127.0.0.1:{port}", process)
     try:
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + 60
         while True:
             try:
-                status, _ = _get(f"{base}/healthz")
-                break
+                if _get(served.base + ready)[0] == 200:
+                    break
             except OSError:
-                assert server.poll() is None, server.stderr.read() if server.stderr else ""
-                assert time.monotonic() < deadline, "the server did not start"
-                time.sleep(0.1)
-        assert status == 200
+                assert process.poll() is None, process.stderr.read() if process.stderr else ""
+            assert time.monotonic() < deadline, "the server did not start"
+            time.sleep(0.1)
+        yield served
+    finally:
+        process.terminate()
+        _, served.stderr = process.communicate(timeout=30)
+
+
+def test_serve_answers_with_a_key_and_tells_how_to_make_one(
+    settings: Settings, tmp_path: Path
+) -> None:
+    env = _env(settings)
+    with serving(env, tmp_path) as served:
         created = run(
             "clients", "create", "--name", "inspector", "--role", "inspector",
             "--region", "22", "--json", cwd=tmp_path, env=env,
         )  # fmt: skip
         key = json.loads(created.stdout)["key"]
-        status, body = _get(f"{base}/v1/policy", key)
+        status, body = _get(f"{served.base}/v1/policy", key)
         assert status == 200, body
         assert body["region_code"] == "220000"
-        status, body = _get(f"{base}/v1/policy", key + "x")
+        status, body = _get(f"{served.base}/v1/policy", key + "x")
         assert (status, body["rule_id"]) == (401, "AUTH-INVALID")
-        status, body = _get(f"{base}/readyz")
+        status, body = _get(f"{served.base}/readyz")
         assert status == 200
         assert body["status"] == "ready"
-    finally:
-        server.terminate()
-        _, stderr = server.communicate(timeout=30)
-    assert "disburse clients create" in stderr
-    assert "Traceback" not in stderr
+    assert "disburse clients create" in served.stderr
+    assert "Traceback" not in served.stderr
     # uvicorn shuts down gracefully, then re-raises SIGTERM so the exit status reports it
-    assert server.returncode in {0, -15}
+    assert served.process.returncode in {0, -15}

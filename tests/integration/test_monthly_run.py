@@ -174,3 +174,29 @@ def test_a_sheet_for_a_month_outside_the_holders_term_is_refused(
 
     assert (caught.value.rule_id, caught.value.field) == ("POST-TERM", "month")
     assert run(ledger, views, Month(2023, 12)).sheets == 0
+
+
+def test_a_sheet_of_a_holder_replaced_before_the_run_is_never_paid_to_the_successor(
+    ledger: Ledger, views: Views
+) -> None:
+    place = f.county(ledger)
+    post_id, first = f.staffed_post(ledger, place)
+    log(ledger, post_id, FEB)
+    ledger.posts.exit(
+        f.clerk(), post_id, reason=ExitReason.VOLUNTARY, effective_on=date(2024, 2, 15), note="left"
+    )
+    successor = f.register(ledger)
+    ledger.posts.appoint(
+        f.clerk(),
+        post_id,
+        person_id=successor,
+        term_start=date(2024, 2, 16),
+        term_end=date(2024, 12, 31),
+    )
+
+    result = run(ledger, views, FEB)
+
+    assert result.requested == 0
+    [refusal] = result.refusals
+    assert (refusal.rule_id, refusal.person_id) == ("POST-HOLDER-CHANGED", str(first))
+    assert ledger.store.find(Payout, ledger.posts.stipend_payout_id(post_id, FEB)) is None

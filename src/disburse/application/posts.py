@@ -200,13 +200,23 @@ class Posts:
         """Request the stipend for the attendance logged for ``month``; returns the payout.
 
         Refused (nothing written) when no sheet was logged, when the month was already
-        requested (POST-ATTENDANCE-ONCE), or by the rules ``record_attendance`` applies.
+        requested (POST-ATTENDANCE-ONCE), when the sheet names a holder who has since been
+        replaced (POST-HOLDER-CHANGED: never pay one person for another's month), or by the
+        rules ``record_attendance`` applies.
         """
         post = self.get(post_id)
         sheet = post.sheets.get(str(month))
         if sheet is None:
             raise RuleViolationError(
                 "POST-ATTENDANCE", f"no attendance is logged for {month}", field="month"
+            )
+        logged_for = post.sheet_holders[str(month)]
+        if logged_for != post.holder_id and str(month) not in post.attendance:
+            raise RuleViolationError(
+                "POST-HOLDER-CHANGED",
+                f"the attendance for {month} was logged for {logged_for}, who no longer holds "
+                "the post; run the month before appointing the next holder",
+                field="month",
             )
         days_worked, days_required = sheet
         return self.record_attendance(

@@ -77,6 +77,7 @@ class Post(Aggregate):
         self.insurance: list[tuple[date, date]] = []
         self.attendance: dict[str, int] = {}
         self.sheets: dict[str, tuple[int, int]] = {}
+        self.sheet_holders: dict[str, UUID] = {}  # whose attendance each sheet is
 
     @classmethod
     def create(
@@ -304,6 +305,7 @@ class Post(Aggregate):
         self, *, month: str, person_id: UUID, days_worked: int, days_required: int, meta: Meta
     ) -> None:
         self.sheets[month] = (days_worked, days_required)
+        self.sheet_holders[month] = person_id
 
     def record_attendance(
         self,
@@ -359,6 +361,7 @@ class Post(Aggregate):
     ) -> None:
         self.attendance[month] = stipend_fen
         self.sheets[month] = (days_worked, days_required)
+        self.sheet_holders[month] = person_id
 
     @staticmethod
     def _check_days(days_worked: int, days_required: int) -> None:

@@ -18,10 +18,16 @@ from disburse.domain.money import yuan
 from disburse.views import open_views
 
 if TYPE_CHECKING:
+    from disburse.application.ledger import Ledger
     from disburse.demo import DemoSummary
     from disburse.views import Views
 
 console = Console()
+_CATALOGUE_EVENTS = (
+    "catalogue:PolicyCatalogue.Started",
+    "catalogue:PolicyCatalogue.VersionPublished",
+)
+_INIT_EVENTS_AT_MOST = 100
 
 
 def demo(
@@ -48,7 +54,7 @@ def demo(
     settings = load_settings()
     ledger = open_ledger(settings)
     try:
-        recorded = ledger.store.recorder.max_notification_id() or 0
+        recorded = _records(ledger)
         if recorded:
             errors.print(
                 f"[red]refused[/red] DEMO-FRESH-STORE: {settings.store.describe()} already holds "
@@ -82,6 +88,15 @@ def demo(
             f"{summary.rules_without_alert}, balance problems {summary.problems}"
         )
         raise typer.Exit(1)
+
+
+def _records(ledger: Ledger) -> int:
+    """Events in the store beyond the catalogue versions ``disburse init`` publishes."""
+    head = ledger.store.recorder.max_notification_id() or 0
+    if head > _INIT_EVENTS_AT_MOST:
+        return head
+    notifications = ledger.store.recorder.select_notifications(start=1, limit=head or 1)
+    return sum(1 for n in notifications if not n.topic.endswith(_CATALOGUE_EVENTS))
 
 
 def _as_json(summary: DemoSummary) -> dict[str, object]:

@@ -23,7 +23,7 @@ if TYPE_CHECKING:
     from disburse.application.ledger import Ledger
 
 project_app = typer.Typer(
-    help="Read models (balances, queue, alerts, audit): run, rebuild, check.",
+    help="Read models (balances, queue, alerts, audit, roster): run, rebuild, check.",
     no_args_is_help=True,
 )
 console = Console()

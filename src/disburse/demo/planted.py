@@ -20,6 +20,7 @@ from uuid import UUID
 from disburse.demo.cast import CLERK, FINANCE, INSPECTOR, MIGRATION, NEIGHBOUR
 from disburse.domain.alert import AlertOutcome
 from disburse.domain.grant import TransportGrant
+from disburse.domain.payout import PayoutStatus
 from disburse.domain.post import ExitReason
 from disburse.domain.subsidy import SubsidyApplication
 
@@ -241,8 +242,12 @@ class Planted:
                 outcome=AlertOutcome.CONFIRMED,
                 reason="the civil registry confirms the death; the village signed the sheets",
             )
-            payout_id = alert.subject_id
-            payout = county.ledger.payouts.get(UUID(payout_id))
+            payout = county.ledger.payouts.get(UUID(alert.subject_id))
+            if payout.status is PayoutStatus.FAILED:  # the bank bounced it: nothing to recover
+                county.ledger.payouts.cancel(
+                    FINANCE, payout.id, reason="the holder died before the month"
+                )
+                continue
             county.ledger.payouts.order_recovery(
                 FINANCE,
                 payout.id,

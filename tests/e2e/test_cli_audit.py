@@ -16,8 +16,6 @@ from typing import TYPE_CHECKING, Any
 from uuid import UUID
 from zoneinfo import ZoneInfo
 
-import pytest
-
 from disburse.audit.digest import Digest, Signer, generate_signing_key, take_digest
 from disburse.audit.verify import verify
 from tests import factories as f
@@ -65,18 +63,6 @@ class Cli:
         done = self(*args, **env)
         assert done.returncode == 0, done.stderr
         return json.loads(done.stdout)
-
-
-@pytest.fixture
-def cli(settings: Settings, tmp_path: Path) -> Cli:
-    assert settings.secret_key is not None
-    return Cli(
-        tmp_path,
-        {
-            "DISBURSE_DATABASE_URL": settings.database_url,
-            "DISBURSE_SECRET_KEY": settings.secret_key.get_secret_value(),
-        },
-    )
 
 
 def tomorrow(zone: ZoneInfo = SHANGHAI) -> date:

@@ -13,21 +13,19 @@ import json
 from datetime import date
 from typing import TYPE_CHECKING, Any
 
-import pytest
 from openpyxl import Workbook
 
 from disburse.domain.fund import FundSource
 from disburse.domain.organisation import OrganisationKind
 from disburse.importing.reader import digest_of
 from tests import factories as f
-from tests.e2e.test_cli_audit import Cli
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
     from pathlib import Path
 
     from disburse.application.ledger import Ledger
-    from disburse.settings import Settings
+    from tests.e2e.test_cli_audit import Cli
 
 ROSTER_HEADER: list[object] = [
     "序号",
@@ -39,18 +37,6 @@ ROSTER_HEADER: list[object] = [
     "户编号",
 ]
 ROSTER_HEADER += ["银行账号", "备注"]
-
-
-@pytest.fixture
-def cli(settings: Settings, tmp_path: Path) -> Cli:
-    assert settings.secret_key is not None
-    return Cli(
-        tmp_path,
-        {
-            "DISBURSE_DATABASE_URL": settings.database_url,
-            "DISBURSE_SECRET_KEY": settings.secret_key.get_secret_value(),
-        },
-    )
 
 
 def write_csv(path: Path, rows: Sequence[Sequence[object]]) -> Path:

@@ -9,29 +9,16 @@ from typing import TYPE_CHECKING
 import pytest
 
 from tests import factories as f
-from tests.e2e.test_cli_audit import Cli
 
 if TYPE_CHECKING:
     from pathlib import Path
 
     from disburse.application.ledger import Ledger
-    from disburse.settings import Settings
-
-
-@pytest.fixture
-def run_cli(settings: Settings, tmp_path: Path) -> Cli:
-    assert settings.secret_key is not None
-    return Cli(
-        tmp_path,
-        {
-            "DISBURSE_DATABASE_URL": settings.database_url,
-            "DISBURSE_SECRET_KEY": settings.secret_key.get_secret_value(),
-        },
-    )
+    from tests.e2e.test_cli_audit import Cli
 
 
 def test_the_monthly_run_requests_once_and_lists_refusals(
-    ledger: Ledger, run_cli: Cli, tmp_path: Path
+    ledger: Ledger, cli: Cli, tmp_path: Path
 ) -> None:
     place = f.county(ledger)
     staffed = [f.staffed_post(ledger, place)[0] for _ in range(2)]
@@ -49,8 +36,8 @@ def test_the_monthly_run_requests_once_and_lists_refusals(
         )
     report = tmp_path / "refused.csv"
 
-    first = run_cli.json("run", "month", "2024-01", "--region", f.COUNTY, "--json")
-    shown = run_cli("run", "month", "2024-01", "--region", f.COUNTY, "--report", str(report))
+    first = cli.json("run", "month", "2024-01", "--region", f.COUNTY, "--json")
+    shown = cli("run", "month", "2024-01", "--region", f.COUNTY, "--report", str(report))
 
     assert (first["requested"], first["requested_fen"], first["already_requested"]) == (
         2,
@@ -74,9 +61,9 @@ def test_the_monthly_run_requests_once_and_lists_refusals(
     [("2024-13", f.COUNTY, "MONTH-FORMAT"), ("2024-01", "2x", "REGION-CODE")],
 )
 def test_a_bad_month_or_region_is_refused_naming_its_rule(
-    run_cli: Cli, month: str, region: str, rule: str
+    cli: Cli, month: str, region: str, rule: str
 ) -> None:
-    done = run_cli("run", "month", month, "--region", region)
+    done = cli("run", "month", month, "--region", region)
 
     assert done.returncode == 1
     assert rule in done.stderr

@@ -24,7 +24,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from disburse.audit.export import _text as spreadsheet_text
+from disburse.audit.export import spreadsheet_text
 from disburse.cli_common import errors, load_settings, open_ledger, refused
 from disburse.domain.errors import DomainError
 from disburse.domain.money import FEN_PER_YUAN, yuan

@@ -366,18 +366,18 @@ def _flat(entry: AuditEntry, payload: dict[str, Any], zone: ZoneInfo) -> list[ob
         entry.entity_id,
         entry.version,
         entry.event_type,
-        *map(_text, (entry.actor_id, entry.role, entry.client_id, entry.request_id)),
-        None if entry.reason is None else _text(entry.reason),
-        _text(" ".join(entry.rule_ids)),
-        None if entry.policy_version is None else _text(entry.policy_version),
+        *map(spreadsheet_text, (entry.actor_id, entry.role, entry.client_id, entry.request_id)),
+        None if entry.reason is None else spreadsheet_text(entry.reason),
+        spreadsheet_text(" ".join(entry.rule_ids)),
+        None if entry.policy_version is None else spreadsheet_text(entry.policy_version),
         entry.region_code,
         fen,
         None if fen is None else Decimal(fen).scaleb(-2),
-        _text(json.dumps(payload, ensure_ascii=False, sort_keys=True)),
+        spreadsheet_text(json.dumps(payload, ensure_ascii=False, sort_keys=True)),
     ]
 
 
-def _text(value: str) -> str:
+def spreadsheet_text(value: str) -> str:
     """Text a spreadsheet shows as it is: never run as a formula, no control characters."""
     clean = ILLEGAL_CHARACTERS_RE.sub("\ufffd", value)
     return f"'{clean}" if clean.startswith(_FORMULA_START) else clean

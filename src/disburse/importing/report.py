@@ -6,14 +6,14 @@ import csv
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from disburse.audit.export import spreadsheet_text
+
 if TYPE_CHECKING:
     from collections.abc import Callable
     from typing import TextIO
 
 FILE_RULE = "IMPORT-FILE"
 REPORT_COLUMNS = ("line", "field", "rule", "message")
-#: Leading characters that make a spreadsheet read a cell as a formula (CSV injection).
-_FORMULA = ("=", "+", "-", "@", "\t", "\r")
 
 
 @dataclass(frozen=True)
@@ -44,11 +44,6 @@ class FileError(Exception):
         return f"{self.rule_id}: {where}{self.message}"
 
 
-def _cell(value: str) -> str:
-    """A report cell that a spreadsheet shows as text, never runs as a formula."""
-    return f"'{value}" if value.startswith(_FORMULA) else value
-
-
 class ReportWriter:
     """Writes the report as problems are found (CSV, UTF-8 with a BOM so Excel reads it).
 
@@ -68,9 +63,9 @@ class ReportWriter:
         self._writer.writerow(
             (
                 str(problem.line),
-                _cell(self._label(problem.field)),
+                spreadsheet_text(self._label(problem.field)),
                 problem.rule_id,
-                _cell(problem.message),
+                spreadsheet_text(problem.message),
             )
         )
         self.written += 1

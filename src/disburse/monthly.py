@@ -135,16 +135,17 @@ class _Runner:
                     return
                 # requested since the view was read: counted below with the earlier ones
             else:
-                self._add(requested, now=True)
+                self._add(
+                    None if requested is None else self._ledger.payouts.get(requested), now=True
+                )
                 return
         payout_id = self._ledger.posts.stipend_payout_id(post_id, self._month)
-        self._add(payout_id if self._ledger.store.find(Payout, payout_id) else None, now=False)
+        self._add(self._ledger.store.find(Payout, payout_id), now=False)
 
-    def _add(self, payout_id: UUID | None, *, now: bool) -> None:
-        if payout_id is None:
+    def _add(self, payout: Payout | None, *, now: bool) -> None:
+        if payout is None:
             self._run.no_stipend += 1  # no day worked: nothing to pay
             return
-        payout = self._ledger.payouts.get(payout_id)
         fund = self._funds.get(payout.fund_id)
         if fund is None:
             fund = self._ledger.store.load(Fund, payout.fund_id, "fund")
@@ -155,7 +156,7 @@ class _Runner:
             total = Total(str(fund.id), fund.source.value, fund.region_code, payout.programme)
             self._run.totals[key] = total
         if now:
-            self._run.requested_ids.append(payout_id)
+            self._run.requested_ids.append(payout.id)
             total.requested += 1
             total.requested_fen += payout.amount_fen
         else:

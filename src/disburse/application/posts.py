@@ -10,7 +10,7 @@ from disburse.domain.errors import RuleViolationError
 from disburse.domain.fund import Fund, fund_id_for
 from disburse.domain.payout import Payout, PayoutKind, payout_id_for
 from disburse.domain.person import Person
-from disburse.domain.post import ExitReason, InsuranceKind, Post
+from disburse.domain.post import ExitReason, InsuranceKind, Post, Stipend
 from disburse.domain.post_checks import check_post_fund
 from disburse.domain.reservation import Reservation, reservation_id_for
 from disburse.domain.site import Site, SiteKind
@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from disburse.application.policy import Policy
     from disburse.application.store import Changes, LedgerStore
     from disburse.domain.months import Month
+    from disburse.domain.rules import PolicyDocument
 
 STIPEND_PROGRAMME = "POST-STIPEND"
 ONE_POST_RULE = "POST-ONE-PERSON-ONE-POST"
@@ -204,29 +205,41 @@ class Posts:
         replaced (POST-HOLDER-CHANGED: never pay one person for another's month), or by the
         rules ``record_attendance`` applies.
         """
-        post = self.get(post_id)
-        sheet = post.sheets.get(str(month))
-        if sheet is None:
-            raise RuleViolationError(
-                "POST-ATTENDANCE", f"no attendance is logged for {month}", field="month"
-            )
-        logged_for = post.sheet_holders[str(month)]
-        if logged_for != post.holder_id and str(month) not in post.attendance:
-            raise RuleViolationError(
-                "POST-HOLDER-CHANGED",
-                f"the attendance for {month} was logged for {logged_for}, who no longer holds "
-                "the post; run the month before appointing the next holder",
-                field="month",
-            )
-        days_worked, days_required = sheet
-        return self.record_attendance(
-            ctx, post_id, month=month, days_worked=days_worked, days_required=days_required
+        return self._pay(
+            ctx,
+            post_id,
+            month,
+            lambda post, person, policy: post.request_stipend(
+                month=month, person=person, policy=policy, meta=ctx.meta()
+            ),
         )
 
     def record_attendance(
         self, ctx: Context, post_id: UUID, *, month: Month, days_worked: int, days_required: int
     ) -> UUID | None:
         """Record a month's attendance and request that month's stipend; returns the payout."""
+        return self._pay(
+            ctx,
+            post_id,
+            month,
+            lambda post, person, policy: post.record_attendance(
+                month=month,
+                days_worked=days_worked,
+                days_required=days_required,
+                person=person,
+                policy=policy,
+                meta=ctx.meta(),
+            ),
+        )
+
+    def _pay(
+        self,
+        ctx: Context,
+        post_id: UUID,
+        month: Month,
+        attend: Callable[[Post, Person, PolicyDocument], Stipend],
+    ) -> UUID | None:
+        """In one transaction: the post's stipend for ``month`` (``attend``) and its payout."""
 
         def decide(changes: Changes) -> UUID | None:
             post = self.get(post_id)
@@ -235,14 +248,7 @@ class Posts:
             person = self._store.load(Person, post.holder_id, "person")
             person.require_identity()
             policy = self._policy.in_force(post.region_code, month.first_day)
-            stipend = post.record_attendance(
-                month=month,
-                days_worked=days_worked,
-                days_required=days_required,
-                person=person,
-                policy=policy,
-                meta=ctx.meta(),
-            )
+            stipend = attend(post, person, policy)
             changes.add(post)
             if stipend.amount_fen == 0:
                 return None
@@ -264,8 +270,8 @@ class Posts:
                     else "stipend_fen when any day was worked",
                     "inputs": {
                         "stipend_fen": post.stipend_fen,
-                        "days_worked": days_worked,
-                        "days_required": days_required,
+                        "days_worked": stipend.days_worked,
+                        "days_required": stipend.days_required,
                         "month": str(month),
                     },
                 },

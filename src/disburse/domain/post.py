@@ -307,6 +307,38 @@ class Post(Aggregate):
         self.sheets[month] = (days_worked, days_required)
         self.sheet_holders[month] = person_id
 
+    def request_stipend(
+        self, *, month: Month, person: Person, policy: PolicyDocument, meta: Meta
+    ) -> Stipend:
+        """The stipend of the sheet logged for ``month`` (the monthly run requests it).
+
+        Never for another person than the one the sheet was logged for: once a successor
+        holds the post, the leaver's unrequested sheet is refused (POST-HOLDER-CHANGED).
+        """
+        key = str(month)
+        sheet = self.sheets.get(key)
+        if sheet is None:
+            raise RuleViolationError(
+                "POST-ATTENDANCE", f"no attendance is logged for {month}", field="month"
+            )
+        logged_for = self.sheet_holders[key]
+        if logged_for != self.holder_id and key not in self.attendance:
+            raise RuleViolationError(
+                "POST-HOLDER-CHANGED",
+                f"the attendance for {month} was logged for {logged_for}, who no longer holds "
+                "the post; run the month before appointing the next holder",
+                field="month",
+            )
+        days_worked, days_required = sheet
+        return self.record_attendance(
+            month=month,
+            days_worked=days_worked,
+            days_required=days_required,
+            person=person,
+            policy=policy,
+            meta=meta,
+        )
+
     def record_attendance(
         self,
         *,

@@ -13,8 +13,9 @@ from rich.table import Table
 
 from disburse.bootstrap import initialise
 from disburse.cli_common import errors, load_settings, open_ledger
+from disburse.cli_report import table
 from disburse.demo import MIN_PEOPLE, build_demo
-from disburse.domain.money import yuan
+from disburse.reports import funds_report
 from disburse.views import open_views
 
 if TYPE_CHECKING:
@@ -130,24 +131,7 @@ def _print(summary: DemoSummary, views: Views, store: str) -> None:
     for rule, what in sorted(summary.planted.items()):
         planted.add_row(rule, what, ", ".join(by_rule.get(rule, ["[red]none[/red]"])))
     console.print(planted)
-    funds = Table(title="Budgets (yuan): allocated = available + committed + paid - recovered")
-    for column in ("fund source", "region", "year"):
-        funds.add_column(column)
-    for column in ("allocated", "available", "committed", "paid", "recovered"):
-        funds.add_column(column, justify="right")
-    for fund in views.balances.funds():
-        totals = fund.totals
-        funds.add_row(
-            fund.source,
-            fund.region_code,
-            str(fund.year),
-            yuan(totals.allocated_fen),
-            yuan(totals.available_fen),
-            yuan(totals.committed_fen),
-            yuan(totals.paid_fen),
-            yuan(totals.recovered_fen),
-        )
-    console.print(funds)
+    console.print(table(funds_report(views)))
     verdict = "[green]reconcile[/green]" if not summary.problems else f"{summary.problems}"
     console.print(f"balances: {verdict}")
     keys = Table(title="API keys created for each role (shown once; only their hashes are stored)")

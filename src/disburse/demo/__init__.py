@@ -127,7 +127,7 @@ def build_demo(
     say("late facts, migrated claims, investigation")
     planted.record_late_facts(free[23], (free[20], free[21]))
     planted.migrate(
-        county.grants[0],
+        county.grantees[0],
         free[22],
         applications["SVC-BROKER"][1][0],
         applications["HIRE-WAGE"][1][0],

@@ -75,7 +75,7 @@ class County:
     sites: list[UUID] = field(default_factory=list)
     holders: list[Holder] = field(default_factory=list)
     organisations: dict[str, UUID] = field(default_factory=dict)
-    grants: list[tuple[UUID, UUID]] = field(default_factory=list)  # (person, grant)
+    grantees: list[UUID] = field(default_factory=list)  # people with a transport grant
     runs: list[MonthlyRun] = field(default_factory=list)
     cashier: Cashier = field(init=False)
 
@@ -303,7 +303,7 @@ class County:
                 months_worked=self.rng.randrange(3, 7),
                 evidence_ref=f"劳动合同及社保缴费记录 {person_id.hex[:8]}",
             )
-            self.grants.append((person_id, claim.grant_id))
+            self.grantees.append(person_id)
             payouts.append(claim.payout_id)
         return payouts
 

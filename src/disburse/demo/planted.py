@@ -164,13 +164,12 @@ class Planted:
         self.cases["FRAUD-SHARED-ACCOUNT"] = "two households paid into one bank account"
 
     def migrate(
-        self, grant: tuple[UUID, UUID], same_province: UUID, broker_worker: UUID, wage_worker: UUID
+        self, grantee: UUID, same_province: UUID, broker_worker: UUID, wage_worker: UUID
     ) -> None:
         """The neighbour's claims, migrated from its previous ledger (no command checks)."""
         county = self.county
         year = county.year
         meta = MIGRATION.meta(_MIGRATED)
-        grantee, _ = grant
         facts = [
             self._grant(grantee, "44", "广州某物流公司", meta),
             self._grant(same_province, "22", "长春某汽车配件厂", meta),

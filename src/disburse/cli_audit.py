@@ -6,7 +6,7 @@ import json
 from dataclasses import asdict
 from datetime import date
 from pathlib import Path  # noqa: TC003 - typer reads annotations at runtime
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, overload
 from uuid import UUID
 
 import typer
@@ -15,6 +15,7 @@ from rich.console import Console
 from rich.table import Table
 
 from disburse.audit.asof import entity_as_of, parse_target, region_as_of
+from disburse.audit.days import check_day
 from disburse.audit.digest import (
     Digest,
     DigestError,
@@ -35,7 +36,7 @@ from disburse.cli_common import (
     progress_bar,
     refused,
 )
-from disburse.domain.errors import DomainError
+from disburse.domain.errors import DomainError, InvalidInputError
 from disburse.settings import ConfigurationError, Settings
 from disburse.views import open_views
 
@@ -193,11 +194,7 @@ def as_of(
     as_json: JsonOut = False,
 ) -> None:
     """An entity as it stood at the end of DATE; for a fund or region, balances as of then."""
-    try:
-        when = date.fromisoformat(day)
-    except ValueError:
-        errors.print(f"[red]invalid date[/red] {day!r}: use YYYY-MM-DD")
-        raise typer.Exit(2) from None
+    when = _day(day, "date")
     settings = load_settings()
     ledger = open_ledger(settings)
     views = open_views(ledger.store, ledger.keys, settings)
@@ -352,14 +349,21 @@ def export(
     console.print(f"wrote {out}: {summary.events} events ({span}), head {summary.digest.position}")
 
 
+@overload
+def _day(text: str, option: str) -> date: ...
+@overload
+def _day(text: None, option: str) -> None: ...
 def _day(text: str | None, option: str) -> date | None:
+    """A day given on the command line; exit 2 with one line if it is no day or out of range."""
     if text is None:
         return None
     try:
-        return date.fromisoformat(text)
+        return check_day(date.fromisoformat(text), option)
     except ValueError:
         errors.print(f"[red]invalid {option}[/red] {text!r}: use YYYY-MM-DD")
-        raise typer.Exit(2) from None
+    except InvalidInputError as error:
+        errors.print(f"[red]invalid {option}[/red] {error}", soft_wrap=True)
+    raise typer.Exit(2)
 
 
 @audit_app.command("sample")

@@ -394,6 +394,29 @@ def test_as_of_refuses_a_day_before_the_entity_and_a_target_that_is_no_entity(
     assert bad_day["field"] == no_day["field"] == "query.date"
 
 
+def test_a_day_whose_end_is_no_instant_is_refused_with_date_range_naming_the_query_field(
+    api: Api,
+) -> None:
+    """9999-12-31 has no end and 0001-01-01 no start in Shanghai: 422, not an overflow."""
+    fund_id = County(api).open_fund()
+
+    def export(query: str) -> Response:
+        return api.get(f"/v1/audit/export?region={f.COUNTY}&{query}", Role.INSPECTOR)
+
+    fund = refused(as_of(api, "9999-12-31", fund_id), 422, "DATE-RANGE")
+    region = refused(as_of(api, "9999-12-31", f.COUNTY), 422, "DATE-RANGE")
+    since = refused(export("from=0001-01-01&to=0001-01-02"), 422, "DATE-RANGE")
+    until = refused(export("to=9999-12-31"), 422, "DATE-RANGE")
+
+    assert fund["field"] == region["field"] == "query.date"
+    assert (since["field"], until["field"]) == ("query.from", "query.to")
+    assert "0001-01-02 to 9999-12-30" in fund["detail"]
+    # The first and last days in range answer.
+    assert expect(as_of(api, "9999-12-30", fund_id), 200)["version"] >= 1
+    assert expect(as_of(api, "9999-12-30", f.COUNTY), 200)["region"] == f.COUNTY
+    assert export("from=0001-01-02&to=9999-12-30").status_code == 200
+
+
 # -- erasure ----------------------------------------------------------------------------------
 
 

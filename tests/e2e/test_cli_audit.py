@@ -327,6 +327,27 @@ def test_as_of_refuses_a_day_before_the_entity_and_a_target_that_is_no_entity(
     assert "refused AS-OF-TARGET (entity_id)" in garbage.stderr
 
 
+def test_a_day_whose_end_is_no_instant_exits_2_with_one_line_and_writes_nothing(
+    ledger: Ledger, cli: Cli
+) -> None:
+    """as-of 9999-12-31 and export --from 0001-01-01 name DATE-RANGE, not a traceback."""
+    f.county(ledger)
+    pack = ("audit", "export", "--region", f.COUNTY, "--out", "pack.zip")
+
+    runs = {
+        "date": cli("audit", "as-of", "9999-12-31", f.COUNTY),
+        "--from": cli(*pack, "--from", "0001-01-01", "--to", "0001-01-02"),
+        "--to": cli(*pack, "--to", "9999-12-31"),
+    }
+
+    for option, done in runs.items():
+        assert done.returncode == 2, done.stderr
+        (line,) = done.stderr.strip().splitlines()
+        assert line.startswith(f"invalid {option} DATE-RANGE: ")
+        assert line.endswith("out of range: a day is from 0001-01-02 to 9999-12-30")
+    assert not (cli.cwd / "pack.zip").exists()
+
+
 # -- erase ------------------------------------------------------------------------------------
 
 

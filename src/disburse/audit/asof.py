@@ -9,10 +9,11 @@ before that moment.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, date, datetime
 from typing import TYPE_CHECKING, Any, cast
 from uuid import UUID
 
+from disburse.audit.days import end_of_day
 from disburse.domain.errors import InvalidInputError, NotFoundError
 from disburse.domain.regions import region_scope
 from disburse.projections.redact import identified_fields, public_fields
@@ -24,10 +25,14 @@ if TYPE_CHECKING:
     from disburse.application.store import LedgerStore
     from disburse.projections.balance_queries import BalanceQueries, FundBalance, RegionBalance
 
-
-def end_of_day(day: date, zone: ZoneInfo) -> datetime:
-    """The first instant after ``day`` in ``zone`` (midnight that ends it), in UTC."""
-    return datetime.combine(day + timedelta(days=1), time(), tzinfo=zone).astimezone(UTC)
+__all__ = [  # end_of_day: where an as-of cut falls, looked up here (tests set the cut)
+    "EntityAsOf",
+    "end_of_day",
+    "entity_as_of",
+    "parse_target",
+    "region_as_of",
+    "utc_text",
+]
 
 
 def utc_text(moment: datetime) -> str:
@@ -59,7 +64,10 @@ def entity_as_of(
     *,
     full_identity: bool,
 ) -> EntityAsOf:
-    """The entity at the end of ``day``; ``NotFoundError`` if it did not exist yet."""
+    """The entity at the end of ``day``; ``NotFoundError`` if it did not exist yet.
+
+    A day whose end is no instant (before year 1 or after 9999) is ``DATE-RANGE``.
+    """
     cut = end_of_day(day, zone)
     aggregate: Any = None
     recorded_at: datetime | None = None

@@ -21,7 +21,7 @@ import tempfile
 import zipfile
 from contextlib import ExitStack
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from functools import partial
 from typing import IO, TYPE_CHECKING, Any, BinaryIO, Final
@@ -31,6 +31,7 @@ from openpyxl.cell import WriteOnlyCell
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 
 from disburse.audit.chain import ALGORITHM, GENESIS, state_digest
+from disburse.audit.days import check_day, end_of_day, start_of_day
 from disburse.audit.digest import Digest, Signer, take_digest
 from disburse.audit.pack_text import FORMAT, VERIFY_SCRIPT, readme
 from disburse.domain.errors import InvalidInputError
@@ -99,7 +100,7 @@ class Selection:
     Exactly one of ``entity_id``, ``actor_id`` and ``region`` (a 2/4/6-digit region, or a
     6-digit code standing for its city or province); ``date_from`` and ``date_to`` are
     inclusive calendar days in the pack's time zone. ``InvalidInputError``
-    (``EXPORT-SELECTION``, ``EXPORT-DATES``, ``REGION-CODE``) otherwise.
+    (``EXPORT-SELECTION``, ``EXPORT-DATES``, ``DATE-RANGE``, ``REGION-CODE``) otherwise.
     """
 
     entity_id: UUID | None = None
@@ -123,6 +124,10 @@ class Selection:
             if self.region == "":
                 raise InvalidInputError(_RULE, "a region is 2, 4 or 6 digits", field="region")
             object.__setattr__(self, "region", region_scope(self.region, "region"))
+        for name in ("date_from", "date_to"):
+            day = getattr(self, name)
+            if day is not None:
+                check_day(day, name)
         if self.date_from and self.date_to and self.date_from > self.date_to:
             raise InvalidInputError(
                 "EXPORT-DATES",
@@ -157,12 +162,12 @@ def local_day_bounds(
     """The first and last moments (inclusive) of local calendar days in ``zone``.
 
     2024-03-02 in Asia/Shanghai runs from 2024-03-01T16:00Z to just before 2024-03-02T16:00Z.
+    Days out of range are ``DATE-RANGE`` (:mod:`disburse.audit.days`).
     """
-    since = None if date_from is None else datetime.combine(date_from, time.min, zone)
+    since = None if date_from is None else start_of_day(date_from, zone, "date_from")
     until = None
-    if date_to is not None and date_to < date.max:
-        next_day = datetime.combine(date_to + timedelta(days=1), time.min, zone)
-        until = next_day.astimezone(UTC) - timedelta(microseconds=1)
+    if date_to is not None:
+        until = end_of_day(date_to, zone, "date_to") - timedelta(microseconds=1)
     return since, until
 
 

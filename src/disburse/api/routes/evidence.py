@@ -34,6 +34,7 @@ from disburse.api.routes.oversight import TotalsOut, totals_out
 from disburse.api.schemas import Input
 from disburse.api.security import Principal, allow, deny
 from disburse.audit.asof import end_of_day, entity_as_of, parse_target, region_as_of
+from disburse.audit.days import check_day
 from disburse.audit.digest import Digest, signer_for, take_digest
 from disburse.audit.export import Selection, write_pack
 from disburse.audit.sampling import draw_sample
@@ -189,8 +190,10 @@ def as_of(
 ) -> JSONResponse:
     """An entity as it stood at the end of a day, rebuilt from its events up to then.
 
-    For a fund or a region, the balances as of then as well.
+    For a fund or a region, the balances as of then as well. A day out of range is 422
+    ``DATE-RANGE``.
     """
+    check_day(day, "query.date")
     shared = state(request)
     views = shared.views
     zone = shared.settings.zone
@@ -334,7 +337,11 @@ def export(
     Select exactly one of ``entity_id``, ``actor_id`` or ``region`` (422
     ``EXPORT-SELECTION``), optionally within ``from``/``to`` (``EXPORT-DATES``). Only
     events of the key's region are included. Inspector keys see personal data in full.
+    Days out of range are 422 ``DATE-RANGE``.
     """
+    for day, name in ((date_from, "query.from"), (date_to, "query.to")):
+        if day is not None:
+            check_day(day, name)
     shared = state(request)
     selection = Selection(
         entity_id=entity_id,

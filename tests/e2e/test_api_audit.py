@@ -24,7 +24,13 @@ from pydantic import SecretStr
 from disburse.api.app import create_app
 from disburse.audit import asof
 from disburse.audit.chain import ALGORITHM
-from disburse.audit.digest import Digest, DigestError, Signer, generate_signing_key
+from disburse.audit.digest import (
+    Digest,
+    DigestError,
+    Signer,
+    generate_signing_key,
+    publish_digest,
+)
 from disburse.domain.meta import Role
 from tests import factories as f
 from tests.api_support import Api, make_keys, running_api
@@ -93,6 +99,23 @@ def as_of(api: Api, day: date | str, entity_id: str, role: Role = Role.FINANCE) 
 
 def verify(api: Api, query: str = "", role: Role = Role.INSPECTOR) -> dict[str, Any]:
     return expect(api.get(f"/v1/audit/verify{query}", role), 200)
+
+
+def cut_tail(settings: Settings, after: int) -> None:
+    """Delete the events after ``after`` and their links, as someone with the database could."""
+    store = settings.store
+    if store.kind == "sqlite":
+        assert store.path is not None
+        with closing(sqlite3.connect(store.path, isolation_level=None, timeout=30)) as conn:
+            conn.execute("DELETE FROM stored_events WHERE rowid > ?", (after,))
+            conn.execute("DELETE FROM ledger_chain WHERE position > ?", (after,))
+        return
+    events, chain = (sql.Identifier(store.schema, t) for t in ("ledger_events", "ledger_chain"))
+    with psycopg.connect(
+        host=store.host, port=store.port, user=store.user, dbname=store.dbname, autocommit=True
+    ) as pg:
+        pg.execute(sql.SQL("DELETE FROM {} WHERE notification_id > %s").format(events), (after,))
+        pg.execute(sql.SQL("DELETE FROM {} WHERE position > %s").format(chain), (after,))
 
 
 def tamper(settings: Settings, position: int) -> None:
@@ -243,6 +266,28 @@ def test_verify_names_the_position_of_an_event_altered_in_the_database(
     assert report["checked"] == position - 1
     assert report["head"] == {"position": position - 1, "hash": before.hash}
     assert head > position
+
+
+def test_verify_reports_truncated_when_the_tail_after_a_published_digest_was_cut(
+    api: Api, settings: Settings
+) -> None:
+    """Every digest in the digest log is checked: one beyond the log's end is truncated."""
+    county = County(api)
+    county.open_fund()
+    for _ in range(4):
+        county.person()
+    published = publish_digest(api.ledger.store.chained)  # as the service's publisher does
+    assert published is not None
+    end = published.position - 10
+
+    cut_tail(settings, end)
+    report = verify(api)
+
+    assert report["ok"] is False
+    assert report["finding"]["kind"] == "truncated"
+    assert report["finding"]["position"] == end + 1
+    assert f"position {published.position}" in report["finding"]["detail"]
+    assert report["checked"] == end
 
 
 def test_verify_takes_both_position_and_hash_of_a_digest_or_neither(api: Api) -> None:

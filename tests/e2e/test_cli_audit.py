@@ -19,7 +19,7 @@ from zoneinfo import ZoneInfo
 from disburse.audit.digest import Digest, Signer, generate_signing_key, take_digest
 from disburse.audit.verify import verify
 from tests import factories as f
-from tests.e2e.test_api_audit import tamper
+from tests.e2e.test_api_audit import cut_tail, tamper
 from tests.e2e.test_cli import DISBURSE
 
 if TYPE_CHECKING:
@@ -248,6 +248,27 @@ def test_verify_exits_1_naming_the_position_of_an_event_altered_in_the_database(
     assert report["finding"]["position"] == allocated.id
     assert report["finding"]["kind"] == "modified"
     assert report["extends_digest"] is True  # the digest predates the altered event
+
+
+def test_verify_exits_1_truncated_after_the_last_10_events_since_digest_publish_were_cut(
+    ledger: Ledger, cli: Cli, settings: Settings
+) -> None:
+    """``digest --publish``, then the tail is cut in the database: not "chain intact"."""
+    f.county(ledger)
+    for _ in range(8):
+        f.register(ledger)
+    published = cli("audit", "digest", "--publish")
+    assert published.returncode == 0, published.stderr
+    position = Digest.from_json(published.stdout).position
+    assert position > 10
+
+    cut_tail(settings, position - 10)
+    text = cli("audit", "verify")
+
+    assert text.returncode == 1, text.stdout
+    assert f"BROKEN at position {position - 9} (truncated)" in text.stdout
+    assert f"position {position}" in text.stdout
+    assert "chain intact" not in text.stdout
 
 
 # -- as-of ------------------------------------------------------------------------------------

@@ -454,7 +454,7 @@ def test_a_log_cut_short_is_truncated_only_to_whoever_kept_a_digest(
     assert finding(report) == (end + 1, "truncated")
     assert report.extends_digest is False
     assert report.checked == end
-    # Without the digest, a shorter log is a perfectly good log.
+    # Without the digest (nothing was published either), a shorter log is a good log.
     assert_clean(ledger.store.chained, verify(ledger.store.chained))
 
 
@@ -516,6 +516,59 @@ def test_published_digests_are_checked_by_every_verification(
         second.position,
         "digest-mismatch",
     )
+
+
+@pytest.mark.usefixtures("story")
+def test_a_tail_cut_after_a_published_digest_is_truncated_without_a_digest_kept_outside(
+    ledger: Ledger, raw: Raw
+) -> None:
+    """The digest log is enough: its head beyond the log's end is ``truncated``."""
+    recorder = ledger.store.chained
+    first = publish_digest(recorder)
+    more_events(ledger, 12)
+    last = publish_digest(recorder)
+    assert first is not None
+    assert last is not None
+    end = last.position - 10
+    assert first.position <= end
+
+    raw.truncate_after(end)  # the last 10 events and their links
+
+    report = verify(recorder)
+    assert finding(report) == (end + 1, "truncated")
+    assert report.finding is not None
+    assert f"position {last.position}" in report.finding.detail
+    assert report.checked == end
+    assert report.digests_checked == 1  # the first one, which the log still reaches
+
+
+@pytest.mark.usefixtures("story")
+def test_an_emptied_log_is_truncated_before_its_first_position_when_digests_were_published(
+    ledger: Ledger, raw: Raw
+) -> None:
+    assert publish_digest(ledger.store.chained) is not None
+
+    raw.truncate_after(0)
+
+    assert finding(verify(ledger.store.chained)) == (1, "truncated")
+
+
+def test_a_published_digest_whose_event_was_removed_and_the_chain_recomputed_is_a_mismatch(
+    ledger: Ledger, story: f.MoneyStory, raw: Raw
+) -> None:
+    """A logged position the log no longer holds is not skipped: the history was rewritten."""
+    assert story is not None
+    published = publish_digest(ledger.store.chained)
+    assert published is not None
+    more_events(ledger)
+
+    raw.delete_event(published.position)
+    raw.rechain_from(published.position)  # a consistent chain without that event
+
+    report = verify(ledger.store.chained)
+    assert finding(report) == (published.position, "digest-mismatch")
+    assert report.finding is not None
+    assert published.hash in report.finding.detail
 
 
 # -- volume, concurrency, old stores ----------------------------------------------------------

@@ -2,8 +2,9 @@
 
 Streams the events and their links side by side, a page at a time (memory stays flat
 however long the log is), recomputing every hash from the stored bytes. A digest taken
-earlier (kept by an inspector outside the system) and the digests in the store's own
-digest log are checked on the way: the log must still reach them, with the same hash.
+earlier (kept by an inspector outside the system) and every digest in the store's own
+digest log are checked on the way: the log must still hold each one's position, with
+the same hash; a digest beyond the log's end means its tail was cut off (``truncated``).
 """
 
 from __future__ import annotations
@@ -193,7 +194,15 @@ class _Walk:
             report.extends_digest = True
         while self.next_digest is not None and self.next_digest.position <= position:
             logged = self.next_digest
-            if logged.position == position and logged.hash != report.head_hash:
+            if logged.position < position:  # between the last link and this one
+                return Finding(
+                    logged.position,
+                    "digest-mismatch",
+                    f"the digest log published hash {logged.hash} for position "
+                    f"{logged.position}, which the log no longer holds: the history "
+                    "before it was rewritten",
+                )
+            if logged.hash != report.head_hash:
                 return Finding(
                     position,
                     "digest-mismatch",
@@ -209,12 +218,24 @@ class _Walk:
                         "digest-mismatch",
                         f"the digest log's entry for position {logged.position}: {error}",
                     )
-            report.digests_checked += logged.position == position
+            report.digests_checked += 1
             self.next_digest = next(self.digests, None)
         return None
 
     def finish(self) -> None:
-        """After the last event: a digest the log no longer reaches."""
+        """After the last event: a digest (given, or logged) that the log no longer reaches."""
+        self._given_digest_reached()
+        report, logged = self.report, self.next_digest
+        if logged is not None and report.finding is None:
+            report.finding = Finding(
+                report.head_position + 1,
+                "truncated",
+                f"the digest log published the head at position {logged.position} "
+                f"({logged.taken_at}); the log now ends at {report.head_position}: "
+                "its tail was cut off",
+            )
+
+    def _given_digest_reached(self) -> None:
         report = self.report
         wanted = self.from_digest
         if wanted is not None and report.extends_digest is False and report.finding is None:

@@ -581,6 +581,8 @@ def test_pages_of_the_view_and_runs_of_the_store_give_the_same_pack(
             "EXPORT-DATES",
             "date_from",
         ),
+        ({"actor_id": "clerk-1", "date_from": date.min}, "DATE-RANGE", "date_from"),
+        ({"actor_id": "clerk-1", "date_to": date.max}, "DATE-RANGE", "date_to"),
     ],
 )
 def test_a_selection_that_makes_no_sense_is_refused(

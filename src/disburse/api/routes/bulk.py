@@ -30,6 +30,7 @@ from disburse.api.routes.registry import PersonIn, registration
 from disburse.api.schemas import Input
 from disburse.domain.errors import DomainError
 from disburse.domain.request import RecordedRequest, request_id_for
+from disburse.domain.text import Code
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -44,7 +45,7 @@ class GrantItem(GrantIn):
     """A transport grant claim in a bulk submission."""
 
     type: Literal["transport_grant"] = Field(description="Item type.")
-    external_claim_id: str = Field(
+    external_claim_id: Code = Field(
         description="Required in bulk: your id for the claim, so a resent file writes "
         "nothing twice."
     )
@@ -54,7 +55,7 @@ class ApplicationItem(ApplicationIn):
     """A subsidy application in a bulk submission."""
 
     type: Literal["application"] = Field(description="Item type.")
-    external_claim_id: str = Field(
+    external_claim_id: Code = Field(
         description="Required in bulk: your id for the claim, so a resent file writes "
         "nothing twice."
     )

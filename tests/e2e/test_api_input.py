@@ -200,3 +200,21 @@ def test_invalid_utf8_and_json_nested_1000_deep_are_request_schema_problems(api:
     refused(bad_utf8, 400, "REQUEST-SCHEMA")
     refused(deep, 400, "REQUEST-SCHEMA")
     assert head(api) == before
+
+
+def test_a_catalogue_version_with_a_boolean_or_text_for_a_number_is_refused(api: Api) -> None:
+    before = head(api)
+
+    for value in (True, "12"):
+        document = f.regional_policy().model_dump(mode="json")
+        document["post"]["max_term_months"] = value
+        sent = api.post(
+            "/v1/policy/versions",
+            Role.ADMIN,
+            {"document": document, "reason": "吉林市补贴标准"},
+            region="city",
+        )
+        problem = refused(sent, 422, "REQUEST-SCHEMA")
+        assert problem["field"] == "body.document.post.max_term_months", problem
+
+    assert head(api) == before

@@ -218,3 +218,15 @@ def test_a_catalogue_version_with_a_boolean_or_text_for_a_number_is_refused(api:
         assert problem["field"] == "body.document.post.max_term_months", problem
 
     assert head(api) == before
+
+
+def test_a_bulk_item_with_text_the_ledger_cannot_store_is_refused_by_itself(api: Api) -> None:
+    good, bad = person_body(), person_body() | {"name": "王\x00五"}
+    before = head(api)
+
+    report = expect(api.post("/v1/bulk/people", Role.CLERK, {"items": [bad, good]}), 200)
+
+    refusal = report["items"][0]["problem"]
+    assert (refusal["rule_id"], refusal["field"]) == ("TEXT-INVALID", "name"), refusal
+    assert [item["accepted"] for item in report["items"]] == [False, True]
+    assert head(api) > before

@@ -160,7 +160,7 @@ def _location(loc: tuple[Any, ...]) -> str:
     return ".".join(str(part) for part in loc)
 
 
-def _rule_of(item: Mapping[str, Any]) -> str:
+def rule_of(item: Mapping[str, Any]) -> str:
     """The rule a validation error names (TEXT-INVALID for ledger text), else REQUEST-SCHEMA."""
     cause = (item.get("ctx") or {}).get("error")
     return str(getattr(cause, "rule_id", "REQUEST-SCHEMA"))
@@ -174,7 +174,7 @@ def validation_problem(request: Request, error: RequestValidationError) -> JSONR
     errors = [
         FieldProblem(
             field=_location(item.get("loc", ())),
-            rule_id=_rule_of(item),
+            rule_id=rule_of(item),
             detail=str(item.get("msg", "invalid")),
         )
         for item in error.errors()

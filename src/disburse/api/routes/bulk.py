@@ -19,7 +19,7 @@ from disburse.api.commands import (
     replay,
 )
 from disburse.api.deps import CREATE_DEPS, Submitter, problems, state
-from disburse.api.problems import ApiError, FieldProblem, status_of
+from disburse.api.problems import ApiError, FieldProblem, rule_of, status_of
 from disburse.api.routes.claims import (
     ApplicationIn,
     GrantIn,
@@ -111,15 +111,16 @@ def _schema_problem(error: ValidationError) -> ItemProblem:
             # a missing or unknown ``type`` is reported by pydantic at the item itself
             field=".".join(str(p) for p in item["loc"])
             or ("type" if item["type"].startswith("union_tag") else "item"),
-            rule_id="REQUEST-SCHEMA",
+            rule_id=rule_of(item),
             detail=item["msg"],
         )
         for item in error.errors()
     ]
-    first = errors[0] if errors else None
+    named = [e for e in errors if e.rule_id != "REQUEST-SCHEMA"]
+    first = named[0] if named else (errors[0] if errors else None)
     return ItemProblem(
         status=422,
-        rule_id="REQUEST-SCHEMA",
+        rule_id=first.rule_id if first else "REQUEST-SCHEMA",
         field=first.field if first else None,
         detail=first.detail if first else "invalid item",
         errors=errors,

@@ -35,8 +35,10 @@ from disburse.cli_common import (
     operator_context,
     progress_bar,
     refused,
+    text_option,
 )
 from disburse.domain.errors import DomainError, InvalidInputError
+from disburse.domain.text import TextKind
 from disburse.settings import ConfigurationError, Settings
 from disburse.views import open_views
 
@@ -257,9 +259,19 @@ def _totals(totals: Totals) -> dict[str, int | bool]:
 def erase(
     person_id: Annotated[UUID, typer.Argument(help="The person whose identity is erased.")],
     legal_basis: Annotated[
-        str, typer.Option("--legal-basis", help="The provision that allows the erasure.")
+        str,
+        typer.Option(
+            "--legal-basis",
+            help="The provision that allows the erasure.",
+            callback=text_option(TextKind.LABEL),
+        ),
     ],
-    reason: Annotated[str, typer.Option("--reason", help="Why, for the audit trail.")],
+    reason: Annotated[
+        str,
+        typer.Option(
+            "--reason", help="Why, for the audit trail.", callback=text_option(TextKind.REASON)
+        ),
+    ],
     yes: Annotated[bool, typer.Option("--yes", help="Do not ask for confirmation.")] = False,
 ) -> None:
     """Erase a person's identity for good by destroying their key (crypto-shredding).
@@ -369,8 +381,20 @@ def _day(text: str | None, option: str) -> date | None:
 @audit_app.command("sample")
 def sample(
     rate: Annotated[float, typer.Option("--rate", help="Share of payouts to pick (0-1].")],
-    seed: Annotated[str, typer.Option("--seed", help="Any text; the same seed, the same pick.")],
-    reason: Annotated[str, typer.Option("--reason", help="Why the sample is drawn.")],
+    seed: Annotated[
+        str,
+        typer.Option(
+            "--seed",
+            help="Any text; the same seed, the same pick.",
+            callback=text_option(TextKind.CODE),
+        ),
+    ],
+    reason: Annotated[
+        str,
+        typer.Option(
+            "--reason", help="Why the sample is drawn.", callback=text_option(TextKind.REASON)
+        ),
+    ],
     region: Annotated[
         str, typer.Option("--region", help="Payouts of this region only (default: all).")
     ] = "",

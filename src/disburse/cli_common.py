@@ -19,9 +19,12 @@ from rich.progress import (
 from disburse.application.context import Context
 from disburse.bootstrap import build_ledger
 from disburse.domain.meta import Role
+from disburse.domain.text import TextError, TextKind, clean_text
 from disburse.settings import ConfigurationError, Settings
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from disburse.application.ledger import Ledger
     from disburse.domain.errors import DomainError
 
@@ -73,3 +76,21 @@ def progress_bar(label: str, *, in_bytes: bool = False, quiet: bool = False) -> 
         transient=True,
         disable=quiet,
     )
+
+
+def text_option(kind: TextKind) -> Callable[[str | None], str | None]:
+    """A typer callback: the option's text as the ledger stores it (NFC), or exit 2.
+
+    Refuses what the API refuses (TEXT-INVALID): control characters, lone surrogates,
+    private-use or unassigned code points, text over the kind's length limit.
+    """
+
+    def clean(value: str | None) -> str | None:
+        if value is None:
+            return None
+        try:
+            return clean_text(value, kind=kind)
+        except TextError as error:
+            raise typer.BadParameter(f"{error.rule_id}: {error.message}") from None
+
+    return clean

@@ -12,9 +12,17 @@ from rich.table import Table
 
 from disburse.application.clients import Clients
 from disburse.bootstrap import initialise
-from disburse.cli_common import errors, load_settings, open_ledger, operator_context, refused
+from disburse.cli_common import (
+    errors,
+    load_settings,
+    open_ledger,
+    operator_context,
+    refused,
+    text_option,
+)
 from disburse.domain.errors import DomainError
 from disburse.domain.meta import Role  # noqa: TC001 - typer reads annotations at runtime
+from disburse.domain.text import TextKind
 
 if TYPE_CHECKING:
     from disburse.application.ledger import Ledger
@@ -69,7 +77,13 @@ def _open() -> tuple[Clients, Ledger]:
 
 @clients_app.command("create")
 def create(
-    name: Annotated[str, typer.Option(help="Unique name; it names the actor in the log.")],
+    name: Annotated[
+        str,
+        typer.Option(
+            help="Unique name; it names the actor in the log.",
+            callback=text_option(TextKind.CODE),
+        ),
+    ],
     role: Annotated[Role, typer.Option(help="clerk, finance, inspector, claimant or admin.")],
     region: Annotated[str, typer.Option(help="2-, 4- or 6-digit region prefix.")],
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
@@ -143,7 +157,10 @@ def list_clients(
 @clients_app.command("revoke")
 def revoke(
     client: Annotated[str, typer.Argument(help="Client name or id.")],
-    reason: Annotated[str, typer.Option(help="Why (kept in the record).")],
+    reason: Annotated[
+        str,
+        typer.Option(help="Why (kept in the record).", callback=text_option(TextKind.REASON)),
+    ],
 ) -> None:
     """Revoke a client's key at once (the client stays in the record)."""
     clients, ledger = _open()

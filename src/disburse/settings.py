@@ -88,6 +88,16 @@ class Settings(BaseSettings):
         "store on every read (0: off). A budget with many payouts then costs its new "
         "events on each command, not its whole history.",
     )
+    max_body_bytes: int = Field(
+        default=1024 * 1024,
+        ge=1024,
+        description="Largest request body the API reads (413 BODY-TOO-LARGE above it).",
+    )
+    max_bulk_body_bytes: int = Field(
+        default=16 * 1024 * 1024,
+        ge=1024,
+        description="Largest body of /v1/bulk/*: 10,000 items of up to about 1.6 KiB each.",
+    )
     postgres_pool_size: int = Field(default=5, ge=1, le=100)
     postgres_connect_timeout: int = Field(default=5, ge=1, le=120)
 

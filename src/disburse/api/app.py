@@ -10,7 +10,7 @@ from fastapi.openapi.utils import get_openapi
 
 from disburse import __version__
 from disburse.api import problems
-from disburse.api.middleware import RequestLog
+from disburse.api.middleware import BodyLimit, RequestLog
 from disburse.api.routes import bulk as bulk_routes
 from disburse.api.routes import (
     claims,
@@ -100,6 +100,11 @@ def create_app(
         health,
     ):
         app.include_router(module.router)
+    app.add_middleware(
+        BodyLimit,
+        max_bytes=settings.max_body_bytes,
+        max_bulk_bytes=settings.max_bulk_body_bytes,
+    )
     app.add_middleware(RequestLog, metrics=shared.metrics)
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     return app

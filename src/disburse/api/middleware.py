@@ -1,4 +1,4 @@
-"""Per request: an id (accepted from X-Request-Id or made), a log line and metrics."""
+"""Per request: an id (accepted from X-Request-Id or made), a log line, metrics, a body limit."""
 
 from __future__ import annotations
 
@@ -8,6 +8,10 @@ import uuid
 from typing import TYPE_CHECKING, Any
 
 import structlog
+from fastapi import HTTPException
+from starlette.requests import Request
+
+from disburse.api.problems import problem
 
 if TYPE_CHECKING:
     from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -79,3 +83,45 @@ def _header(scope: Scope, name: bytes) -> str | None:
         if key == name:
             return bytes(value).decode("latin-1")
     return None
+
+
+BULK_PREFIX = "/v1/bulk/"
+
+
+class BodyLimit:
+    """Refuses a request body over the limit with 413 BODY-TOO-LARGE, without reading it.
+
+    A declared ``Content-Length`` over the limit is answered at once; a body sent without
+    one (chunked) is counted as it arrives and refused when it passes the limit. The bulk
+    routes have their own, larger limit (their maximum batch must fit).
+    """
+
+    def __init__(self, app: ASGIApp, *, max_bytes: int, max_bulk_bytes: int) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+        self.max_bulk_bytes = max_bulk_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """ASGI entry point."""
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        limit = self.max_bulk_bytes if scope["path"].startswith(BULK_PREFIX) else self.max_bytes
+        detail = f"the request body is larger than {limit} bytes"
+        declared = _header(scope, b"content-length")
+        if declared is not None and declared.strip().isdigit() and int(declared) > limit:
+            response = problem(Request(scope), 413, "BODY-TOO-LARGE", detail, field="body")
+            await response(scope, receive, send)
+            return
+        received = 0
+
+        async def counted() -> Message:
+            nonlocal received
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > limit:
+                    raise HTTPException(413, detail)
+            return message
+
+        await self.app(scope, counted, send)

@@ -160,6 +160,12 @@ def _location(loc: tuple[Any, ...]) -> str:
     return ".".join(str(part) for part in loc)
 
 
+def rule_of(item: Mapping[str, Any]) -> str:
+    """The rule a validation error names (TEXT-INVALID for ledger text), else REQUEST-SCHEMA."""
+    cause = (item.get("ctx") or {}).get("error")
+    return str(getattr(cause, "rule_id", "REQUEST-SCHEMA"))
+
+
 def validation_problem(request: Request, error: RequestValidationError) -> JSONResponse:
     """A request whose shape is wrong: 400 if unreadable JSON, else 422 naming each field.
 
@@ -168,17 +174,18 @@ def validation_problem(request: Request, error: RequestValidationError) -> JSONR
     errors = [
         FieldProblem(
             field=_location(item.get("loc", ())),
-            rule_id="REQUEST-SCHEMA",
+            rule_id=rule_of(item),
             detail=str(item.get("msg", "invalid")),
         )
         for item in error.errors()
     ]
     unreadable = any(item.get("type") == "json_invalid" for item in error.errors())
-    first = errors[0] if errors else None
+    named = [e for e in errors if e.rule_id != "REQUEST-SCHEMA"]
+    first = named[0] if named else (errors[0] if errors else None)
     return problem(
         request,
         status.HTTP_400_BAD_REQUEST if unreadable else 422,
-        "REQUEST-SCHEMA",
+        first.rule_id if first else "REQUEST-SCHEMA",
         "the request body is not valid JSON"
         if unreadable
         else f"{len(errors)} field(s) do not match the schema"
@@ -186,6 +193,16 @@ def validation_problem(request: Request, error: RequestValidationError) -> JSONR
         field=first.field if first else None,
         errors=errors,
     )
+
+
+#: Refusals by the HTTP layer itself. FastAPI answers a body it cannot decode (invalid
+#: UTF-8, JSON nested too deep) with a bare 400: that is a schema problem too.
+_HTTP_RULES = {
+    400: "REQUEST-SCHEMA",
+    404: "ROUTE-NOT-FOUND",
+    405: "METHOD-NOT-ALLOWED",
+    413: "BODY-TOO-LARGE",
+}
 
 
 def install(app: FastAPI) -> None:
@@ -216,7 +233,7 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, error: StarletteHTTPException) -> JSONResponse:
-        rule = {404: "ROUTE-NOT-FOUND", 405: "METHOD-NOT-ALLOWED"}.get(error.status_code, "HTTP")
+        rule = _HTTP_RULES.get(error.status_code, "HTTP")
         return problem(request, error.status_code, rule, str(error.detail), headers=error.headers)
 
     @app.exception_handler(ViewLagError)

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from disburse.domain.errors import ConflictError
+from disburse.domain.horizon import check_happened
 from disburse.domain.identity import birth_date, mask_resident_id, normalise_resident_id
 from disburse.domain.person import (
     LabourCapacity,
@@ -128,7 +129,8 @@ class People:
         return self._store.load(Person, person_id, "person")
 
     def record_death(self, ctx: Context, person_id: UUID, *, died_on: date, evidence: str) -> None:
-        """Record a death."""
+        """Record a death (DATE-HORIZON: not dated beyond the horizon)."""
+        check_happened(died_on, self._today(), "died_on")
         self._store.update(
             Person,
             person_id,
@@ -139,7 +141,8 @@ class People:
     def report_income(
         self, ctx: Context, person_id: UUID, *, month: Month, amount_fen: int, source: str
     ) -> None:
-        """Record a month's income."""
+        """Record a month's income (DATE-HORIZON: a month that has begun, within the horizon)."""
+        check_happened(month.first_day, self._today(), "month")
         self._store.update(
             Person,
             person_id,

@@ -11,13 +11,14 @@ from datetime import date
 from typing import TYPE_CHECKING, Any, TypeVar
 from uuid import UUID
 
-from eventsourcing.application import AggregateNotFoundError, Application
+from eventsourcing.application import AggregateNotFoundError, Application, ProcessingEvent
 from eventsourcing.domain import Aggregate
 from eventsourcing.persistence import (
     ApplicationRecorder,
     IntegrityError,
     JSONTranscoder,
     Mapper,
+    Recording,
     Transcoding,
 )
 from eventsourcing.popo import POPOFactory
@@ -27,6 +28,7 @@ from disburse.audit.recorders import ChainedPOPORecorder, ChainedRecorder
 from disburse.audit.sealing import PersonKeys, SealingMapper
 from disburse.domain.errors import ConflictError, NotFoundError, PreconditionFailedError
 from disburse.domain.meta import Meta
+from disburse.domain.text import RULE, TextError, unstorable
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -204,6 +206,19 @@ class LedgerStore(Application[UUID]):
             changes.add(aggregate)
 
         self.transact(decide)
+
+    def _record(self, processing_event: ProcessingEvent[UUID]) -> list[Recording[UUID]]:
+        """Store the events, after refusing text no view could store (TEXT-INVALID).
+
+        The API, imports and CLI clean text first; this is the last check on every path.
+        """
+        for event in processing_event.events:
+            found = unstorable(event.__dict__, type(event).__qualname__)
+            if found is not None:
+                where, why = found
+                field = where.rpartition(".")[2]
+                raise TextError(RULE, f"{where}: {why}", field)
+        return super()._record(processing_event)
 
     def transact(self, decide: Callable[[Changes], R], *, retry: bool = True) -> R:
         """Run ``decide`` and save what it changed, all or nothing.

@@ -11,7 +11,7 @@ from datetime import date
 from itertools import pairwise
 from typing import Literal, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StrictInt, field_validator, model_validator
 
 from disburse.domain.errors import PolicyGapError
 from disburse.domain.fund import FundSource
@@ -55,9 +55,9 @@ class SourceRef(_Frozen):
 class QuotaBand(_Frozen):
     """Posts allotted to a settlement site by population band (POST-QUOTA-SITE)."""
 
-    min_population: int = Field(ge=0, description="Inclusive lower bound.")
-    max_population: int | None = Field(default=None, description="Inclusive upper bound.")
-    posts: int | NotSpecified = Field(description="Posts allotted in the band.")
+    min_population: StrictInt = Field(ge=0, description="Inclusive lower bound.")
+    max_population: StrictInt | None = Field(default=None, description="Inclusive upper bound.")
+    posts: StrictInt | NotSpecified = Field(description="Posts allotted in the band.")
 
 
 class PostRules(_Frozen):
@@ -65,18 +65,18 @@ class PostRules(_Frozen):
 
     eligible_statuses: list[PovertyStatus] = Field(description="Who may hold a post (POST-ELIG).")
     priority_labour: list[LabourCapacity] = Field(description="Labour capacities given priority.")
-    max_term_months: int = Field(ge=1, le=12, description="Longest term (POST-TERM).")
-    stipend_floor_fen: int | NotSpecified | None = Field(
+    max_term_months: StrictInt = Field(ge=1, le=12, description="Longest term (POST-TERM).")
+    stipend_floor_fen: StrictInt | NotSpecified | None = Field(
         description="Minimum monthly stipend (local minimum wage); null: no floor in this scope."
     )
-    income_exit_threshold_fen: int | NotSpecified = Field(
+    income_exit_threshold_fen: StrictInt | NotSpecified = Field(
         description="Monthly income above which a part-time holder must exit (POST-EXIT-INCOME)."
     )
     site_quota_bands: list[QuotaBand] = Field(description="Settlement quotas (POST-QUOTA-SITE).")
-    village_min_posts: int = Field(ge=0, description="Posts every village keeps at least.")
+    village_min_posts: StrictInt = Field(ge=0, description="Posts every village keeps at least.")
     fund_sources: list[FundSource] = Field(description="Fund sources that may pay stipends.")
     prorate_by_attendance: bool = Field(description="Stipend scales with days worked.")
-    uniform_deviation_pct: int = Field(
+    uniform_deviation_pct: StrictInt = Field(
         ge=0, description="Deviation from the regional median stipend that is flagged."
     )
 
@@ -110,16 +110,18 @@ class GrantTier(_Frozen):
     """An amount for work in the listed provinces (e.g. neighbouring provinces)."""
 
     provinces: list[str] = Field(description="2-digit province codes of the workplace.")
-    amount_fen: int = Field(gt=0, description="Grant for these provinces, in fen.")
+    amount_fen: StrictInt = Field(gt=0, description="Grant for these provinces, in fen.")
 
 
 class GrantRules(_Frozen):
     """One-time transport grants for cross-province work (一次性交通补助)."""
 
     eligible_statuses: list[PovertyStatus] = Field(description="Who may claim (GRANT-ELIG).")
-    amount_fen: int | NotSpecified = Field(description="Amount where no tier applies.")
+    amount_fen: StrictInt | NotSpecified = Field(description="Amount where no tier applies.")
     tiers: list[GrantTier] = Field(default_factory=list, description="Amounts by province.")
-    min_months_away: int = Field(default=0, ge=0, le=12, description="Months worked, at least.")
+    min_months_away: StrictInt = Field(
+        default=0, ge=0, le=12, description="Months worked, at least."
+    )
     fund_sources: list[FundSource] = Field(description="Fund sources that may pay grants.")
 
     def amount_for(self, work_province: str, version: str) -> int:
@@ -144,11 +146,11 @@ class AmountRule(_Frozen):
     """
 
     kind: Literal["fixed", "range", "monthly"] = Field(description="How the amount is set.")
-    amount_fen: int | NotSpecified | None = Field(default=None, description="Fixed amount.")
-    min_fen: int | None = Field(default=None, gt=0, description="Lowest amount chosen.")
-    max_fen: int | None = Field(default=None, gt=0, description="Highest amount chosen.")
-    max_months: int | None = Field(default=None, ge=1, le=120, description="Months, at most.")
-    cap_fen: int | None = Field(default=None, gt=0, description="Total cap in fen.")
+    amount_fen: StrictInt | NotSpecified | None = Field(default=None, description="Fixed amount.")
+    min_fen: StrictInt | None = Field(default=None, gt=0, description="Lowest amount chosen.")
+    max_fen: StrictInt | None = Field(default=None, gt=0, description="Highest amount chosen.")
+    max_months: StrictInt | None = Field(default=None, ge=1, le=120, description="Months, at most.")
+    cap_fen: StrictInt | None = Field(default=None, gt=0, description="Total cap in fen.")
 
     @model_validator(mode="after")
     def _complete(self) -> AmountRule:
@@ -191,10 +193,10 @@ class ProgrammeRules(_Frozen):
 class PayoutRules(_Frozen):
     """How payouts are approved in a region (public notice, second approval)."""
 
-    notice_days: int | None = Field(
+    notice_days: StrictInt | None = Field(
         default=None, ge=1, le=60, description="Days of public notice (公示) before approval."
     )
-    second_approval_above_fen: int | None = Field(
+    second_approval_above_fen: StrictInt | None = Field(
         default=None, ge=0, description="Payouts above this amount need a second approver."
     )
 
@@ -202,14 +204,14 @@ class PayoutRules(_Frozen):
 class AlertRules(_Frozen):
     """Thresholds of the anti-fraud alerts that the sources leave to judgement."""
 
-    shared_account_households: int = Field(
+    shared_account_households: StrictInt = Field(
         default=2,
         ge=2,
         le=100,
         description="FRAUD-SHARED-ACCOUNT: households on one bank account that raise an alert "
         "(2: any account used by two unrelated households).",
     )
-    outlier_min_peers: int = Field(
+    outlier_min_peers: StrictInt = Field(
         default=3,
         ge=1,
         le=1000,

@@ -56,10 +56,7 @@ class Site(Aggregate):
         check_region_code(region_code)
         if not name.strip():
             raise InvalidInputError("SITE-NAME", "a site needs a name", field="name")
-        if population < 0:
-            raise InvalidInputError(
-                "SITE-POPULATION", "population cannot be negative", "population"
-            )
+        check_population(population)
         return cls(
             region_code=region_code,
             kind=SiteKind(kind),
@@ -94,12 +91,23 @@ class Site(Aggregate):
 
     def update_population(self, *, population: int, meta: Meta) -> None:
         """Record a new population count (quotas follow it for new posts)."""
-        if population < 0:
-            raise InvalidInputError(
-                "SITE-POPULATION", "population cannot be negative", "population"
-            )
+        check_population(population)
         self._population_updated(population=population, meta=meta)
 
     @event("PopulationUpdated")
     def _population_updated(self, *, population: int, meta: Meta) -> None:
         self.population = population
+
+
+#: No village or settlement site holds more people (the largest towns are far below it).
+MAX_SITE_POPULATION = 1_000_000
+
+
+def check_population(population: int) -> None:
+    """SITE-POPULATION: a whole number of people from 0 to ``MAX_SITE_POPULATION``."""
+    if isinstance(population, bool) or not 0 <= population <= MAX_SITE_POPULATION:
+        raise InvalidInputError(
+            "SITE-POPULATION",
+            f"population must be a whole number from 0 to {MAX_SITE_POPULATION:,}",
+            "population",
+        )

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 from disburse.domain.errors import DomainError, InvalidInputError
 from disburse.domain.grant import GRANT_PROGRAMME
 from disburse.domain.subsidy import programme_rules
+from disburse.domain.text import TextKind, clean_text
 from disburse.importing import values
 from disburse.importing.columns import REQUIRED_RULE, Column
 from disburse.importing.lookup import check_name, registered_organisation, registered_person
@@ -124,7 +125,8 @@ def programme(cell: object) -> str:
 
 def evidence_list(cell: object) -> tuple[str, ...]:
     """Document references separated by ``;`` or line breaks."""
-    return tuple(p.strip() for p in re.split(r"[;\n]", values.folded(cell)) if p.strip())
+    parts = re.split(r"[;\n]", values.folded(cell))
+    return tuple(clean_text(p.strip(), kind=TextKind.LABEL) for p in parts if p.strip())
 
 
 def read(cells: Cells) -> tuple[GrantRow | ApplicationRow | None, str | None]:

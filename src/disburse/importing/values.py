@@ -3,7 +3,7 @@
 XLSX cells arrive typed (str, int, float, bool, datetime); CSV cells are text. Each
 parser takes a non-blank cell and returns the value, or raises ``InvalidInputError``
 with the rule that refuses it: the domain's own rule where one exists (ID-RESIDENT,
-REGION-CODE, MONTH-FORMAT, MONEY-FEN, ORG-CODE), else IMPORT-VALUE.
+REGION-CODE, MONTH-FORMAT, MONEY-FEN, ORG-CODE, TEXT-INVALID), else IMPORT-VALUE.
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ from disburse.domain.months import Month
 from disburse.domain.organisation import normalise_credit_code
 from disburse.domain.regions import PROVINCE_CODES, check_region_code
 from disburse.domain.regions import RULE as REGION_RULE
+from disburse.domain.text import TextKind, clean_text
 
 if TYPE_CHECKING:
     from collections.abc import Mapping, Sequence
@@ -74,10 +75,13 @@ def folded(cell: object) -> str:
 
 
 def text(cell: object) -> str:
-    """Free text (a name, an employer, a reference), stripped; a whole number as it reads."""
+    """Free text (a name, an employer, a reference), stripped; a whole number as it reads.
+
+    As all ledger text (TEXT-INVALID): no control characters, at most 500 characters, NFC.
+    """
     if isinstance(cell, float) and cell.is_integer():
         return str(int(cell))
-    return str(cell).strip()
+    return clean_text(str(cell).strip(), kind=TextKind.LABEL)
 
 
 def code(cell: object) -> str:
@@ -92,7 +96,7 @@ def code(cell: object) -> str:
             "as text and enter it again",
         )
     if isinstance(cell, str):
-        return re.sub(r"\s+", "", folded(cell))
+        return clean_text(re.sub(r"\s+", "", folded(cell)), kind=TextKind.CODE)
     if isinstance(cell, int) and not isinstance(cell, bool):
         return str(cell)
     if isinstance(cell, float) and cell.is_integer() and abs(cell) < _EXACT:

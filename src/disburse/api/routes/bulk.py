@@ -19,7 +19,7 @@ from disburse.api.commands import (
     replay,
 )
 from disburse.api.deps import CREATE_DEPS, Submitter, problems, state
-from disburse.api.problems import ApiError, FieldProblem, status_of
+from disburse.api.problems import ApiError, FieldProblem, rule_of, status_of
 from disburse.api.routes.claims import (
     ApplicationIn,
     GrantIn,
@@ -30,6 +30,7 @@ from disburse.api.routes.registry import PersonIn, registration
 from disburse.api.schemas import Input
 from disburse.domain.errors import DomainError
 from disburse.domain.request import RecordedRequest, request_id_for
+from disburse.domain.text import Code
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -44,7 +45,7 @@ class GrantItem(GrantIn):
     """A transport grant claim in a bulk submission."""
 
     type: Literal["transport_grant"] = Field(description="Item type.")
-    external_claim_id: str = Field(
+    external_claim_id: Code = Field(
         description="Required in bulk: your id for the claim, so a resent file writes "
         "nothing twice."
     )
@@ -54,7 +55,7 @@ class ApplicationItem(ApplicationIn):
     """A subsidy application in a bulk submission."""
 
     type: Literal["application"] = Field(description="Item type.")
-    external_claim_id: str = Field(
+    external_claim_id: Code = Field(
         description="Required in bulk: your id for the claim, so a resent file writes "
         "nothing twice."
     )
@@ -110,15 +111,16 @@ def _schema_problem(error: ValidationError) -> ItemProblem:
             # a missing or unknown ``type`` is reported by pydantic at the item itself
             field=".".join(str(p) for p in item["loc"])
             or ("type" if item["type"].startswith("union_tag") else "item"),
-            rule_id="REQUEST-SCHEMA",
+            rule_id=rule_of(item),
             detail=item["msg"],
         )
         for item in error.errors()
     ]
-    first = errors[0] if errors else None
+    named = [e for e in errors if e.rule_id != "REQUEST-SCHEMA"]
+    first = named[0] if named else (errors[0] if errors else None)
     return ItemProblem(
         status=422,
-        rule_id="REQUEST-SCHEMA",
+        rule_id=first.rule_id if first else "REQUEST-SCHEMA",
         field=first.field if first else None,
         detail=first.detail if first else "invalid item",
         errors=errors,

@@ -20,7 +20,7 @@ from disburse.api.deps import (
     entity_response,
     state,
 )
-from disburse.api.schemas import Input
+from disburse.api.schemas import Count, Fen, Input
 from disburse.api.security import Principal
 from disburse.application.grants import GrantClaim
 from disburse.application.ledger import Ledger
@@ -29,6 +29,7 @@ from disburse.domain.grant import GRANT_PROGRAMME
 from disburse.domain.organisation import Organisation
 from disburse.domain.payout import payout_id_for
 from disburse.domain.person import Person
+from disburse.domain.text import Code, Label, Name
 
 router = APIRouter(tags=["claims"])
 
@@ -37,12 +38,12 @@ class GrantIn(Input):
     """A one-time transport grant for work in another province."""
 
     person_id: UUID = Field(description="The worker.")
-    work_province: str = Field(description="2-digit province of the workplace.")
-    employer: str = Field(description="Employer name.")
+    work_province: Code = Field(description="2-digit province of the workplace.")
+    employer: Name = Field(description="Employer name.")
     started_on: date = Field(description="First day of work.")
-    months_worked: int = Field(description="Months worked so far (GRANT-ELIG minimum).")
-    evidence_ref: str = Field(description="Labour contract or social insurance reference.")
-    external_claim_id: str | None = Field(
+    months_worked: Count = Field(description="Months worked so far (GRANT-ELIG minimum).")
+    evidence_ref: Label = Field(description="Labour contract or social insurance reference.")
+    external_claim_id: Code | None = Field(
         default=None,
         description="Your system's own id for the claim: resubmitting it returns the same "
         "claim (200) and writes nothing.",
@@ -78,18 +79,18 @@ class GrantOut(BaseModel):
 class ApplicationIn(Input):
     """An application under a catalogue programme (SVC-BROKER, TRAIN-OJT, HIRE-...)."""
 
-    programme: str = Field(description="Programme code from GET /v1/policy.")
+    programme: Code = Field(description="Programme code from GET /v1/policy.")
     applicant_id: UUID = Field(description="Person or organisation applying (and paid).")
     beneficiary_ids: list[UUID] = Field(
         default_factory=list, description="People the application is for (workers, trainees)."
     )
     period_start: date = Field(description="First day of the period claimed.")
-    months: int = Field(default=1, description="Months claimed (monthly programmes).")
-    chosen_fen: int | None = Field(
+    months: Count = Field(default=1, description="Months claimed (monthly programmes).")
+    chosen_fen: Fen | None = Field(
         default=None, description="Amount asked, where the programme lets the region choose."
     )
-    evidence: list[str] = Field(default_factory=list, description="Document references.")
-    external_claim_id: str | None = Field(
+    evidence: list[Label] = Field(default_factory=list, description="Document references.")
+    external_claim_id: Code | None = Field(
         default=None, description="Your system's own id (idempotent resubmission)."
     )
 

@@ -41,6 +41,7 @@ from disburse.audit.sampling import draw_sample
 from disburse.audit.verify import verify as verify_chain
 from disburse.domain.meta import Role
 from disburse.domain.person import Person
+from disburse.domain.text import Code, Label, Reason
 from disburse.projections.audit_queries import INSPECTORS_ONLY
 from disburse.projections.balance_queries import Totals
 
@@ -139,7 +140,7 @@ def verify(
         Query(ge=0, le=2**63 - 1, description="Position of a digest taken earlier."),
     ] = None,
     hash_: Annotated[
-        str | None,
+        Code | None,
         Query(
             alias="hash",
             pattern="^[0-9a-f]{64}$",
@@ -180,7 +181,7 @@ def as_of(
     who: Overseer,
     day: Annotated[date, Query(alias="date", description="The day (YYYY-MM-DD); its end.")],
     entity_id: Annotated[
-        str,
+        Code,
         Query(
             min_length=2,
             max_length=36,
@@ -253,10 +254,10 @@ def as_of(
 class ErasureIn(Input):
     """Why an identity may be erased."""
 
-    legal_basis: str = Field(
+    legal_basis: Label = Field(
         min_length=1, max_length=500, description="The provision that allows the erasure."
     )
-    reason: str = Field(min_length=1, max_length=2000, description="Why, for the audit trail.")
+    reason: Reason = Field(min_length=1, max_length=2000, description="Why, for the audit trail.")
 
 
 class ErasureOut(BaseModel):
@@ -315,11 +316,11 @@ def export(
         UUID | None, Query(description="Events of this entity and of others naming it.")
     ] = None,
     actor_id: Annotated[
-        str | None,
+        Code | None,
         Query(min_length=1, max_length=200, description="Events this actor recorded."),
     ] = None,
     region: Annotated[
-        str | None,
+        Code | None,
         Query(pattern="^[0-9]{2,6}$", description="Events of this region (2, 4 or 6 digits)."),
     ] = None,
     date_from: Annotated[
@@ -390,15 +391,15 @@ class SampleIn(Input):
     """A review sample to draw."""
 
     rate: float = Field(gt=0, le=1, description="Share of payouts to pick, more than 0, at most 1.")
-    seed: str = Field(
+    seed: Code = Field(
         min_length=1, max_length=64, description="Any text: the same seed picks the same."
     )
-    region: str | None = Field(
+    region: Code | None = Field(
         default=None,
         pattern="^[0-9]{2,6}$",
         description="Payouts of this region (default: the key's region).",
     )
-    reason: str = Field(min_length=1, max_length=2000, description="Why, for the audit trail.")
+    reason: Reason = Field(min_length=1, max_length=2000, description="Why, for the audit trail.")
 
 
 class SampleOut(BaseModel):

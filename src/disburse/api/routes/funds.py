@@ -18,9 +18,10 @@ from disburse.api.deps import (
     entity_response,
     state,
 )
-from disburse.api.schemas import Input
+from disburse.api.schemas import Fen, Input, StrictInt
 from disburse.domain.fund import Fund, FundSource
 from disburse.domain.regions import check_region_code
+from disburse.domain.text import Code, Reason
 
 router = APIRouter(tags=["funds"])
 
@@ -29,17 +30,17 @@ class FundIn(Input):
     """Open the budget of one fund source for a region and year."""
 
     source: FundSource = Field(description="Fund source.")
-    region_code: str = Field(description="6-digit code of the county, city or province.")
-    year: int = Field(description="Budget year.")
-    amount_fen: int = Field(description="Allocated amount in fen (positive).")
-    reason: str | None = Field(default=None, description="Budget document reference.")
+    region_code: Code = Field(description="6-digit code of the county, city or province.")
+    year: StrictInt = Field(description="Budget year.")
+    amount_fen: Fen = Field(description="Allocated amount in fen (positive).")
+    reason: Reason | None = Field(default=None, description="Budget document reference.")
 
 
 class TopUpIn(Input):
     """A supplementary allocation."""
 
-    amount_fen: int = Field(description="Amount added, in fen (positive).")
-    reason: str = Field(description="Budget document reference or why.")
+    amount_fen: Fen = Field(description="Amount added, in fen (positive).")
+    reason: Reason = Field(description="Budget document reference or why.")
 
 
 class FundOut(BaseModel):

@@ -28,6 +28,7 @@ from disburse.api.problems import ApiError
 from disburse.api.schemas import Input
 from disburse.domain.alert import AlertOutcome
 from disburse.domain.person import Person
+from disburse.domain.text import Code, Reason
 from disburse.projections.alert_queries import STATES, Alert
 from disburse.projections.audit_queries import AuditEntry
 from disburse.projections.balance_queries import GroupBalance, Totals
@@ -64,7 +65,7 @@ class ResolveIn(Input):
     """An inspector's decision on an alert."""
 
     outcome: AlertOutcome = Field(description="confirmed or dismissed.")
-    reason: str = Field(description="Why (1-2000 characters; ALERT-REASON).")
+    reason: Reason = Field(description="Why (1-2000 characters; ALERT-REASON).")
 
 
 class Resolved(BaseModel):
@@ -217,12 +218,12 @@ def _entry(entry: AuditEntry) -> EntryOut:
 def alerts(
     request: Request,
     who: Overseer,
-    rule: Annotated[str | None, Query(description="A FRAUD-* rule id.")] = None,
+    rule: Annotated[Code | None, Query(description="A FRAUD-* rule id.")] = None,
     status: Annotated[
         str | None,
         Query(description="open, confirmed or dismissed.", pattern="^(open|confirmed|dismissed)$"),
     ] = None,
-    region: Annotated[str | None, Query(description="Region prefix inside the key's.")] = None,
+    region: Annotated[Code | None, Query(description="Region prefix inside the key's.")] = None,
     limit: Limit = 100,
     offset: Offset = 0,
     min_position: MinPosition = None,
@@ -291,7 +292,7 @@ def fund_balance(
     tags=["balances"],
 )
 def region_balance(
-    code: str,
+    code: Code,
     request: Request,
     who: Overseer,
     year: Annotated[int | None, Query(ge=2000, le=2100, description="Budget year.")] = None,

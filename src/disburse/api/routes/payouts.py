@@ -29,13 +29,14 @@ from disburse.api.deps import (
     state,
     wait_for_views,
 )
-from disburse.api.schemas import Input
+from disburse.api.schemas import Count, Fen, Input
 from disburse.api.security import Principal, allow
 from disburse.application.context import Context
 from disburse.application.payouts import BankResult, Payouts
 from disburse.domain.batch import Outcome, PaymentBatch
 from disburse.domain.meta import Role
 from disburse.domain.payout import Payout, PayoutKind, PayoutStatus
+from disburse.domain.text import Code, Reason
 from disburse.projections.base import jsonable
 
 router = APIRouter(tags=["payouts"])
@@ -102,41 +103,41 @@ class QueuePage(BaseModel):
 class ReasonIn(Input):
     """A decision's reason."""
 
-    reason: str = Field(description="Why (kept in the record).")
+    reason: Reason = Field(description="Why (kept in the record).")
 
 
 class ObjectionIn(Input):
     """An objection raised during public notice."""
 
-    grounds: str = Field(description="What the objection says.")
+    grounds: Reason = Field(description="What the objection says.")
 
 
 class ObjectionDecisionIn(Input):
     """The decision on an objection."""
 
     upheld: bool = Field(description="True: the payout is rejected. False: it continues.")
-    reason: str = Field(description="Why.")
+    reason: Reason = Field(description="Why.")
 
 
 class ReissueIn(Input):
     """Pay a failed payout again to the beneficiary's corrected own account."""
 
-    account: str = Field(description="The account to pay (must be the beneficiary's own).")
-    reason: str = Field(description="Why.")
+    account: Code = Field(description="The account to pay (must be the beneficiary's own).")
+    reason: Reason = Field(description="Why.")
 
 
 class RecoveryOrderIn(Input):
     """Order the recovery of an improper payment."""
 
-    amount_fen: int = Field(description="Amount to recover, in fen.")
-    case_reference: str = Field(description="Alert id or case number it rests on.")
-    reason: str = Field(description="Why.")
+    amount_fen: Fen = Field(description="Amount to recover, in fen.")
+    case_reference: Code = Field(description="Alert id or case number it rests on.")
+    reason: Reason = Field(description="Why.")
 
 
 class RecoveryReceiptIn(Input):
     """Recovered money received back into the fund."""
 
-    amount_fen: int = Field(description="Amount received, in fen.")
+    amount_fen: Fen = Field(description="Amount received, in fen.")
     received_on: date = Field(description="Date received.")
 
 
@@ -180,16 +181,16 @@ class BankResultIn(Input):
 
     payout_id: UUID = Field(description="The payout.")
     outcome: Outcome = Field(description="paid, failed or reversed.")
-    bank_reference: str = Field(default="", description="The bank's reference.")
-    reason: str = Field(default="", description="Why it failed or was reversed.")
+    bank_reference: Code = Field(default="", description="The bank's reference.")
+    reason: Reason = Field(default="", description="Why it failed or was reversed.")
     paid_on: date | None = Field(default=None, description="Value date (default: today).")
 
 
 class ResultsIn(Input):
     """A bank result file: recorded whole or not at all (BATCH-TOTALS)."""
 
-    control_count: int = Field(description="The file's stated count (the batch's count).")
-    control_total_fen: int = Field(description="The file's stated total in fen.")
+    control_count: Count = Field(description="The file's stated count (the batch's count).")
+    control_total_fen: Fen = Field(description="The file's stated total in fen.")
     results: list[BankResultIn] = Field(description="Result lines.")
 
 
@@ -219,9 +220,9 @@ def queue(
     ] = None,
     fund_id: Annotated[UUID | None, Query(description="Paying fund.")] = None,
     region: Annotated[
-        str | None, Query(description="2/4/6-digit region prefix (default: the key's region).")
+        Code | None, Query(description="2/4/6-digit region prefix (default: the key's region).")
     ] = None,
-    programme: Annotated[str | None, Query(description="Programme code.")] = None,
+    programme: Annotated[Code | None, Query(description="Programme code.")] = None,
     older_than_days: Annotated[
         int | None, Query(ge=0, le=3650, description="Requested more than this many days ago.")
     ] = None,
@@ -386,7 +387,7 @@ def lodge_objection(
 
 @command(router, "/v1/payouts/{payout_id}/objections/{objection_id}/resolve", PayoutState)
 def resolve_objection(
-    payout_id: UUID, objection_id: str, body: ObjectionDecisionIn, request: Request, who: Finance
+    payout_id: UUID, objection_id: Code, body: ObjectionDecisionIn, request: Request, who: Finance
 ) -> JSONResponse:
     """Uphold (the payout is rejected) or dismiss (it continues) an objection."""
     return _on_payout(

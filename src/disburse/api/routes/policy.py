@@ -21,6 +21,7 @@ from disburse.api.schemas import Input
 from disburse.api.security import deny
 from disburse.domain.regions import check_region_code
 from disburse.domain.rules import PolicyDocument
+from disburse.domain.text import Code, Reason
 
 router = APIRouter(tags=["policy"])
 
@@ -49,7 +50,7 @@ class PublishIn(Input):
     """A new catalogue version (it applies from its effective date, within its region)."""
 
     document: PolicyDocument = Field(description="The catalogue document (see GET /v1/policy).")
-    reason: str = Field(description="The policy document or decision it implements.")
+    reason: Reason = Field(description="The policy document or decision it implements.")
 
 
 class Published(BaseModel):
@@ -63,7 +64,7 @@ def policy(
     request: Request,
     who: Anyone,
     region: Annotated[
-        str | None, Query(description="6-digit region code (default: the key's region).")
+        Code | None, Query(description="6-digit region code (default: the key's region).")
     ] = None,
     on: Annotated[date | None, Query(description="The day (default: today).")] = None,
 ) -> JSONResponse:

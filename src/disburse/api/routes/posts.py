@@ -20,7 +20,7 @@ from disburse.api.deps import (
     entity_response,
     state,
 )
-from disburse.api.schemas import Input
+from disburse.api.schemas import Count, Fen, Input, StrictInt
 from disburse.api.security import Principal
 from disburse.application.context import Context
 from disburse.application.posts import Posts
@@ -28,6 +28,7 @@ from disburse.domain.months import Month
 from disburse.domain.post import ExitReason, InsuranceKind, Post
 from disburse.domain.regions import check_region_code
 from disburse.domain.site import Site, SiteKind
+from disburse.domain.text import Code, Name, Reason
 
 router = APIRouter(tags=["posts"])
 
@@ -35,10 +36,12 @@ router = APIRouter(tags=["posts"])
 class SiteIn(Input):
     """A village or relocation settlement site."""
 
-    region_code: str = Field(description="6-digit code of the county the site is in.")
+    region_code: Code = Field(description="6-digit code of the county the site is in.")
     kind: SiteKind = Field(description="village or settlement.")
-    name: str = Field(description="Site name.")
-    population: int = Field(description="People living there (settlement quotas follow it).")
+    name: Name = Field(description="Site name.")
+    population: StrictInt = Field(
+        description="People living there (settlement quotas follow it; 0-1,000,000)."
+    )
     lifted: bool = Field(default=True, description="Whether the site was lifted out of poverty.")
 
 
@@ -58,8 +61,8 @@ class PostIn(Input):
     """A public-welfare post at a site."""
 
     site_id: UUID = Field(description="The site.")
-    title: str = Field(description="What the post does (road upkeep, sanitation...).")
-    stipend_fen: int = Field(description="Monthly stipend in fen (POST-STIPEND-FLOOR).")
+    title: Name = Field(description="What the post does (road upkeep, sanitation...).")
+    stipend_fen: Fen = Field(description="Monthly stipend in fen (POST-STIPEND-FLOOR).")
     fund_id: UUID = Field(description="The fund that pays it (POST-FUND).")
     part_time: bool = Field(description="Part-time (holder may earn elsewhere, within limits).")
 
@@ -117,8 +120,8 @@ class InsuranceIn(Input):
     """The holder's work-injury or accident insurance (POST-INSURANCE)."""
 
     kind: InsuranceKind = Field(description="Kind of cover.")
-    policy_number: str = Field(description="Policy number.")
-    insurer: str = Field(description="Insurer.")
+    policy_number: Code = Field(description="Policy number.")
+    insurer: Name = Field(description="Insurer.")
     valid_from: date = Field(description="Cover starts.")
     valid_to: date = Field(description="Cover ends.")
 
@@ -126,9 +129,9 @@ class InsuranceIn(Input):
 class AttendanceIn(Input):
     """A month's attendance; requests that month's stipend."""
 
-    month: str = Field(description="YYYY-MM.")
-    days_worked: int = Field(description="Days worked.")
-    days_required: int = Field(description="Days the post required that month.")
+    month: Code = Field(description="YYYY-MM.")
+    days_worked: Count = Field(description="Days worked.")
+    days_required: Count = Field(description="Days the post required that month.")
 
 
 class AttendanceRecorded(BaseModel):
@@ -144,7 +147,7 @@ class ExitIn(Input):
 
     reason: ExitReason = Field(description="Why.")
     effective_on: date = Field(description="Last day.")
-    note: str = Field(default="", description="Free text.")
+    note: Reason = Field(default="", description="Free text.")
 
 
 class Done(BaseModel):

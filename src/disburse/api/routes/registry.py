@@ -21,7 +21,7 @@ from disburse.api.deps import (
     entity_response,
     state,
 )
-from disburse.api.schemas import Input
+from disburse.api.schemas import Fen, Input
 from disburse.api.security import Principal
 from disburse.application.ledger import Ledger
 from disburse.application.organisations import OrganisationRegistration
@@ -35,26 +35,27 @@ from disburse.domain.organisation import (
 )
 from disburse.domain.person import LabourCapacity, Person, PovertyStatus
 from disburse.domain.regions import check_region_code
+from disburse.domain.text import Code, Label, Name, Reason
 from disburse.projections.redact import mask_account
 
 router = APIRouter(tags=["registry"])
 
-RegionCode = Annotated[str, Field(description="6-digit administrative code (GB/T 2260).")]
+RegionCode = Annotated[Code, Field(description="6-digit administrative code (GB/T 2260).")]
 
 
 class PersonIn(Input):
     """A beneficiary, as a county registers them."""
 
-    resident_id: str = Field(
+    resident_id: Code = Field(
         description="18-character resident ID (GB 11643); its check digit is verified. "
         "Stored encrypted; matched by keyed hash; shown masked."
     )
-    name: str = Field(description="Full name as on the ID card.")
+    name: Name = Field(description="Full name as on the ID card.")
     home_region: RegionCode
     poverty_status: PovertyStatus = Field(description="Monitoring status.")
     labour_capacity: LabourCapacity = Field(description="Labour capacity.")
-    household_id: str = Field(description="The household's registry number.")
-    bank_account: str = Field(description="The person's own account (social security card).")
+    household_id: Code = Field(description="The household's registry number.")
+    bank_account: Code = Field(description="The person's own account (social security card).")
     public_payroll: bool = Field(
         default=False, description="Paid from public payroll (excluded from public posts)."
     )
@@ -90,16 +91,16 @@ class DeathFact(Input):
 
     kind: Literal["death"] = Field(description="Fact kind.")
     died_on: date = Field(description="Date of death.")
-    evidence: str = Field(description="Civil registration reference or report.")
+    evidence: Label = Field(description="Civil registration reference or report.")
 
 
 class IncomeFact(Input):
     """A month's income."""
 
     kind: Literal["income"] = Field(description="Fact kind.")
-    month: str = Field(description="YYYY-MM.")
-    amount_fen: int = Field(description="Income in fen (non-negative).")
-    source: str = Field(description="Where the income comes from.")
+    month: Code = Field(description="YYYY-MM.")
+    amount_fen: Fen = Field(description="Income in fen (non-negative).")
+    source: Label = Field(description="Where the income comes from.")
 
 
 class StatusFact(Input):
@@ -110,23 +111,23 @@ class StatusFact(Input):
     poverty_status: PovertyStatus | None = Field(default=None, description="New status.")
     labour_capacity: LabourCapacity | None = Field(default=None, description="New capacity.")
     public_payroll: bool | None = Field(default=None, description="New payroll flag.")
-    reason: str | None = Field(default=None, description="Why.")
+    reason: Reason | None = Field(default=None, description="Why.")
 
 
 class AccountFact(Input):
     """The person's new own bank account."""
 
     kind: Literal["bank_account"] = Field(description="Fact kind.")
-    bank_account: str = Field(description="The new account.")
-    reason: str = Field(description="Why it changed.")
+    bank_account: Code = Field(description="The new account.")
+    reason: Reason = Field(description="Why it changed.")
 
 
 class EmploymentFact(Input):
     """Employment (checked by transport grants)."""
 
     kind: Literal["employment"] = Field(description="Fact kind.")
-    province_code: str = Field(description="2-digit province of the workplace.")
-    employer: str = Field(description="Employer name.")
+    province_code: Code = Field(description="2-digit province of the workplace.")
+    employer: Name = Field(description="Employer name.")
     started_on: date = Field(description="First day of work.")
 
 
@@ -152,11 +153,11 @@ class FactRecorded(BaseModel):
 class OrganisationIn(Input):
     """An employer, labour broker or assistance base."""
 
-    credit_code: str = Field(description="18-character unified social credit code (GB 32100).")
+    credit_code: Code = Field(description="18-character unified social credit code (GB 32100).")
     kind: OrganisationKind = Field(description="What it is.")
-    name: str = Field(description="Registered name.")
+    name: Name = Field(description="Registered name.")
     region_code: RegionCode
-    bank_account: str = Field(description="The organisation's account.")
+    bank_account: Code = Field(description="The organisation's account.")
 
 
 class OrganisationOut(BaseModel):

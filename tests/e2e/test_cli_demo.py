@@ -6,6 +6,7 @@ an inspector's key then reads the alerts the planted irregularities raised.
 
 from __future__ import annotations
 
+import json
 import re
 from typing import TYPE_CHECKING
 
@@ -66,3 +67,18 @@ def test_a_year_whose_dates_are_not_all_past_is_refused(settings: Settings, tmp_
 
     assert done.returncode == 1
     assert "DEMO-YEAR" in done.stderr
+
+
+def test_the_json_summary_holds_the_verdict_and_the_same_keys(tmp_path: Path) -> None:
+    """``--json`` (for scripts): no rule without an alert, no balance problem, one key a role."""
+    done = run(
+        "demo", "--people", "300", "--seed", "5", "--year", YEAR, "--json",
+        cwd=tmp_path, env={"DISBURSE_DATABASE_URL": "memory://"},
+    )  # fmt: skip
+
+    assert done.returncode == 0, done.stderr
+    summary = json.loads(done.stdout)
+    assert (summary["rules_without_alert"], summary["problems"]) == ([], [])
+    keys = {client["role"]: client["key"] for client in summary["clients"]}
+    assert set(keys) == {"clerk", "finance", "inspector", "claimant", "admin"}
+    assert all(KEY_LINE.fullmatch(f"{role}  {key}") for role, key in keys.items())

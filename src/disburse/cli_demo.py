@@ -134,14 +134,25 @@ def _print(summary: DemoSummary, views: Views, store: str) -> None:
     console.print(table(funds_report(views)))
     verdict = "[green]reconcile[/green]" if not summary.problems else f"{summary.problems}"
     console.print(f"balances: {verdict}")
-    keys = Table(title="API keys created for each role (shown once; only their hashes are stored)")
-    for column in ("client", "role", "region", "key"):
-        keys.add_column(column, no_wrap=column == "key")
-    for client in summary.clients:
-        keys.add_row(client.name, client.role, client.region or "nationwide", client.key)
-    console.print(keys)
+    _print_keys(summary)
     console.print(
         "Next: [bold]disburse serve[/bold], then e.g. "
         'curl -H "Authorization: Bearer <inspector key>" '
         "http://127.0.0.1:8000/v1/alerts ; disburse report funds ; disburse audit verify"
     )
+
+
+def _print_keys(summary: DemoSummary) -> None:
+    """One plain line per key, ``role  key``: never cut or folded, whatever the width.
+
+    Written past rich, which fits a table to the terminal (or to 80 columns when piped)
+    by cutting the widest column with an ellipsis, and a cut key is refused with 401.
+    """
+    console.print(
+        "API keys created for each role (shown once; only their hashes are stored); "
+        + ", ".join(f"{c.role} {c.name} in {c.region or 'nationwide'}" for c in summary.clients)
+        + ":"
+    )
+    width = max(len(client.role) for client in summary.clients)
+    for client in summary.clients:
+        typer.echo(f"{client.role:<{width}}  {client.key}")

@@ -1,4 +1,4 @@
-"""``disburse report``: budget execution, payouts and alerts, as a table, CSV or XLSX.
+"""``disburse report``: budget execution, payouts, alerts, village posts: table, CSV, XLSX.
 
 The rows come from :mod:`disburse.reports`; this module shows them. Money is yuan with
 two decimals, exact from the integer fen: text in a table (with thousands separators)
@@ -33,6 +33,7 @@ from disburse.reports import (
     ViewMovingError,
     alerts_report,
     funds_report,
+    posts_report,
     programme_report,
     region_report,
 )
@@ -43,11 +44,12 @@ if TYPE_CHECKING:
 
     from openpyxl.worksheet._write_only import WriteOnlyWorksheet
 
+    from disburse.application.ledger import Ledger
     from disburse.reports import Kind, Report, Value
     from disburse.views import Views
 
 report_app = typer.Typer(
-    help="Reports for finance and inspectors: budget execution, payouts, alerts.",
+    help="Reports for finance and inspectors: budget execution, payouts, alerts, posts.",
     no_args_is_help=True,
 )
 console = Console()
@@ -88,7 +90,7 @@ def funds(
 ) -> None:
     """Budget execution per fund (source, region, year), with a total."""
     scope = _scope(region)
-    _report(lambda views: funds_report(views, scope=scope, year=year), fmt, out)
+    _report(lambda views, _: funds_report(views, scope=scope, year=year), fmt, out)
 
 
 @report_app.command("region")
@@ -100,7 +102,7 @@ def region(
 ) -> None:
     """Budget execution per region code and fund source, subtotals per region, a total."""
     scope = _scope(region)
-    _report(lambda views: region_report(views, scope=scope, year=year), fmt, out)
+    _report(lambda views, _: region_report(views, scope=scope, year=year), fmt, out)
 
 
 @report_app.command("programme")
@@ -115,7 +117,7 @@ def programme(
 ) -> None:
     """Payouts per programme and status: how many, their amount, what was recovered."""
     scope = _scope(region)
-    _report(lambda views: programme_report(views, scope=scope, year=year), fmt, out)
+    _report(lambda views, _: programme_report(views, scope=scope, year=year), fmt, out)
 
 
 @report_app.command("alerts")
@@ -126,7 +128,36 @@ def alerts(
 ) -> None:
     """Anti-fraud alerts per rule and state (open, confirmed, dismissed), with totals."""
     scope = _scope(region)
-    _report(lambda views: alerts_report(views, scope=scope), fmt, out)
+    _report(lambda views, _: alerts_report(views, scope=scope), fmt, out)
+
+
+@report_app.command("posts")
+def posts(
+    fmt: FormatOption = Format.TABLE,
+    out: OutOption = None,
+    region: RegionOption = "",
+) -> None:
+    """Villages not yet lifted with fewer people on post than the minimum (POST-QUOTA-VILLAGE)."""
+    scope = _scope(region)
+    _report(
+        lambda views, ledger: posts_report(views, minimum=village_minimum(ledger), scope=scope),
+        fmt,
+        out,
+    )
+
+
+def village_minimum(ledger: Ledger) -> Callable[[str], int]:
+    """``village_min_posts`` of the catalogue version in force today, per region code."""
+    today = ledger.today()
+    found: dict[str, int] = {}
+
+    def minimum(region_code: str) -> int:
+        if region_code not in found:
+            policy = ledger.policy.in_force(region_code, today)
+            found[region_code] = policy.post.village_min_posts
+        return found[region_code]
+
+    return minimum
 
 
 def _scope(region: str) -> str:
@@ -136,7 +167,7 @@ def _scope(region: str) -> str:
         raise refused(error) from None
 
 
-def _report(build: Callable[[Views], Report], fmt: Format, out: Path | None) -> None:
+def _report(build: Callable[[Views, Ledger], Report], fmt: Format, out: Path | None) -> None:
     """Catch the views up with the log, build the report, show it or write it."""
     if fmt is Format.XLSX and out is None:
         errors.print("[red]--format xlsx needs --out FILE[/red]")
@@ -149,7 +180,7 @@ def _report(build: Callable[[Views], Report], fmt: Format, out: Path | None) -> 
     views = open_views(ledger.store, ledger.keys, settings)
     try:
         views.catch_up()
-        report = build(views)
+        report = build(views, ledger)
     except DomainError as error:
         raise refused(error) from None
     except ViewMovingError as error:

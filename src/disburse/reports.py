@@ -5,6 +5,8 @@
   and a total.
 - ``programme``: payouts per programme and status (number, amount, recovered).
 - ``alerts``: anti-fraud alerts per rule and state, with totals.
+- ``posts``: villages not yet lifted with fewer people on post than the catalogue's
+  minimum (``POST-QUOTA-VILLAGE``), with their shortfall.
 
 Money stays integer fen in the rows; it becomes yuan (two decimals, exact) only when the
 rows are shown (``cli_report.py``: a table, CSV or XLSX). Each report names the log
@@ -24,7 +26,7 @@ from typing import TYPE_CHECKING, Literal, TypeVar
 from disburse.domain.regions import region_scope
 from disburse.projections.alert_queries import STATES
 from disburse.projections.balance_queries import Totals
-from disburse.projections.report_queries import ReportQueries
+from disburse.projections.report_queries import ReportQueries, villages_not_lifted
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable
@@ -262,3 +264,41 @@ def alerts_report(views: Views, *, scope: str = "") -> Report:
 
 
 _STATE_TERMS = {"open": "待处理", "confirmed": "已确认", "dismissed": "已排除"}
+
+
+def posts_report(views: Views, *, minimum: Callable[[str], int], scope: str = "") -> Report:
+    """POST-QUOTA-VILLAGE: villages not yet lifted with fewer people on post than the minimum.
+
+    ``minimum(region_code)`` is ``village_min_posts`` of the catalogue version in force for
+    the region (the caller reads the catalogue). A planning report: no command refuses
+    anything under this rule. The total row says how many of the villages checked are below.
+    """
+    scope = region_scope(scope)
+    villages, position = read_at_one_position(
+        views, "roster", lambda: villages_not_lifted(views.db, scope)
+    )
+    rows: list[Row] = []
+    for village in villages:
+        least = minimum(village.region_code)
+        if village.held < least:
+            row = (village.posts, village.held, least, least - village.held)
+            rows.append(Row((village.region_code, village.name, village.population, *row)))
+    sums = [sum(int(row.values[index] or 0) for row in rows) for index in range(3, 7)]
+    below = f"{len(rows)} of {len(villages)} villages"
+    rows.append(Row(("total 合计", below, None, *sums), total=True))
+    return Report(
+        "posts",
+        "Villages below their minimum of public posts 未达岗位规模的村 (POST-QUOTA-VILLAGE)",
+        (
+            Column("region 区划"),
+            Column("village 村"),
+            Column("population 人口", "count"),
+            Column("posts 已设岗位", "count"),
+            Column("on post 在岗", "count"),
+            Column("minimum 最低", "count"),
+            Column("shortfall 缺口", "count"),
+        ),
+        tuple(rows),
+        position,
+        scope,
+    )

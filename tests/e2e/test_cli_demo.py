@@ -7,6 +7,7 @@ an inspector's key then reads the alerts the planted irregularities raised.
 from __future__ import annotations
 
 import json
+import re
 from typing import TYPE_CHECKING
 
 from disburse.demo.planted import FRAUD_RULES
@@ -19,25 +20,32 @@ if TYPE_CHECKING:
     from disburse.settings import Settings
 
 YEAR = "2024"
+KEY_LINE = re.compile(r"^([a-z]+) +(dsb_\S+)$", re.MULTILINE)
 
 
 def test_the_demo_county_is_served_and_its_alerts_read_with_the_printed_keys(
     settings: Settings, tmp_path: Path
 ) -> None:
+    """On an 80-column terminal, piped, every printed key is whole and authenticates.
+
+    The keys are read from the text a newcomer sees (not ``--json``), as the README says.
+    """
     env = _env(settings)
-    built = run("demo", "--people", "300", "--year", YEAR, "--json", cwd=tmp_path, env=env)
+    built = run(
+        "demo", "--people", "300", "--year", YEAR, cwd=tmp_path, env=env | {"COLUMNS": "80"}
+    )
     assert built.returncode == 0, built.stderr
-    summary = json.loads(built.stdout)
-    assert summary["rules_without_alert"] == []
-    assert summary["problems"] == []
-    keys = {client["role"]: client["key"] for client in summary["clients"]}
-    assert set(keys) == {"clerk", "finance", "inspector", "claimant", "admin"}
+    keys = printed_keys(built.stdout)
+    assert set(keys) == {"clerk", "finance", "inspector", "claimant", "admin"}, built.stdout
 
     again = run("demo", "--people", "300", "--year", YEAR, cwd=tmp_path, env=env)
     assert again.returncode == 1
     assert "DEMO-FRESH-STORE" in again.stderr
 
     with serving(env, tmp_path, ready="/readyz") as served:
+        for role, key in keys.items():
+            status, body = _get(f"{served.base}/v1/policy", key)
+            assert status == 200, (role, body)
         raised = set()
         for rule in FRAUD_RULES:
             status, body = _get(f"{served.base}/v1/alerts?rule={rule}", keys["inspector"])
@@ -49,8 +57,28 @@ def test_the_demo_county_is_served_and_its_alerts_read_with_the_printed_keys(
     assert raised == set(FRAUD_RULES)
 
 
+def printed_keys(stdout: str) -> dict[str, str]:
+    """The ``role  key`` lines the demo prints, by role."""
+    return dict(KEY_LINE.findall(stdout))
+
+
 def test_a_year_whose_dates_are_not_all_past_is_refused(settings: Settings, tmp_path: Path) -> None:
     done = run("demo", "--year", "2999", cwd=tmp_path, env=_env(settings))
 
     assert done.returncode == 1
     assert "DEMO-YEAR" in done.stderr
+
+
+def test_the_json_summary_holds_the_verdict_and_the_same_keys(tmp_path: Path) -> None:
+    """``--json`` (for scripts): no rule without an alert, no balance problem, one key a role."""
+    done = run(
+        "demo", "--people", "300", "--seed", "5", "--year", YEAR, "--json",
+        cwd=tmp_path, env={"DISBURSE_DATABASE_URL": "memory://"},
+    )  # fmt: skip
+
+    assert done.returncode == 0, done.stderr
+    summary = json.loads(done.stdout)
+    assert (summary["rules_without_alert"], summary["problems"]) == ([], [])
+    keys = {client["role"]: client["key"] for client in summary["clients"]}
+    assert set(keys) == {"clerk", "finance", "inspector", "claimant", "admin"}
+    assert all(KEY_LINE.fullmatch(f"{role}  {key}") for role, key in keys.items())

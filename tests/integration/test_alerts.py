@@ -122,6 +122,7 @@ def stipends(ledger: Ledger, *, part_time: bool = False) -> tuple[UUID, UUID, li
 def test_two_transport_grants_in_one_year_via_two_counties_raise_dup_grant(
     ledger: Ledger, views: Views
 ) -> None:
+    """FRAUD-DUP-GRANT: two transport grants of one person in one year, via two counties."""
     person = f.register(ledger)
     force(ledger, grant(person), grant(person, region=f.OTHER_COUNTY))
     force(ledger, grant(f.register(ledger)), grant(f.register(ledger)))  # two people: silent
@@ -144,6 +145,7 @@ def test_grants_of_one_person_in_different_years_are_not_duplicates(
 def test_one_worker_claimed_by_two_brokers_in_a_year_raises_dup_broker(
     ledger: Ledger, views: Views
 ) -> None:
+    """FRAUD-DUP-BROKER: one worker claimed by two brokers (SVC-BROKER) in one year."""
     worker, other = f.register(ledger), f.register(ledger)
     first, second = uuid4(), uuid4()
     force(ledger, application("SVC-BROKER", first, "broker", [worker, other]))
@@ -159,6 +161,7 @@ def test_one_worker_claimed_by_two_brokers_in_a_year_raises_dup_broker(
 def test_a_grant_for_work_in_the_home_province_raises_same_province(
     ledger: Ledger, views: Views
 ) -> None:
+    """FRAUD-SAME-PROVINCE: a transport grant for work in the person's home province."""
     person = f.register(ledger)  # home province 22 (Jilin)
     home, away = grant(person, province="22"), grant(f.register(ledger), province="44")
     force(ledger, home, away)
@@ -174,6 +177,7 @@ def test_a_grant_for_work_in_the_home_province_raises_same_province(
 def test_a_holder_found_on_a_government_payroll_later_is_flagged(
     ledger: Ledger, views: Views
 ) -> None:
+    """FRAUD-INELIGIBLE-PLACEMENT: a holder found on a government payroll after appointment."""
     place = f.county(ledger)
     post_id, person = f.staffed_post(ledger, place)
     _, colleague = f.staffed_post(ledger, place)
@@ -237,6 +241,7 @@ def test_a_person_who_left_one_post_may_hold_another(ledger: Ledger, views: View
 def test_an_exit_recorded_late_flags_the_stipends_already_paid_for_later_months(
     ledger: Ledger, views: Views
 ) -> None:
+    """FRAUD-PAID-AFTER-EXIT: an exit recorded late flags the stipends of later months."""
     post_id, _, (january, february) = stipends(ledger)
     assert raised(views, "FRAUD-PAID-AFTER-EXIT") == []
 
@@ -276,6 +281,7 @@ def test_a_death_recorded_late_flags_every_payout_for_later_periods(
 
 
 def test_a_grant_for_work_begun_after_death_raises_deceased(ledger: Ledger, views: Views) -> None:
+    """FRAUD-DECEASED: a payout to a person recorded deceased before its period."""
     person = f.register(ledger)
     ledger.people.record_death(f.clerk(), person, died_on=date(2024, 1, 10), evidence="civil")
     claim = grant(person)  # work from 1 February
@@ -305,6 +311,7 @@ def test_a_grant_for_work_begun_after_death_raises_deceased(ledger: Ledger, view
 def test_one_account_for_two_households_raises_shared_account_but_one_family_does_not(
     ledger: Ledger, views: Views
 ) -> None:
+    """FRAUD-SHARED-ACCOUNT: one account on record for people of two households."""
     shared, family = "6222020200000017", "6222020200000025"
     a, b = f.register(ledger, account=shared), f.register(ledger, account=shared)
     for _ in range(2):
@@ -320,6 +327,7 @@ def test_one_account_for_two_households_raises_shared_account_but_one_family_doe
 def test_income_over_the_threshold_flags_the_part_time_holder_still_paid(
     ledger: Ledger, views: Views
 ) -> None:
+    """FRAUD-INCOME-OVER: a part-time holder paid while income is over the threshold."""
     f.publish(ledger, f.regional_policy(income_exit_threshold_fen=200_000))
     _, person, (january, february) = stipends(ledger, part_time=True)
 
@@ -337,6 +345,7 @@ def test_income_over_the_threshold_flags_the_part_time_holder_still_paid(
 def test_two_stipends_for_one_month_or_months_beyond_a_limit_raise_over_cap(
     ledger: Ledger, views: Views
 ) -> None:
+    """FRAUD-OVER-CAP: two stipends for one month, or HIRE-WAGE months beyond its limit."""
     _, person, (january, _) = stipends(ledger)
     first = ledger.payouts.get(january)
     second = Payout.request(
@@ -368,6 +377,7 @@ def test_two_stipends_for_one_month_or_months_beyond_a_limit_raise_over_cap(
 def test_a_stipend_far_from_similar_posts_is_an_outlier_once_there_are_peers(
     ledger: Ledger, views: Views
 ) -> None:
+    """POST-UNIFORM is flagged, never blocked: FRAUD-PAY-OUTLIER once a post has peers."""
     place = f.county(ledger)
     high = f.post(ledger, place, stipend_fen=300_000)
     f.post(ledger, place, stipend_fen=180_000)  # 20% above: within the 30% allowed

@@ -117,6 +117,7 @@ def test_without_a_linkage_budget_the_claim_is_refused(ledger: Ledger) -> None:
 def test_a_second_grant_in_the_same_year_is_refused_even_from_another_county(
     ledger: Ledger,
 ) -> None:
+    """GRANT-ONCE: one grant per person per calendar year, from any county (FRAUD-DUP-GRANT)."""
     _jilin(ledger)
     person = f.register(ledger)
     _claim(ledger, person)

@@ -72,6 +72,7 @@ def test_a_term_longer_than_a_year_is_refused(ledger: Ledger) -> None:
 
 
 def test_a_person_holding_a_post_cannot_be_appointed_to_a_second(ledger: Ledger) -> None:
+    """POST-ONE-PERSON-ONE-POST: one active public post per person."""
     place = f.county(ledger)
     person = f.register(ledger)
     _appoint(ledger, f.post(ledger, place), person)

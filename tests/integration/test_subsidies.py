@@ -41,6 +41,7 @@ def _jilin(ledger: Ledger) -> f.County:
 
 
 def test_a_broker_is_paid_per_worker_organised_into_work(ledger: Ledger) -> None:
+    """SVC-BROKER: a broker is paid the catalogue's amount per worker, then approved and paid."""
     place = _jilin(ledger)
     broker = f.organisation(ledger, OrganisationKind.BROKER)
     workers = [f.register(ledger), f.register(ledger, status=PovertyStatus.MONITORED)]
@@ -86,6 +87,7 @@ def test_a_worker_counts_for_one_broker(ledger: Ledger) -> None:
 
 
 def test_on_the_job_training_is_refused_for_periods_after_2021(ledger: Ledger) -> None:
+    """TRAIN-OJT: only until 2021-12-31."""
     _jilin(ledger)
     employer = f.organisation(ledger, OrganisationKind.EMPLOYER, "某制衣厂")
     worker = f.register(ledger)
@@ -103,6 +105,7 @@ def test_on_the_job_training_is_refused_for_periods_after_2021(ledger: Ledger) -
 
 
 def test_on_the_job_training_is_at_most_six_months_and_once_per_worker(ledger: Ledger) -> None:
+    """TRAIN-OJT: at most six months, once per worker."""
     _jilin(ledger)
     ledger.funds.allocate(
         f.finance(),
@@ -136,6 +139,7 @@ def test_on_the_job_training_is_at_most_six_months_and_once_per_worker(ledger: L
 def test_the_liuzhou_wage_subsidy_is_a_chosen_monthly_amount_within_its_range(
     ledger: Ledger,
 ) -> None:
+    """HIRE-WAGE: 300-500 yuan a month per hired person, at most 12 months."""
     f.county(ledger)
     employer = f.organisation(ledger, OrganisationKind.EMPLOYER, "某机械厂")
     worker = f.register(ledger)
@@ -155,6 +159,7 @@ def test_the_liuzhou_wage_subsidy_is_a_chosen_monthly_amount_within_its_range(
 
 
 def test_a_startup_subsidy_is_once_in_a_lifetime_for_the_person_who_applies(ledger: Ledger) -> None:
+    """STARTUP-ONCE: one startup subsidy per person, ever."""
     _jilin(ledger)
     founder = f.register(ledger)
     submit: dict[str, Any] = {
@@ -261,6 +266,7 @@ def test_unknown_programmes_applicants_future_periods_and_missing_budgets_are_re
 
 
 def test_a_graduate_hire_subsidy_is_a_chosen_one_time_amount(ledger: Ledger) -> None:
+    """HIRE-GRAD: a one-time 3000-5000 yuan subsidy for hiring a graduate."""
     f.county(ledger)
     employer = f.organisation(ledger, OrganisationKind.EMPLOYER, "某软件公司")
     graduate = f.register(ledger)

@@ -125,7 +125,9 @@ def build_demo(
         if number == 4:
             county.exit_and_replace(month, spare)
     say("late facts, migrated claims, investigation")
-    planted.record_late_facts(free[23], (free[20], free[21]))
+    # free[22] and free[23] have their own cases; free[40:] may claim grants
+    shared = (free[20], county.of_another_household(free[20], [free[21], *free[24:40]]))
+    planted.record_late_facts(free[23], shared)
     planted.migrate(
         county.grantees[0],
         free[22],

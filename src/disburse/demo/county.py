@@ -91,6 +91,14 @@ class County:
         """The bank account on record for a person."""
         return self.ledger.people.get(person_id).bank_account
 
+    def of_another_household(self, person_id: UUID, among: list[UUID]) -> UUID:
+        """The first of ``among`` who is not of ``person_id``'s household.
+
+        Households are of one to five people, so six candidates always hold one.
+        """
+        household = {self.ids[r.resident_id]: r.household_id for r in self.residents}
+        return next(other for other in among if household[other] != household[person_id])
+
     # -- set-up -----------------------------------------------------------------------------
 
     def publish_catalogue(self) -> None:

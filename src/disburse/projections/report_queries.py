@@ -1,4 +1,8 @@
-"""What the reports need that no other query answers: payouts per programme and status."""
+"""What the reports need that no other query answers.
+
+Payouts per programme and status, and the villages not yet lifted with the posts set up
+and held there.
+"""
 
 from __future__ import annotations
 
@@ -72,3 +76,45 @@ class ReportQueries:
             for row in rows
         ]
         return sorted(counts, key=lambda c: (c.programme, LIFECYCLE.index(c.status)))
+
+
+@dataclass(frozen=True)
+class Village:
+    """A village not yet lifted out of poverty, with the posts set up and held there."""
+
+    site_id: str
+    region_code: str
+    name: str
+    population: int
+    posts: int  # set up at the village (Site.PostAdded)
+    held: int  # with a holder who has not exited
+
+
+def villages_not_lifted(db: ViewDB, scope: str = "") -> list[Village]:
+    """The roster's villages registered as not lifted inside a region prefix, by region."""
+    check_region_scope(scope, field="region")
+    with db.read() as tx:
+        rows = tx.all(
+            "SELECT s.site_id, s.region_code, s.name, s.population,"
+            " COUNT(sp.post_id) AS posts,"
+            " COALESCE(SUM(CASE WHEN p.holder_id IS NOT NULL AND p.exited_on IS NULL"
+            " THEN 1 ELSE 0 END), 0) AS held"
+            " FROM roster_sites s"
+            " LEFT JOIN roster_site_posts sp ON sp.site_id = s.site_id"
+            " LEFT JOIN roster_posts p ON p.post_id = sp.post_id"
+            " WHERE s.kind = 'village' AND s.lifted = 0 AND s.region_code LIKE :scope"
+            " GROUP BY s.site_id, s.region_code, s.name, s.population"
+            " ORDER BY s.region_code, s.name, s.site_id",
+            {"scope": f"{scope}%"},
+        )
+    return [
+        Village(
+            site_id=str(row["site_id"]),
+            region_code=str(row["region_code"]),
+            name=str(row["name"]),
+            population=int(row["population"]),
+            posts=int(row["posts"]),
+            held=int(row["held"]),
+        )
+        for row in rows
+    ]

@@ -1,5 +1,8 @@
 """The roster: posts, their holders and the attendance sheets logged for each month.
 
+It also keeps the sites (villages and settlement sites) and which site each post was
+set up at, for the report of villages below their minimum (``disburse report posts``).
+
 The monthly run (``disburse run month``) reads it to find the sheets whose stipend is
 not requested yet; the command side still decides, so a stale row is only ever a
 refused or already-requested request, never a second payout.
@@ -17,10 +20,15 @@ if TYPE_CHECKING:
 
 
 class RosterView(View):
-    """One row per post, one per logged attendance sheet."""
+    """One row per post, one per logged attendance sheet, one per site."""
 
     name: ClassVar[str] = "roster"
-    tables: ClassVar[tuple[str, ...]] = ("roster_posts", "roster_sheets")
+    tables: ClassVar[tuple[str, ...]] = (
+        "roster_posts",
+        "roster_sheets",
+        "roster_sites",
+        "roster_site_posts",
+    )
     schema: ClassVar[tuple[str, ...]] = (
         "CREATE TABLE IF NOT EXISTS roster_posts (post_id TEXT PRIMARY KEY,"
         " region_code TEXT NOT NULL, title TEXT NOT NULL, holder_id TEXT,"
@@ -30,7 +38,43 @@ class RosterView(View):
         " days_required INTEGER NOT NULL, logged_position BIGINT NOT NULL,"
         " requested_position BIGINT, PRIMARY KEY (post_id, month))",
         "CREATE INDEX IF NOT EXISTS roster_sheets_month ON roster_sheets (month, post_id)",
+        "CREATE TABLE IF NOT EXISTS roster_sites (site_id TEXT PRIMARY KEY,"
+        " region_code TEXT NOT NULL, kind TEXT NOT NULL, name TEXT NOT NULL,"
+        " population BIGINT NOT NULL, lifted INTEGER NOT NULL)",
+        "CREATE INDEX IF NOT EXISTS roster_sites_region ON roster_sites (kind, region_code)",
+        "CREATE TABLE IF NOT EXISTS roster_site_posts (post_id TEXT PRIMARY KEY,"
+        " site_id TEXT NOT NULL)",
+        "CREATE INDEX IF NOT EXISTS roster_site_posts_site ON roster_site_posts (site_id)",
     )
+
+    @handles("Site.Registered")
+    def _site(self, tx: Tx, event: Any, _where: Position) -> None:
+        tx.execute(
+            "INSERT INTO roster_sites (site_id, region_code, kind, name, population, lifted)"
+            " VALUES (:s, :r, :k, :n, :p, :l)",
+            {
+                "s": str(event.originator_id),
+                "r": event.region_code,
+                "k": str(event.kind),
+                "n": event.name,
+                "p": event.population,
+                "l": int(bool(event.lifted)),
+            },
+        )
+
+    @handles("Site.PopulationUpdated")
+    def _population(self, tx: Tx, event: Any, _where: Position) -> None:
+        tx.execute(
+            "UPDATE roster_sites SET population = :p WHERE site_id = :s",
+            {"s": str(event.originator_id), "p": event.population},
+        )
+
+    @handles("Site.PostAdded")
+    def _site_post(self, tx: Tx, event: Any, _where: Position) -> None:
+        tx.execute(
+            "INSERT INTO roster_site_posts (post_id, site_id) VALUES (:p, :s)",
+            {"p": str(event.post_id), "s": str(event.originator_id)},
+        )
 
     @handles("Post.Created")
     def _created(self, tx: Tx, event: Any, _where: Position) -> None:

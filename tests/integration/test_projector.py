@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 import threading
 from datetime import date
 from typing import TYPE_CHECKING, Any
@@ -130,7 +131,7 @@ class _FlakyView(View):
     def _allocated(self, tx: Tx, event: Any, where: Position) -> None:  # noqa: ARG002
         if self.failures:
             self.failures -= 1
-            raise RuntimeError("database is locked")
+            raise sqlite3.OperationalError("database is locked")
         tx.execute("INSERT INTO flaky_funds (fund_id) VALUES (:f)", {"f": str(event.originator_id)})
 
 

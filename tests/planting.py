@@ -38,14 +38,22 @@ def _swap(value: Any, swaps: Mapping[str, str]) -> Any:
 
 
 @contextmanager
-def planted(ledger: Ledger, swaps: Mapping[str, str]) -> Iterator[None]:
-    """Events saved inside are stored with each placeholder text (key) swapped for its value."""
+def planted(
+    ledger: Ledger, swaps: Mapping[str, str], *, without: tuple[str, ...] = ()
+) -> Iterator[None]:
+    """Events saved inside are stored with each placeholder text (key) swapped for its value.
+
+    Fields named in ``without`` are left out of the stored events altogether.
+    """
     mapper = ledger.store.mapper
     to_stored = mapper.to_stored_event
 
     def swapping(event: Any) -> Any:
         for name, value in list(vars(event).items()):
-            object.__setattr__(event, name, _swap(value, swaps))
+            if name in without:
+                vars(event).pop(name)
+            else:
+                object.__setattr__(event, name, _swap(value, swaps))
         return to_stored(event)
 
     mapper.to_stored_event = swapping  # type: ignore[method-assign,assignment]
@@ -74,3 +82,13 @@ def poison(ledger: Ledger) -> tuple[UUID, UUID]:
         ).person_id
         ledger.funds.top_up(f.finance(), fund, amount_fen=1_000, reason=_REASON)
     return person, fund
+
+
+def unreadable_registration(ledger: Ledger) -> int:
+    """A person registered without a household: the alerts view cannot apply the event.
+
+    Returns the event's position in the log.
+    """
+    with planted(ledger, {}, without=("household_id",)):
+        f.register(ledger)
+    return ledger.store.last_written()

@@ -124,5 +124,6 @@ def metrics(request: Request) -> PlainTextResponse:
         events_written=LedgerStore.events_written,
         head=statuses[0].head if statuses else 0,
         lags={s.name: s.lag for s in statuses},
+        stalled={s.name: int(s.stall is not None) for s in statuses},
     )
     return PlainTextResponse(text, media_type="text/plain; version=0.0.4")

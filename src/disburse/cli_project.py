@@ -18,6 +18,7 @@ from disburse.api.logs import configure_logging
 from disburse.bootstrap import build_ledger
 from disburse.projections.runner import DEFAULT_BATCH
 from disburse.projections.stalls import SkipRefusedError
+from disburse.projections.worker import follow
 from disburse.settings import ConfigurationError, Settings
 from disburse.views import Views, open_views
 
@@ -165,7 +166,7 @@ def run(
         for signum in (signal.SIGINT, signal.SIGTERM):
             signal.signal(signum, lambda *_: stop.set())
         console.print(f"following the log every {interval:g} s; stop with Ctrl-C")
-        views.projector.run(stop, interval=interval, names=chosen)
+        follow(views.projector, stop, interval=interval, names=chosen)
         log.info("projector_stopped")
         console.print("stopped")
 

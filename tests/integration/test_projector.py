@@ -13,7 +13,8 @@ from structlog.testing import capture_logs
 from disburse.domain.alert import AlertOutcome
 from disburse.projections.base import Position, View, handles
 from disburse.projections.db import Tx, ViewDB
-from disburse.projections.runner import BackgroundProjector, Projector, ViewLagError
+from disburse.projections.runner import Projector, ViewLagError
+from disburse.projections.worker import BackgroundProjector
 from disburse.views import open_views
 from tests import factories as f
 

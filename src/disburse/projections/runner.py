@@ -12,11 +12,9 @@ import sqlite3
 import threading
 import time
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 import psycopg
-import structlog
 
 from disburse.projections import stalls as book
 from disburse.projections.base import Position, event_type
@@ -40,7 +38,6 @@ DEFAULT_BATCH = 500
 #: Failures of the database itself (locked, unreachable, a lost connection): every view
 #: would fail alike, so the batch is retried later instead of blamed on an event.
 TRANSIENT = (sqlite3.OperationalError, psycopg.OperationalError, psycopg.InterfaceError)
-log = structlog.get_logger("disburse.projections")
 
 
 class ViewLagError(TimeoutError):
@@ -89,10 +86,6 @@ class Undecodable:
     error: Exception
 
 
-def _now() -> str:
-    return datetime.now(UTC).isoformat(timespec="seconds")
-
-
 class Projector:
     """Keeps a set of views up to date with the ledger's log."""
 
@@ -110,7 +103,7 @@ class Projector:
         self.batch_size = batch_size
         self.last_error: str | None = None
         self._work = threading.Lock()
-        self._reported: set[tuple[str, int, str]] = set()
+        self.book = book.StallBook(db)
 
     # -- set-up and status ------------------------------------------------------------------
 
@@ -172,13 +165,11 @@ class Projector:
 
     def stalls(self) -> dict[str, Stall]:
         """The views stopped on an event they cannot apply, by name."""
-        with self.db.read() as tx:
-            return {k: v for k, v in book.stalls(tx).items() if k in self.views}
+        return {k: v for k, v in self.book.stalls().items() if k in self.views}
 
     def skips(self, name: str | None = None) -> list[Skip]:
         """The events operators told views to pass over (of one view, or all)."""
-        with self.db.read() as tx:
-            return book.skips(tx, name)
+        return self.book.skips(name)
 
     def skip(self, name: str, position: int, *, reason: str, by: str) -> Skip:
         """Pass over the event a view is stalled on, keeping who did it and why for good.
@@ -186,17 +177,8 @@ class Projector:
         Refused (``SkipRefusedError``) unless the view is stalled at ``position``.
         """
         self.view(name)
-        with self._work, self.db.transaction() as tx:
-            skip = book.record_skip(tx, name, position, reason=reason, by=by, at=_now())
-        log.warning(
-            "view_event_skipped",
-            view=name,
-            position=position,
-            event_type=skip.event_type,
-            reason=reason,
-            skipped_by=by,
-        )
-        return skip
+        with self._work:
+            return self.book.skip(name, position, reason=reason, by=by)
 
     # -- processing -------------------------------------------------------------------------
 
@@ -217,9 +199,7 @@ class Projector:
         done = 0
         with self._work:
             target = self.head() if until is None else until
-            with self.db.read() as tx:
-                stalled = book.stalls(tx)
-                skips = book.skips(tx)
+            stalled, skips = self.book.stalls(), self.book.skips()
             skipped = {
                 v.name: frozenset(s.position for s in skips if s.view == v.name) for v in chosen
             }
@@ -298,10 +278,11 @@ class Projector:
         Returns False when the view stalled on an event (kept in ``stalled``).
         """
         try:
-            self.apply(view, position, events, skipped)
+            moved = self.apply(view, position, events, skipped)
         except TRANSIENT:
             raise
         except Exception:  # noqa: BLE001 - one event must not stop every view
+            moved = False
             for notification, event in events:
                 if notification.id <= position:
                     continue
@@ -310,34 +291,16 @@ class Projector:
                 except TRANSIENT:
                     raise
                 except Exception as error:  # noqa: BLE001 - kept as the view's stall
-                    self._stall(view.name, notification.id, event, error, stalled)
+                    kind = event.event_type if isinstance(event, Undecodable) else event_type(event)
+                    self.book.stalled(view.name, notification.id, kind, error, stalled)
                     return False
                 if not moved:
                     break  # another worker is applying this view
                 position = notification.id
-        stall = stalled.pop(view.name, None)
-        if stall is not None:
-            with self.db.transaction() as tx:
-                book.clear_stall(tx, view.name)
-            log.info(
-                "view_resumed", view=view.name, position=stall.position, event_type=stall.event_type
-            )
+        stall = stalled.get(view.name)
+        if moved and stall is not None and events[-1][0].id >= stall.position:
+            self.book.resumed(view.name, stalled)
         return True
-
-    def _stall(
-        self, name: str, position: int, event: Any, error: Exception, stalled: dict[str, Stall]
-    ) -> None:
-        kind = event.event_type if isinstance(event, Undecodable) else event_type(event)
-        previous = stalled.get(name)
-        reason = book.describe(error)
-        if previous is None or (previous.position, previous.error) != (position, reason):
-            previous = book.Stall(name, position, kind, reason, _now())
-            with self.db.transaction() as tx:
-                book.record_stall(tx, previous)
-            stalled[name] = previous
-        if (name, position, reason) not in self._reported:
-            self._reported.add((name, position, reason))
-            log.error("view_stalled", view=name, position=position, event_type=kind, error=reason)
 
     @staticmethod
     def _advance(tx: Tx, name: str, old: int, new: int) -> None:
@@ -403,61 +366,3 @@ class Projector:
             if time.monotonic() >= deadline:
                 raise ViewLagError(slowest, behind[slowest], position, timeout)
             time.sleep(poll)
-
-    def run(
-        self,
-        stop: threading.Event,
-        *,
-        interval: float = 0.2,
-        names: Iterable[str] | None = None,
-        max_backoff: float = 30.0,
-    ) -> None:
-        """Follow the log until ``stop`` is set, polling every ``interval`` seconds when idle.
-
-        A failing batch (a locked database, a lost connection, a bug in a handler) was
-        rolled back whole; the worker logs it, keeps it as :attr:`last_error`, waits
-        (doubling up to ``max_backoff``) and tries again rather than dying silently.
-        """
-        backoff = interval
-        while not stop.is_set():
-            try:
-                applied = self.catch_up(names=names)
-            except Exception as error:  # noqa: BLE001 - a worker outlives any one failed batch
-                self.last_error = f"{type(error).__name__}: {error}"
-                log.warning("projection_batch_failed", error=self.last_error, retry_in=backoff)
-                stop.wait(backoff)
-                backoff = min(backoff * 2, max_backoff)
-                continue
-            self.last_error = None
-            backoff = interval
-            if applied == 0:
-                stop.wait(interval)
-
-
-class BackgroundProjector:
-    """Runs a projector in a daemon thread inside the service (the SQLite default)."""
-
-    def __init__(self, projector: Projector, *, interval: float = 0.2) -> None:
-        self.projector = projector
-        self.interval = interval
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
-
-    def start(self) -> None:
-        """Start following the log."""
-        if self._thread is None:
-            self._thread = threading.Thread(
-                target=self.projector.run,
-                args=(self._stop,),
-                kwargs={"interval": self.interval},
-                name="disburse-projector",
-                daemon=True,
-            )
-            self._thread.start()
-
-    def stop(self, timeout: float = 10.0) -> None:
-        """Stop after the batch in progress."""
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout)
-            self._thread = None

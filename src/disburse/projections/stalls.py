@@ -13,10 +13,13 @@ These tables describe the views; they are not views themselves, so a rebuild kee
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
+import structlog
+
 if TYPE_CHECKING:
-    from disburse.projections.db import Row, Tx
+    from disburse.projections.db import Row, Tx, ViewDB
 
 DDL = (
     "CREATE TABLE IF NOT EXISTS view_stalls (view_name TEXT PRIMARY KEY,"
@@ -29,6 +32,7 @@ DDL = (
 )
 #: Longest error text kept (the type and message of the exception).
 ERROR_CHARS = 500
+log = structlog.get_logger("disburse.projections")
 
 
 class SkipRefusedError(ValueError):
@@ -154,3 +158,70 @@ def record_skip(tx: Tx, view: str, position: int, *, reason: str, by: str, at: s
     )
     clear_stall(tx, view)
     return skip
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+class StallBook:
+    """Stalls and skips as one worker keeps them: in the tables, and in its logs once each."""
+
+    def __init__(self, db: ViewDB) -> None:
+        self.db = db
+        self._reported: set[tuple[str, int, str]] = set()
+
+    def stalls(self) -> dict[str, Stall]:
+        """Every stalled view's stall, by view name."""
+        with self.db.read() as tx:
+            return stalls(tx)
+
+    def skips(self, view: str | None = None) -> list[Skip]:
+        """The skips given (of one view, or all)."""
+        with self.db.read() as tx:
+            return skips(tx, view)
+
+    def skip(self, view: str, position: int, *, reason: str, by: str) -> Skip:
+        """Turn the view's stall at ``position`` into a skip (``SkipRefusedError`` if not)."""
+        with self.db.transaction() as tx:
+            skip = record_skip(tx, view, position, reason=reason, by=by, at=_now())
+        log.warning(
+            "view_event_skipped",
+            view=view,
+            position=position,
+            event_type=skip.event_type,
+            reason=reason,
+            skipped_by=by,
+        )
+        return skip
+
+    def stalled(
+        self,
+        view: str,
+        position: int,
+        event_type: str,
+        error: Exception,
+        known: dict[str, Stall],
+    ) -> None:
+        """Keep a view's stall (in ``known`` too) and log it, unless it is known already."""
+        reason = describe(error)
+        previous = known.get(view)
+        if previous is None or (previous.position, previous.error) != (position, reason):
+            known[view] = Stall(view, position, event_type, reason, _now())
+            with self.db.transaction() as tx:
+                record_stall(tx, known[view])
+        if (view, position, reason) not in self._reported:
+            self._reported.add((view, position, reason))
+            log.error(
+                "view_stalled", view=view, position=position, event_type=event_type, error=reason
+            )
+
+    def resumed(self, view: str, known: dict[str, Stall]) -> None:
+        """Forget a view's stall once it applied the event (if it had one)."""
+        stall = known.pop(view, None)
+        if stall is not None:
+            with self.db.transaction() as tx:
+                clear_stall(tx, view)
+            log.info(
+                "view_resumed", view=view, position=stall.position, event_type=stall.event_type
+            )

@@ -92,3 +92,22 @@ def unreadable_registration(ledger: Ledger) -> int:
     with planted(ledger, {}, without=("household_id",)):
         f.register(ledger)
     return ledger.store.last_written()
+
+
+def undecodable_registration(ledger: Ledger) -> int:
+    """A person registration whose stored state no longer reads back (a damaged row).
+
+    Returns the event's position in the log.
+    """
+    mapper = ledger.store.mapper
+    to_stored = mapper.to_stored_event
+
+    def damaged(event: Any) -> Any:
+        return replace(to_stored(event), state=b"\xff not an event")
+
+    mapper.to_stored_event = damaged  # type: ignore[method-assign,assignment]
+    try:
+        f.register(ledger)
+    finally:
+        del mapper.to_stored_event
+    return ledger.store.last_written()

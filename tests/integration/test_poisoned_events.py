@@ -12,7 +12,13 @@ from disburse.domain.person import Person
 from disburse.projections.runner import ViewLagError
 from disburse.projections.stalls import SkipRefusedError
 from tests import factories as f
-from tests.planting import NUL_REASON, SURROGATE_NAME, poison, unreadable_registration
+from tests.planting import (
+    NUL_REASON,
+    SURROGATE_NAME,
+    poison,
+    undecodable_registration,
+    unreadable_registration,
+)
 
 REPLACEMENT = "\ufffd"  # what views store for a NUL or a lone surrogate
 
@@ -162,7 +168,7 @@ def test_an_operator_skips_the_event_a_view_is_stalled_on_with_a_reason_kept_for
     assert views.projector.skips() == [skip]
 
 
-def test_an_event_no_longer_readable_stalls_only_the_views_that_read_its_type(
+def test_an_event_missing_a_field_stalls_only_the_view_whose_handler_needs_it(
     ledger: Ledger, views: Views
 ) -> None:
     f.county(ledger)
@@ -179,3 +185,24 @@ def test_an_event_no_longer_readable_stalls_only_the_views_that_read_its_type(
     )
     head = views.projector.head()
     assert all(p == head for n, p in views.projector.positions().items() if n != "alerts")
+
+
+def test_an_event_that_no_longer_reads_back_stalls_only_the_views_that_read_its_type(
+    ledger: Ledger, views: Views
+) -> None:
+    f.county(ledger)
+    poisoned = undecodable_registration(ledger)
+    f.register(ledger)
+    readers = {n for n, v in views.projector.views.items() if "Person.Registered" in v.handled()}
+
+    views.catch_up()
+
+    stalls = views.projector.stalls()
+    assert set(stalls) == readers
+    assert {(s.position, s.event_type) for s in stalls.values()} == {
+        (poisoned, "Person.Registered")
+    }
+    head = views.projector.head()
+    others = {n: p for n, p in views.projector.positions().items() if n not in readers}
+    assert others
+    assert set(others.values()) == {head}

@@ -2,18 +2,23 @@
 
 from __future__ import annotations
 
+import getpass
 import signal
 import threading
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Annotated
 
+import structlog
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from disburse.api.logs import configure_logging
 from disburse.bootstrap import build_ledger
 from disburse.projections.runner import DEFAULT_BATCH
+from disburse.projections.stalls import SkipRefusedError
+from disburse.projections.worker import follow
 from disburse.settings import ConfigurationError, Settings
 from disburse.views import Views, open_views
 
@@ -23,11 +28,12 @@ if TYPE_CHECKING:
     from disburse.application.ledger import Ledger
 
 project_app = typer.Typer(
-    help="Read models (balances, queue, alerts, audit, roster): run, rebuild, check.",
+    help="Read models (balances, queue, alerts, audit, roster): run, rebuild, check, skip.",
     no_args_is_help=True,
 )
 console = Console()
 errors = Console(stderr=True)
+log = structlog.get_logger("disburse.projections")
 
 
 @contextmanager
@@ -58,16 +64,79 @@ def _check_names(views: Views, names: list[str] | None) -> list[str] | None:
     return names or None
 
 
+def _stalled(views: Views) -> bool:
+    """Print each stalled view and the way out; True if there is one."""
+    stalls = views.projector.stalls()
+    for stall in stalls.values():
+        errors.print(
+            f"[red]view {stall.view} is stalled[/red] on the event at position "
+            f"{stall.position} ({stall.event_type}): {stall.error}"
+        )
+    if stalls:
+        errors.print(
+            "fix the cause (the worker retries the event), or see "
+            "docs/operations.md on `disburse project skip`"
+        )
+    return bool(stalls)
+
+
 @project_app.command("status")
 def status() -> None:
-    """Each view's position in the event log and how far it lags behind."""
+    """Each view's position in the event log, its lag, and the event it is stalled on."""
     with _opened() as (_, views):
         table = Table(title="Views")
-        for column in ("view", "position", "head", "lag"):
-            table.add_column(column, justify="left" if column == "view" else "right")
+        for column in ("view", "position", "head", "lag", "stalled on"):
+            table.add_column(
+                column, justify="right" if column in ("position", "head", "lag") else "left"
+            )
         for row in views.projector.status():
-            table.add_row(row.name, str(row.position), str(row.head), str(row.lag))
+            stall = (
+                ""
+                if row.stall is None
+                else f"{row.stall.position} {row.stall.event_type}: {row.stall.error}"
+            )
+            table.add_row(row.name, str(row.position), str(row.head), str(row.lag), stall)
         console.print(table)
+        skips = views.projector.skips()
+        if skips:
+            skipped = Table(title="Events skipped by operators")
+            for column in ("view", "position", "event", "reason", "by", "at"):
+                skipped.add_column(column)
+            for skip in skips:
+                skipped.add_row(
+                    skip.view,
+                    str(skip.position),
+                    skip.event_type,
+                    skip.reason,
+                    skip.skipped_by,
+                    skip.skipped_at,
+                )
+            console.print(skipped)
+
+
+@project_app.command("skip")
+def skip(
+    name: Annotated[str, typer.Argument(help="The stalled view.")],
+    position: Annotated[int, typer.Option(min=1, help="Position of the event it is stalled on.")],
+    reason: Annotated[str, typer.Option(help="Why the view may go on without it (kept).")],
+) -> None:
+    """Let a stalled view pass over the one event it cannot apply, keeping who and why.
+
+    The event stays in the log; only this view leaves it out, now and on every rebuild.
+    """
+    with _opened() as (_, views):
+        _check_names(views, [name])
+        try:
+            done = views.projector.skip(
+                name, position, reason=reason, by=f"cli:{getpass.getuser()}"
+            )
+        except SkipRefusedError as error:
+            errors.print(f"[red]not skipped:[/red] {error}")
+            raise typer.Exit(2) from None
+        views.projector.catch_up(names=[name])
+        console.print(f"view {name} passes over position {position} ({done.event_type}): {reason}")
+        if _stalled(views):
+            raise typer.Exit(1)
 
 
 @project_app.command("run")
@@ -77,18 +146,28 @@ def run(
     batch_size: Annotated[int, typer.Option(min=1, max=10_000)] = DEFAULT_BATCH,
     interval: Annotated[float, typer.Option(min=0.01, help="Seconds between polls.")] = 0.5,
 ) -> None:
-    """Keep views up to date in this process (a projection worker); stop with Ctrl-C or TERM."""
+    """Keep views up to date in this process (a projection worker); stop with Ctrl-C or TERM.
+
+    Logs go to stderr as JSON lines when it is not a terminal (as ``serve`` writes them).
+    """
+    configure_logging()
     with _opened(batch_size) as (_, views):
         chosen = _check_names(views, names)
+        log.info("projector_started", views=chosen or sorted(views.projector.views), once=once)
         if once:
             applied = views.projector.catch_up(names=chosen)
-            console.print(f"applied {applied} event(s); views are at the head of the log")
+            log.info("views_caught_up", applied=applied, head=views.projector.head())
+            console.print(f"applied {applied} event(s)")
+            if _stalled(views):
+                raise typer.Exit(1)
+            console.print("views are at the head of the log")
             return
         stop = threading.Event()
         for signum in (signal.SIGINT, signal.SIGTERM):
             signal.signal(signum, lambda *_: stop.set())
         console.print(f"following the log every {interval:g} s; stop with Ctrl-C")
-        views.projector.run(stop, interval=interval, names=chosen)
+        follow(views.projector, stop, interval=interval, names=chosen)
+        log.info("projector_stopped")
         console.print("stopped")
 
 
@@ -117,6 +196,8 @@ def rebuild(
             applied = views.projector.rebuild(chosen, progress=advance)
         label = ", ".join(chosen or sorted(views.projector.views))
         console.print(f"rebuilt {label} from {applied} event(s)")
+        if _stalled(views):
+            raise typer.Exit(1)
 
 
 @project_app.command("check")

@@ -14,13 +14,15 @@ from disburse.projections.audit import AuditView
 from disburse.projections.audit_queries import AuditQueries
 from disburse.projections.balance_queries import BalanceQueries
 from disburse.projections.balances import BalancesView
-from disburse.projections.db import ViewDB
+from disburse.projections.db import ViewDB, storable
 from disburse.projections.queue import PayoutQueueView
 from disburse.projections.queue_queries import QueueQueries
 from disburse.projections.roster import RosterQueries, RosterView
 from disburse.projections.runner import Projector
 
 if TYPE_CHECKING:
+    from collections.abc import Callable, Iterable
+
     from disburse.application.store import LedgerStore
     from disburse.keys import KeyRing
     from disburse.settings import Settings
@@ -43,9 +45,15 @@ class Views:
         """Apply every event recorded so far (in this process); returns how many."""
         return self.projector.catch_up()
 
-    def wait_for(self, position: int, *, timeout: float = 5.0) -> None:
-        """Read-your-writes: block until every view has applied ``position``."""
-        self.projector.wait(position, timeout=timeout)
+    def wait_for(
+        self, position: int, *, timeout: float = 5.0, names: Iterable[str] | None = None
+    ) -> None:
+        """Read-your-writes: block until every view (or the named ones) has applied ``position``.
+
+        A query names the views it reads, so a view stalled on an event holds up only
+        the queries that read it.
+        """
+        self.projector.wait(position, timeout=timeout, names=names)
 
     def check(self, store: LedgerStore, *, attempts: int = 3) -> list[str]:
         """Problems found: unbalanced entries, or a fund whose view differs from its events.
@@ -62,7 +70,12 @@ class Views:
         return problems
 
     def _check(self, store: LedgerStore) -> list[str]:
-        problems = self.balances.check()
+        problems = [
+            f"view {stall.view} is stalled on the event at position {stall.position} "
+            f"({stall.event_type}): {stall.error}"
+            for stall in self.projector.stalls().values()
+        ]
+        problems += self.balances.check()
         for balance in self.balances.funds():
             fund = store.find(Fund, UUID(balance.fund_id))
             if fund is None:
@@ -83,13 +96,29 @@ class Views:
         self.db.close()
 
 
+def _storable_hash(hash_text: Callable[[str], str]) -> Callable[[str], str]:
+    """``hash_text``, of the text as a view stores it when the text cannot be encoded.
+
+    Text that could always be hashed keeps its hash; a lone surrogate (an older release
+    stored it) is hashed as U+FFFD instead of failing the view.
+    """
+
+    def hashed(text: str) -> str:
+        try:
+            return hash_text(text)
+        except UnicodeEncodeError:
+            return hash_text(storable(text))
+
+    return hashed
+
+
 def open_views(store: LedgerStore, keys: KeyRing, settings: Settings) -> Views:
     """The views of this store, in the same database, with their tables created."""
     db = ViewDB(settings.store, settings)
     views = [
         BalancesView(),
         PayoutQueueView(),
-        AlertsView(keys.account_hash),
+        AlertsView(_storable_hash(keys.account_hash)),
         AuditView(),
         RosterView(),
     ]

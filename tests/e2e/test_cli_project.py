@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
 import time
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from disburse.domain.fund import Fund
 from disburse.domain.meta import Role
 from tests import factories as f
 from tests.e2e.test_cli import DISBURSE, run
+from tests.planting import poison, unreadable_registration
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -19,6 +21,7 @@ if TYPE_CHECKING:
     from disburse.application.ledger import Ledger
     from disburse.settings import Settings
     from disburse.views import Views
+    from tests.e2e.test_cli_audit import Cli
 
 TOP_UPS = 6000
 
@@ -92,3 +95,73 @@ def test_status_rebuild_and_check_report_on_the_views(
     assert "1 fund(s) match the ledger" in checked.stdout
     assert unknown.returncode == 2
     assert "unknown view(s): nonsense" in unknown.stderr
+
+
+def _json_lines(text: str) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in text.splitlines() if line.startswith("{")]
+
+
+def test_project_run_writes_json_log_lines_when_not_on_a_terminal(ledger: Ledger, cli: Cli) -> None:
+    f.county(ledger)
+    head = ledger.store.last_written()
+
+    done = cli("project", "run", "--once")
+
+    assert done.returncode == 0, done.stderr
+    logged = _json_lines(done.stderr)
+    assert [e["event"] for e in logged] == ["projector_started", "views_caught_up"]
+    assert logged[1]["head"] == head
+    assert all({"level", "timestamp"} <= set(entry) for entry in logged)
+
+
+def test_check_and_rebuild_pass_on_a_store_holding_a_lone_surrogate_and_a_nul(
+    ledger: Ledger, cli: Cli
+) -> None:
+    poison(ledger)
+
+    ran = cli("project", "run", "--once")
+    checked = cli("project", "check")
+    rebuilt = cli("project", "rebuild")
+
+    assert ran.returncode == 0, ran.stderr
+    assert checked.returncode == 0, checked.stderr
+    assert "1 fund(s) match the ledger" in checked.stdout
+    assert rebuilt.returncode == 0, rebuilt.stderr
+
+
+def test_a_stalled_view_is_reported_and_an_operator_skips_its_event_with_a_reason(
+    ledger: Ledger, cli: Cli
+) -> None:
+    f.county(ledger)
+    poisoned = unreadable_registration(ledger)
+    f.register(ledger)
+
+    ran = cli("project", "run", "--once")
+    status = cli("project", "status")
+    checked = cli("project", "check")
+    refused = cli("project", "skip", "alerts", "--position", str(poisoned + 1), "--reason", "x")
+    skipped = cli("project", "skip", "alerts", "--position", str(poisoned), "--reason", "INC-7")
+    after = cli("project", "status")
+    checked_after = cli("project", "check")
+    rebuilt = cli("project", "rebuild")
+
+    assert ran.returncode == 1
+    [stalled] = [e for e in _json_lines(ran.stderr) if e["event"] == "view_stalled"]
+    assert (stalled["view"], stalled["position"]) == ("alerts", poisoned)
+    assert stalled["event_type"] == "Person.Registered"
+    assert f"view alerts is stalled on the event at position {poisoned}" in ran.stderr
+    assert status.returncode == 0, status.stderr
+    assert f"{poisoned} Person.Registered: AttributeError" in status.stdout
+    assert checked.returncode == 1
+    assert f"view alerts is stalled on the event at position {poisoned}" in checked.stderr
+    assert refused.returncode == 2
+    assert f"is stalled at position {poisoned}" in refused.stderr
+    assert skipped.returncode == 0, skipped.stderr
+    assert f"view alerts passes over position {poisoned} (Person.Registered): INC-7" in (
+        skipped.stdout
+    )
+    assert "Events skipped by operators" in after.stdout
+    assert "INC-7" in after.stdout
+    assert "AttributeError" not in after.stdout.split("Events skipped")[0]
+    assert checked_after.returncode == 0, checked_after.stderr
+    assert rebuilt.returncode == 0, rebuilt.stderr

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 import threading
 from datetime import date
 from typing import TYPE_CHECKING, Any
@@ -12,7 +13,8 @@ from structlog.testing import capture_logs
 from disburse.domain.alert import AlertOutcome
 from disburse.projections.base import Position, View, handles
 from disburse.projections.db import Tx, ViewDB
-from disburse.projections.runner import BackgroundProjector, Projector, ViewLagError
+from disburse.projections.runner import Projector, ViewLagError
+from disburse.projections.worker import BackgroundProjector
 from disburse.views import open_views
 from tests import factories as f
 
@@ -130,7 +132,7 @@ class _FlakyView(View):
     def _allocated(self, tx: Tx, event: Any, where: Position) -> None:  # noqa: ARG002
         if self.failures:
             self.failures -= 1
-            raise RuntimeError("database is locked")
+            raise sqlite3.OperationalError("database is locked")
         tx.execute("INSERT INTO flaky_funds (fund_id) VALUES (:f)", {"f": str(event.originator_id)})
 
 

@@ -27,7 +27,7 @@ from disburse.api.state import ApiState
 from disburse.application.clients import Clients
 from disburse.audit.digest import signer_for
 from disburse.audit.publisher import DigestPublisher
-from disburse.projections.runner import BackgroundProjector
+from disburse.projections.worker import BackgroundProjector
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator

@@ -77,15 +77,18 @@ def state(request: Request) -> ApiState:
     return found
 
 
-def wait_for_head(request: Request) -> None:
-    """Block until the views include every event recorded so far (503 VIEW-LAG if not)."""
+def wait_for_head(request: Request, *views: str) -> None:
+    """Block until the named views include every event recorded so far (503 VIEW-LAG if not)."""
     shared = state(request)
     head = shared.ledger.store.recorder.max_notification_id() or 0
-    shared.views.wait_for(head, timeout=shared.settings.read_wait_seconds)
+    shared.views.wait_for(head, timeout=shared.settings.read_wait_seconds, names=views)
 
 
-def wait_for_views(request: Request, position: int | None) -> None:
-    """Block until the views include ``position`` (503 VIEW-LAG if they do not in time)."""
+def wait_for_views(request: Request, position: int | None, *views: str) -> None:
+    """Block until the named views include ``position`` (503 VIEW-LAG if not in time).
+
+    A route names the views it reads: a view stalled on an event holds up only those.
+    """
     if position:
         shared = state(request)
         head = shared.ledger.store.recorder.max_notification_id() or 0
@@ -96,7 +99,7 @@ def wait_for_views(request: Request, position: int | None) -> None:
                 f"position {position} is beyond the end of the log ({head})",
                 field="header.X-Min-Position",
             )
-        shared.views.wait_for(position, timeout=shared.settings.read_wait_seconds)
+        shared.views.wait_for(position, timeout=shared.settings.read_wait_seconds, names=views)
 
 
 def _problem(description: str) -> dict[str, Any]:

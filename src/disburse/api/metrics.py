@@ -43,8 +43,18 @@ class Metrics:
             self._latency_sum[key] += seconds
             self._latency_count[key] += 1
 
-    def render(self, *, events_written: int, head: int, lags: dict[str, int]) -> str:
-        """The exposition text (format 0.0.4)."""
+    def render(
+        self,
+        *,
+        events_written: int,
+        head: int,
+        lags: dict[str, int],
+        stalled: dict[str, int] | None = None,
+    ) -> str:
+        """The exposition text (format 0.0.4).
+
+        ``stalled``: each view's stall (1 when it is stopped on an event it cannot apply).
+        """
         lines = [
             "# HELP disburse_http_requests_total HTTP requests answered, by route and status.",
             "# TYPE disburse_http_requests_total counter",
@@ -84,4 +94,13 @@ class Metrics:
             f"disburse_projection_lag_events{_labels([('view', name)])} {lag}"
             for name, lag in sorted(lags.items())
         ]
+        if stalled is not None:
+            lines += [
+                "# HELP disburse_view_stalled 1 while a view cannot apply an event.",
+                "# TYPE disburse_view_stalled gauge",
+            ]
+            lines += [
+                f"disburse_view_stalled{_labels([('view', name)])} {flag}"
+                for name, flag in sorted(stalled.items())
+            ]
         return "\n".join(lines) + "\n"

@@ -26,6 +26,11 @@ if TYPE_CHECKING:
     from disburse.settings import Settings, StoreUrl
 
 Row = dict[str, Any]
+#: What a view cannot store as text: NUL (PostgreSQL text refuses it) and surrogate code
+#: points (not Unicode scalar values: neither SQLite nor PostgreSQL can encode them).
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+#: What a view stores in their place, on both backends (U+FFFD REPLACEMENT CHARACTER).
+REPLACEMENT = "\ufffd"
 _NAMED = re.compile(r"(?<![:\w]):([a-z_][a-z0-9_]*)")
 SQLITE_LOCK_TIMEOUT_S = 30.0
 
@@ -34,6 +39,23 @@ SQLITE_LOCK_TIMEOUT_S = 30.0
 def to_pyformat(statement: str) -> str:
     """``:name`` parameters as psycopg's ``%(name)s`` (and literal ``%`` escaped)."""
     return _NAMED.sub(r"%(\1)s", statement.replace("%", "%%"))
+
+
+def storable(text: str) -> str:
+    """``text`` with each NUL and lone surrogate replaced by U+FFFD (the event keeps the original).
+
+    The write side may have stored such text (an older release took it); a view must still
+    hold the rest of the event, the same way on SQLite and PostgreSQL.
+    """
+    return _UNSTORABLE.sub(REPLACEMENT, text)
+
+
+def _bound(params: Mapping[str, object] | None) -> dict[str, object]:
+    """Parameters as bound: every text made storable."""
+    return {
+        key: storable(value) if isinstance(value, str) else value
+        for key, value in (params or {}).items()
+    }
 
 
 class Tx(Protocol):
@@ -57,10 +79,10 @@ class _SQLiteTx:
         self.connection = connection
 
     def execute(self, statement: str, params: Mapping[str, object] | None = None) -> int:
-        return self.connection.execute(statement, dict(params or {})).rowcount
+        return self.connection.execute(statement, _bound(params)).rowcount
 
     def all(self, statement: str, params: Mapping[str, object] | None = None) -> list[Row]:
-        cursor = self.connection.execute(statement, dict(params or {}))
+        cursor = self.connection.execute(statement, _bound(params))
         names = [d[0] for d in cursor.description]
         return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
 
@@ -74,13 +96,13 @@ class _PostgresTx:
         self.connection = connection
 
     def execute(self, statement: str, params: Mapping[str, object] | None = None) -> int:
-        return self.connection.execute(to_pyformat(statement), dict(params or {})).rowcount
+        return self.connection.execute(to_pyformat(statement), _bound(params)).rowcount
 
     def all(self, statement: str, params: Mapping[str, object] | None = None) -> list[Row]:
-        return self.connection.execute(to_pyformat(statement), dict(params or {})).fetchall()
+        return self.connection.execute(to_pyformat(statement), _bound(params)).fetchall()
 
     def one(self, statement: str, params: Mapping[str, object] | None = None) -> Row | None:
-        return self.connection.execute(to_pyformat(statement), dict(params or {})).fetchone()
+        return self.connection.execute(to_pyformat(statement), _bound(params)).fetchone()
 
 
 class ViewDB:

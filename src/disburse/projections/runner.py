@@ -8,14 +8,16 @@ finds the position moved and applies nothing.
 
 from __future__ import annotations
 
+import sqlite3
 import threading
 import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-import structlog
+import psycopg
 
-from disburse.projections.base import Position
+from disburse.projections import stalls as book
+from disburse.projections.base import Position, event_type
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable, Sequence
@@ -25,6 +27,7 @@ if TYPE_CHECKING:
 
     from disburse.projections.base import View
     from disburse.projections.db import Tx, ViewDB
+    from disburse.projections.stalls import Skip, Stall
 
 POSITIONS_DDL = (
     "CREATE TABLE IF NOT EXISTS view_positions ("
@@ -32,7 +35,9 @@ POSITIONS_DDL = (
     " position BIGINT NOT NULL)"
 )
 DEFAULT_BATCH = 500
-log = structlog.get_logger("disburse.projections")
+#: Failures of the database itself (locked, unreachable, a lost connection): every view
+#: would fail alike, so the batch is retried later instead of blamed on an event.
+TRANSIENT = (sqlite3.OperationalError, psycopg.OperationalError, psycopg.InterfaceError)
 
 
 class ViewLagError(TimeoutError):
@@ -40,11 +45,18 @@ class ViewLagError(TimeoutError):
 
     rule_id = "VIEW-LAG"
 
-    def __init__(self, view: str, reached: int, wanted: int, timeout: float) -> None:
-        super().__init__(
-            f"view {view} reached position {reached}, not {wanted}, within {timeout:g} s"
-        )
-        self.view, self.reached, self.wanted = view, reached, wanted
+    def __init__(
+        self, view: str, reached: int, wanted: int, timeout: float, stall: Stall | None = None
+    ) -> None:
+        if stall is None:
+            message = f"view {view} reached position {reached}, not {wanted}, within {timeout:g} s"
+        else:
+            message = (
+                f"view {view} is stalled on the event at position {stall.position} "
+                f"({stall.event_type}): it reached position {reached}, not {wanted}"
+            )
+        super().__init__(message)
+        self.view, self.reached, self.wanted, self.stall = view, reached, wanted, stall
 
 
 @dataclass(frozen=True)
@@ -54,6 +66,7 @@ class ViewStatus:
     name: str
     position: int
     head: int
+    stall: Stall | None = None
 
     @property
     def lag(self) -> int:
@@ -63,6 +76,14 @@ class ViewStatus:
 
 class _Overtaken(Exception):  # noqa: N818 - control flow, never escapes
     """Another worker advanced the view first."""
+
+
+@dataclass(frozen=True)
+class Undecodable:
+    """A stored event that cannot be read back; only views that read its type fail on it."""
+
+    event_type: str
+    error: Exception
 
 
 class Projector:
@@ -82,6 +103,7 @@ class Projector:
         self.batch_size = batch_size
         self.last_error: str | None = None
         self._work = threading.Lock()
+        self.book = book.StallBook(db)
 
     # -- set-up and status ------------------------------------------------------------------
 
@@ -104,6 +126,8 @@ class Projector:
     def _create(self) -> None:
         with self.db.transaction() as tx:
             tx.execute(POSITIONS_DDL)
+            for statement in book.DDL:
+                tx.execute(statement)
             for view in self.views.values():
                 view.create(tx)
                 tx.execute(
@@ -131,9 +155,30 @@ class Projector:
         return {name: known.get(name, 0) for name in self.views}
 
     def status(self) -> list[ViewStatus]:
-        """Positions and lag of every view."""
+        """Positions, lag and stall of every view."""
         head = self.head()
-        return [ViewStatus(name, pos, head) for name, pos in sorted(self.positions().items())]
+        stalled = self.stalls()
+        return [
+            ViewStatus(name, pos, head, stalled.get(name))
+            for name, pos in sorted(self.positions().items())
+        ]
+
+    def stalls(self) -> dict[str, Stall]:
+        """The views stopped on an event they cannot apply, by name."""
+        return {k: v for k, v in self.book.stalls().items() if k in self.views}
+
+    def skips(self, name: str | None = None) -> list[Skip]:
+        """The events operators told views to pass over (of one view, or all)."""
+        return self.book.skips(name)
+
+    def skip(self, name: str, position: int, *, reason: str, by: str) -> Skip:
+        """Pass over the event a view is stalled on, keeping who did it and why for good.
+
+        Refused (``SkipRefusedError``) unless the view is stalled at ``position``.
+        """
+        self.view(name)
+        with self._work:
+            return self.book.skip(name, position, reason=reason, by=by)
 
     # -- processing -------------------------------------------------------------------------
 
@@ -146,18 +191,25 @@ class Projector:
     ) -> int:
         """Apply every event after each view's position (up to ``until``); returns how many.
 
+        A view that cannot apply an event stops just before it (a stall, kept and logged
+        as ``view_stalled``) and is tried again on the next call; the others go on.
         ``progress(done, total)`` is called after every batch.
         """
         chosen = [self.view(n) for n in names] if names is not None else list(self.views.values())
         done = 0
         with self._work:
             target = self.head() if until is None else until
+            stalled, skips = self.book.stalls(), self.book.skips()
+            skipped = {
+                v.name: frozenset(s.position for s in skips if s.view == v.name) for v in chosen
+            }
             positions = self.positions()
             start = min((positions[v.name] for v in chosen), default=target)
             total = max(target - start, 0)
-            while True:
+            active = list(chosen)
+            while active:
                 positions = self.positions()
-                lowest = min((positions[v.name] for v in chosen), default=target)
+                lowest = min(positions[v.name] for v in active)
                 if lowest >= target:
                     break
                 batch = self.store.recorder.select_notifications(
@@ -165,19 +217,35 @@ class Projector:
                 )
                 if not batch:
                     break
-                events = [(n, self.store.mapper.to_domain_event(n)) for n in batch]
-                for view in chosen:
-                    self.apply(view, positions[view.name], events)
+                events = [(n, self._decode(n)) for n in batch]
+                for view in list(active):
+                    if not self._apply_or_stall(
+                        view, positions[view.name], events, skipped[view.name], stalled
+                    ):
+                        active.remove(view)
                 done = batch[-1].id - start
                 if progress is not None:
                     progress(min(done, total), total)
         return done
 
-    def apply(self, view: View, position: int, events: list[tuple[Notification, Any]]) -> bool:
+    def _decode(self, notification: Notification) -> Any:
+        try:
+            return self.store.mapper.to_domain_event(notification)
+        except Exception as error:  # noqa: BLE001 - blamed on the views that read it
+            return Undecodable(notification.topic.partition(":")[2], error)
+
+    def apply(
+        self,
+        view: View,
+        position: int,
+        events: list[tuple[Notification, Any]],
+        skipped: frozenset[int] = frozenset(),
+    ) -> bool:
         """Apply the events after ``position`` to a view that is still at ``position``.
 
         Returns False, changing nothing, when the view has moved on (another worker, or a
-        replay of positions already applied): each event is applied exactly once.
+        replay of positions already applied): each event is applied exactly once. Events
+        at ``skipped`` positions (operators' skips) move the position on and nothing else.
         """
         pending = [(n, e) for n, e in events if n.id > position]
         if not pending:
@@ -186,9 +254,52 @@ class Projector:
             with self.db.transaction() as tx:
                 self._advance(tx, view.name, position, pending[-1][0].id)
                 for notification, event in pending:
+                    if notification.id in skipped:
+                        continue
+                    if isinstance(event, Undecodable):
+                        if event.event_type in view.handled():
+                            raise event.error
+                        continue
                     view.process(tx, event, Position(notification.id, event.timestamp))
         except _Overtaken:
             return False  # another worker applied these events; the next round reads it
+        return True
+
+    def _apply_or_stall(
+        self,
+        view: View,
+        position: int,
+        events: list[tuple[Notification, Any]],
+        skipped: frozenset[int],
+        stalled: dict[str, Stall],
+    ) -> bool:
+        """Apply a batch; if it fails, apply it event by event up to the one that fails.
+
+        Returns False when the view stalled on an event (kept in ``stalled``).
+        """
+        try:
+            moved = self.apply(view, position, events, skipped)
+        except TRANSIENT:
+            raise
+        except Exception:  # noqa: BLE001 - one event must not stop every view
+            moved = False
+            for notification, event in events:
+                if notification.id <= position:
+                    continue
+                try:
+                    moved = self.apply(view, position, [(notification, event)], skipped)
+                except TRANSIENT:
+                    raise
+                except Exception as error:  # noqa: BLE001 - kept as the view's stall
+                    kind = event.event_type if isinstance(event, Undecodable) else event_type(event)
+                    self.book.stalled(view.name, notification.id, kind, error, stalled)
+                    return False
+                if not moved:
+                    break  # another worker is applying this view
+                position = notification.id
+        stall = stalled.get(view.name)
+        if moved and stall is not None and events[-1][0].id >= stall.position:
+            self.book.resumed(view.name, stalled)
         return True
 
     @staticmethod
@@ -210,7 +321,10 @@ class Projector:
         chosen = [self.view(n) for n in names] if names is not None else list(self.views.values())
         with self._work, self.db.transaction() as tx:
             tx.execute(POSITIONS_DDL)
+            for statement in book.DDL:
+                tx.execute(statement)
             for view in chosen:
+                book.clear_stall(tx, view.name)
                 view.drop(tx)
                 view.create(tx)
                 tx.execute(
@@ -220,75 +334,35 @@ class Projector:
                 )
         return self.catch_up(names=[v.name for v in chosen], progress=progress)
 
-    def wait(self, position: int, *, timeout: float = 5.0, poll: float = 0.02) -> None:
-        """Block until every view has applied ``position`` (read-your-writes).
+    def wait(
+        self,
+        position: int,
+        *,
+        timeout: float = 5.0,
+        poll: float = 0.02,
+        names: Iterable[str] | None = None,
+    ) -> None:
+        """Block until every view (or the named ones) has applied ``position``.
 
-        Raises :class:`ViewLagError` naming the slowest view when the timeout passes.
+        Raises :class:`ViewLagError` naming the slowest view when the timeout passes, and
+        at once when that view is stalled on an event at or before ``position``.
         """
+        chosen = [self.view(n).name for n in names] if names else list(self.views)
         deadline = time.monotonic() + timeout
+        checked = False
         while True:
             positions = self.positions()
-            slowest = min(positions, key=positions.__getitem__, default=None)
-            if slowest is None or positions[slowest] >= position:
+            behind = {n: positions[n] for n in chosen if positions[n] < position}
+            if not behind:
                 return
+            slowest = min(behind, key=behind.__getitem__)
+            if not checked:
+                checked = True
+                stalled = self.stalls()
+                blocked = [s for n, s in stalled.items() if n in behind and s.position <= position]
+                if blocked:
+                    stall = blocked[0]
+                    raise ViewLagError(stall.view, behind[stall.view], position, 0, stall)
             if time.monotonic() >= deadline:
-                raise ViewLagError(slowest, positions[slowest], position, timeout)
+                raise ViewLagError(slowest, behind[slowest], position, timeout)
             time.sleep(poll)
-
-    def run(
-        self,
-        stop: threading.Event,
-        *,
-        interval: float = 0.2,
-        names: Iterable[str] | None = None,
-        max_backoff: float = 30.0,
-    ) -> None:
-        """Follow the log until ``stop`` is set, polling every ``interval`` seconds when idle.
-
-        A failing batch (a locked database, a lost connection, a bug in a handler) was
-        rolled back whole; the worker logs it, keeps it as :attr:`last_error`, waits
-        (doubling up to ``max_backoff``) and tries again rather than dying silently.
-        """
-        backoff = interval
-        while not stop.is_set():
-            try:
-                applied = self.catch_up(names=names)
-            except Exception as error:  # noqa: BLE001 - a worker outlives any one failed batch
-                self.last_error = f"{type(error).__name__}: {error}"
-                log.warning("projection_batch_failed", error=self.last_error, retry_in=backoff)
-                stop.wait(backoff)
-                backoff = min(backoff * 2, max_backoff)
-                continue
-            self.last_error = None
-            backoff = interval
-            if applied == 0:
-                stop.wait(interval)
-
-
-class BackgroundProjector:
-    """Runs a projector in a daemon thread inside the service (the SQLite default)."""
-
-    def __init__(self, projector: Projector, *, interval: float = 0.2) -> None:
-        self.projector = projector
-        self.interval = interval
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
-
-    def start(self) -> None:
-        """Start following the log."""
-        if self._thread is None:
-            self._thread = threading.Thread(
-                target=self.projector.run,
-                args=(self._stop,),
-                kwargs={"interval": self.interval},
-                name="disburse-projector",
-                daemon=True,
-            )
-            self._thread.start()
-
-    def stop(self, timeout: float = 10.0) -> None:
-        """Stop after the batch in progress."""
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout)
-            self._thread = None

@@ -200,7 +200,7 @@ def as_of(
     zone = shared.settings.zone
     target = parse_target(entity_id)
     # The views first: the region check reads what the audit view learnt of the entity.
-    wait_for_head(request)
+    wait_for_head(request, "audit", "balances")
     if isinstance(target, UUID):
         region = views.audit.region_of(str(target))
         if region:
@@ -352,7 +352,7 @@ def export(
         date_to=date_to,
     )
     if entity_id is not None:
-        wait_for_head(request)
+        wait_for_head(request, "audit")
         known = shared.views.audit.region_of(str(entity_id))
         if known:
             who.require_region(known, "the entity")

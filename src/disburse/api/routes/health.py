@@ -26,10 +26,21 @@ class ViewLag(BaseModel):
     lag: int = Field(description="Events behind the log.")
 
 
+class ViewStalled(BaseModel):
+    """A view stopped before an event it cannot apply (the other views go on)."""
+
+    name: str = Field(description="View.")
+    position: int = Field(description="Log position (notification id) of the event.")
+    event_type: str = Field(description="The event's type, e.g. Person.Registered.")
+    since: str = Field(description="When the view first stalled there (UTC).")
+
+
 class Readiness(BaseModel):
     """Whether the service can answer: store reachable, views within the allowed lag."""
 
-    status: str = Field(description="ready or not_ready.")
+    status: str = Field(
+        description="ready; degraded (ready, but a view is stalled: see stalled); or not_ready."
+    )
     store: str = Field(description="ok, or why the store cannot be read.")
     head: int = Field(description="Position of the last event.")
     max_lag: int = Field(description="Allowed lag (DISBURSE_READY_MAX_LAG).")
@@ -37,6 +48,11 @@ class Readiness(BaseModel):
         default=None, description="Why the views are not moving, while they are behind."
     )
     views: list[ViewLag] = Field(description="Each view's lag.")
+    stalled: list[ViewStalled] = Field(
+        default_factory=list,
+        description="Views stopped on an event they cannot apply (disburse project status "
+        "has the error; docs/operations.md the way out).",
+    )
 
 
 @router.get("/healthz", response_model=Health)
@@ -51,7 +67,11 @@ def healthz() -> Health:
     responses={503: {"model": Readiness, "description": "Store unreachable or views behind."}},
 )
 def readyz(request: Request) -> JSONResponse:
-    """Ready when the store answers and no view lags more than the allowed number of events."""
+    """Ready when the store answers and no view lags more than the allowed number of events.
+
+    A view stalled on an event it cannot apply is named (position and event type) and
+    makes the answer ``degraded``, still 200: the other views and every command go on.
+    """
     shared = state(request)
     allowed = shared.settings.ready_max_lag
     try:
@@ -62,16 +82,28 @@ def readyz(request: Request) -> JSONResponse:
         )
         return JSONResponse(body.model_dump(), status_code=503)
     lags = [ViewLag(name=s.name, position=s.position, lag=s.lag) for s in statuses]
+    stalled = [
+        ViewStalled(
+            name=s.name,
+            position=s.stall.position,
+            event_type=s.stall.event_type,
+            since=s.stall.since,
+        )
+        for s in statuses
+        if s.stall is not None
+    ]
+    moving = [s for s in statuses if s.stall is None]
     failing = shared.views.projector.last_error
-    stuck = failing is not None and any(v.lag for v in lags)
-    ready = all(v.lag <= allowed for v in lags) and not stuck
+    stuck = failing is not None and any(s.lag for s in moving)
+    ready = all(s.lag <= allowed for s in moving) and not stuck
     body = Readiness(
-        status="ready" if ready else "not_ready",
+        status=("degraded" if stalled else "ready") if ready else "not_ready",
         store="ok",
         projector_error=failing if stuck else None,
         head=statuses[0].head if statuses else 0,
         max_lag=allowed,
         views=lags,
+        stalled=stalled,
     )
     return JSONResponse(body.model_dump(), status_code=200 if ready else 503)
 
@@ -92,5 +124,6 @@ def metrics(request: Request) -> PlainTextResponse:
         events_written=LedgerStore.events_written,
         head=statuses[0].head if statuses else 0,
         lags={s.name: s.lag for s in statuses},
+        stalled={s.name: int(s.stall is not None) for s in statuses},
     )
     return PlainTextResponse(text, media_type="text/plain; version=0.0.4")

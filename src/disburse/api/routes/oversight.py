@@ -230,7 +230,7 @@ def alerts(
 ) -> JSONResponse:
     """Alerts raised by the FRAUD-* rules, oldest first."""
     scope = who.scope(region)
-    wait_for_views(request, min_position)
+    wait_for_views(request, min_position, "alerts")
     assert status is None or status in STATES  # noqa: S101 - the pattern guarantees it
     found = state(request).views.alerts.find(
         rule=rule, state=status, region=scope, limit=limit, offset=offset
@@ -268,7 +268,7 @@ def fund_balance(
     fund_id: UUID, request: Request, who: Overseer, min_position: MinPosition = None
 ) -> JSONResponse:
     """A fund's balances (double entry, from the balances view)."""
-    wait_for_views(request, min_position)
+    wait_for_views(request, min_position, "balances")
     found = state(request).views.balances.fund(str(fund_id))
     if found is None:
         raise ApiError(
@@ -300,7 +300,7 @@ def region_balance(
 ) -> JSONResponse:
     """A region's balances: a 6-digit code (220200 = the city) or a 2/4/6-digit prefix."""
     scope = who.scope(code)
-    wait_for_views(request, min_position)
+    wait_for_views(request, min_position, "balances")
     found = state(request).views.balances.region(scope, year=year)
     body = RegionBalanceOut(
         scope=found.scope,
@@ -324,7 +324,7 @@ def person_balance(
     shared = state(request)
     person: Person = shared.ledger.people.get(person_id)
     who.require_region(person.home_region, "the person")
-    wait_for_views(request, min_position)
+    wait_for_views(request, min_position, "balances")
     receipts = shared.views.balances.person(str(person_id))
     body = PersonBalanceOut(
         person_id=person_id,
@@ -371,7 +371,7 @@ def trail(
     region = views.audit.region_of(str(entity_id))
     if region:
         who.require_region(region, "the entity")
-    wait_for_views(request, min_position)
+    wait_for_views(request, min_position, "audit")
     entries = views.audit.trail(entity_id, after_position=after, limit=limit, scope=who.region)
     return _page(request, entries, after)
 
@@ -391,7 +391,7 @@ def actor_trail(
     min_position: MinPosition = None,
 ) -> JSONResponse:
     """Everything one actor recorded, in log order (within the key's region)."""
-    wait_for_views(request, min_position)
+    wait_for_views(request, min_position, "audit")
     entries = state(request).views.audit.by_actor(
         actor_id, after_position=after, limit=limit, scope=who.region
     )

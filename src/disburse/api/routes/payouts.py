@@ -232,7 +232,7 @@ def queue(
 ) -> JSONResponse:
     """The queue of payouts, oldest first, with their explanation and evidence."""
     scope = who.scope(region)
-    wait_for_views(request, min_position)
+    wait_for_views(request, min_position, "queue")
     shared = state(request)
     filters: dict[str, Any] = {
         "status": status,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 from disburse.domain.meta import Role
@@ -63,3 +64,23 @@ def test_a_stalled_view_is_named_in_readyz_and_holds_up_only_its_own_queries(
     assert f"position {poisoned} (Person.Registered)" in alerts.json()["detail"]
     assert 'disburse_view_stalled{view="alerts"} 1' in metrics
     assert 'disburse_view_stalled{view="audit"} 0' in metrics
+
+
+def test_reads_that_rebuild_an_entity_from_its_events_send_a_lone_surrogate_as_u_fffd(
+    api: Api,
+) -> None:
+    """GET of a person and as-of read the events, not the views: they answer too (no 500)."""
+    person, fund = poison(api.ledger)
+    api.catch_up()
+
+    today = datetime.now(UTC).date()
+    read = api.get(f"/v1/people/{person}", Role.CLERK)
+    then = api.get(f"/v1/audit/as-of?date={today}&entity_id={person}", Role.INSPECTOR)
+    pack = api.get(f"/v1/audit/export?region={f.COUNTY}&from=2024-01-01&to={today}", Role.INSPECTOR)
+
+    assert read.status_code == 200, read.text
+    assert read.json()["name"] == f"{REPLACEMENT}abc"
+    assert then.status_code == 200, then.text
+    assert REPLACEMENT in then.text
+    assert pack.status_code == 200, pack.text[:500]
+    assert fund

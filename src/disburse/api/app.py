@@ -11,6 +11,7 @@ from fastapi.openapi.utils import get_openapi
 from disburse import __version__
 from disburse.api import problems
 from disburse.api.middleware import BodyLimit, RequestLog
+from disburse.api.responses import JSONResponse
 from disburse.api.routes import bulk as bulk_routes
 from disburse.api.routes import (
     claims,
@@ -84,6 +85,7 @@ def create_app(
         version=__version__,
         description=DESCRIPTION,
         lifespan=lifespan,
+        default_response_class=JSONResponse,
     )
     app.state.disburse = shared
     problems.install(app)

@@ -14,10 +14,10 @@ import json
 import re
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 
 from disburse.api.problems import ApiError
+from disburse.api.responses import JSONResponse
 from disburse.domain.errors import DomainError
 from disburse.domain.request import RecordedRequest, request_id_for
 

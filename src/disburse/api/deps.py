@@ -5,10 +5,10 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 from fastapi import APIRouter, Depends, Header, Query, Request
-from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 
 from disburse.api.problems import ApiError, Problem
+from disburse.api.responses import JSONResponse
 from disburse.api.security import Principal, allow
 from disburse.domain.meta import Role
 

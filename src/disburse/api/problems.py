@@ -7,10 +7,10 @@ from typing import TYPE_CHECKING, Any
 import structlog
 from fastapi import status
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from disburse.api.responses import JSONResponse
 from disburse.domain.errors import (
     ConflictError,
     DomainError,

@@ -8,7 +8,6 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal
 from uuid import UUID
 
 from fastapi import APIRouter, Request
-from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field, TypeAdapter, ValidationError
 
 from disburse.api.commands import (
@@ -20,6 +19,7 @@ from disburse.api.commands import (
 )
 from disburse.api.deps import CREATE_DEPS, Submitter, problems, state
 from disburse.api.problems import ApiError, FieldProblem, rule_of, status_of
+from disburse.api.responses import JSONResponse
 from disburse.api.routes.claims import (
     ApplicationIn,
     GrantIn,

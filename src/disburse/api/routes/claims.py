@@ -8,7 +8,6 @@ from typing import Any
 from uuid import UUID
 
 from fastapi import APIRouter, Request
-from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
 from disburse.api.commands import run_command
@@ -20,6 +19,7 @@ from disburse.api.deps import (
     entity_response,
     state,
 )
+from disburse.api.responses import JSONResponse
 from disburse.api.schemas import Count, Fen, Input
 from disburse.api.security import Principal
 from disburse.application.grants import GrantClaim

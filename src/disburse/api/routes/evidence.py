@@ -13,7 +13,7 @@ from typing import Annotated, Any, BinaryIO, cast
 from uuid import UUID
 
 from fastapi import APIRouter, Depends, Query, Request
-from fastapi.responses import JSONResponse, Response, StreamingResponse
+from fastapi.responses import Response, StreamingResponse
 from pydantic import BaseModel, Field
 
 from disburse.api.commands import run_command
@@ -30,6 +30,7 @@ from disburse.api.deps import (
     wait_for_head,
 )
 from disburse.api.problems import ApiError
+from disburse.api.responses import JSONResponse
 from disburse.api.routes.oversight import TotalsOut, totals_out
 from disburse.api.schemas import Input
 from disburse.api.security import Principal, allow, deny

@@ -5,7 +5,6 @@ from __future__ import annotations
 from uuid import UUID
 
 from fastapi import APIRouter, Request
-from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
 from disburse.api.commands import run_command
@@ -18,6 +17,7 @@ from disburse.api.deps import (
     entity_response,
     state,
 )
+from disburse.api.responses import JSONResponse
 from disburse.api.schemas import Fen, Input, StrictInt
 from disburse.domain.fund import Fund, FundSource
 from disburse.domain.regions import check_region_code

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from fastapi import APIRouter, Request
-from fastapi.responses import JSONResponse, PlainTextResponse
+from fastapi.responses import PlainTextResponse
 from pydantic import BaseModel, Field
 
 from disburse.api.deps import state
+from disburse.api.responses import JSONResponse
 from disburse.application.store import LedgerStore
 
 router = APIRouter(tags=["operations"])

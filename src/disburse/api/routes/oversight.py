@@ -6,7 +6,6 @@ from typing import Annotated, Any
 from uuid import UUID
 
 from fastapi import APIRouter, Query, Request
-from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
 from disburse.api.commands import run_command
@@ -25,6 +24,7 @@ from disburse.api.deps import (
     wait_for_views,
 )
 from disburse.api.problems import ApiError
+from disburse.api.responses import JSONResponse
 from disburse.api.schemas import Input
 from disburse.domain.alert import AlertOutcome
 from disburse.domain.person import Person

@@ -9,7 +9,6 @@ from typing import Annotated, Any, TypeVar
 from uuid import UUID
 
 from fastapi import APIRouter, Depends, Query, Request
-from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
 from disburse.api.commands import run_command
@@ -29,6 +28,7 @@ from disburse.api.deps import (
     state,
     wait_for_views,
 )
+from disburse.api.responses import JSONResponse
 from disburse.api.schemas import Count, Fen, Input
 from disburse.api.security import Principal, allow
 from disburse.application.context import Context

@@ -6,7 +6,6 @@ from datetime import date
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
-from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
 from disburse.api.commands import run_command
@@ -17,6 +16,7 @@ from disburse.api.deps import (
     creation,
     state,
 )
+from disburse.api.responses import JSONResponse
 from disburse.api.schemas import Input
 from disburse.api.security import deny
 from disburse.domain.regions import check_region_code

@@ -7,7 +7,6 @@ from datetime import date
 from uuid import UUID
 
 from fastapi import APIRouter, Request
-from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
 from disburse.api.commands import run_command
@@ -20,6 +19,7 @@ from disburse.api.deps import (
     entity_response,
     state,
 )
+from disburse.api.responses import JSONResponse
 from disburse.api.schemas import Count, Fen, Input, StrictInt
 from disburse.api.security import Principal
 from disburse.application.context import Context

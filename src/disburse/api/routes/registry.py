@@ -8,7 +8,6 @@ from typing import Annotated, Literal
 from uuid import UUID
 
 from fastapi import APIRouter, Request
-from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
 from disburse.api.commands import run_command
@@ -21,6 +20,7 @@ from disburse.api.deps import (
     entity_response,
     state,
 )
+from disburse.api.responses import JSONResponse
 from disburse.api.schemas import Fen, Input
 from disburse.api.security import Principal
 from disburse.application.ledger import Ledger

@@ -34,6 +34,8 @@ CITY = COUNTY[:4]  # 2202: the city the test county belongs to
 PROVINCE = COUNTY[:2]
 #: Regions keys are made for: the test county, another county, the city, the province.
 REGIONS = {"county": COUNTY, "other": OTHER_COUNTY, "city": CITY, "province": PROVINCE}
+#: The label of keys in the test county that are not gateways (they may not send X-Actor-Id).
+DIRECT = "direct"
 _RESIDENT_ID = re.compile(r"(?<![0-9])[1-9][0-9]{16}[0-9Xx](?![0-9])")
 
 
@@ -88,13 +90,21 @@ class Api:
 
 
 def make_keys(ledger: Ledger) -> dict[tuple[Role, str], str]:
-    """One client per role and test region."""
+    """One client per role and test region.
+
+    They are gateways, so tests can name the actor (``X-Actor-Id``) behind each call;
+    the ``DIRECT`` keys of the county are ordinary keys, each one actor.
+    """
     clients = Clients(ledger.store, ledger.keys)
     keys = {}
     for role in (Role.CLERK, Role.FINANCE, Role.INSPECTOR, Role.CLAIMANT, Role.ADMIN):
-        for label, region in REGIONS.items():
+        for label, region in (*REGIONS.items(), (DIRECT, COUNTY)):
             issued = clients.create(
-                operator_context(), name=f"{role.value}-{label}", role=role, region_code=region
+                operator_context(),
+                name=f"{role.value}-{label}",
+                role=role,
+                region_code=region,
+                gateway=label != DIRECT,
             )
             keys[(role, label)] = issued.key
     return keys

@@ -86,12 +86,22 @@ def create(
     ],
     role: Annotated[Role, typer.Option(help="clerk, finance, inspector, claimant or admin.")],
     region: Annotated[str, typer.Option(help="2-, 4- or 6-digit region prefix.")],
+    gateway: Annotated[
+        bool,
+        typer.Option(
+            "--gateway",
+            help="An outside system that signs in its own users: its X-Actor-Id names "
+            "them (other keys may not send X-Actor-Id).",
+        ),
+    ] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
     """Create a client; its key is printed once and cannot be shown again."""
     clients, ledger = _open()
     try:
-        issued = clients.create(operator_context(), name=name, role=role, region_code=region)
+        issued = clients.create(
+            operator_context(), name=name, role=role, region_code=region, gateway=gateway
+        )
     except DomainError as error:
         raise refused(error) from None
     finally:
@@ -105,12 +115,14 @@ def create(
                     "name": client.name,
                     "role": client.role.value,
                     "region": client.region_code,
+                    "gateway": client.gateway,
                     "key": issued.key,
                 }
             )
         )
         return
-    console.print(f"client {client.name} ({client.role.value}, region {client.region_code})")
+    kind = ", gateway" if client.gateway else ""
+    console.print(f"client {client.name} ({client.role.value}, region {client.region_code}{kind})")
     console.print(f"key: {issued.key}")
     console.print("[yellow]keep the key now: only its hash is stored[/yellow]")
 
@@ -131,6 +143,7 @@ def list_clients(
             "name": c.name,
             "role": c.role.value,
             "region": c.region_code,
+            "gateway": c.gateway,
             "revoked": c.revoked,
             "created_by": c.created_by,
         }
@@ -140,13 +153,14 @@ def list_clients(
         typer.echo(json.dumps(rows))
         return
     table = Table(title="API clients")
-    for column in ("name", "role", "region", "state", "client id", "created by"):
+    for column in ("name", "role", "region", "gateway", "state", "client id", "created by"):
         table.add_column(column)
     for row in rows:
         table.add_row(
             str(row["name"]),
             str(row["role"]),
             str(row["region"]),
+            "yes" if row["gateway"] else "",
             "revoked" if row["revoked"] else "live",
             str(row["client_id"]),
             str(row["created_by"]),

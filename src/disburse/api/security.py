@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, NoReturn
 
 import structlog
 from fastapi import Depends, Header, Request
@@ -12,10 +12,10 @@ from fastapi import Depends, Header, Request
 from disburse.api.problems import ApiError
 from disburse.application.context import Context
 from disburse.domain.meta import Role
-from disburse.domain.regions import region_scope, within
+from disburse.domain.regions import region_scope, scope_of, within
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
+    from collections.abc import Callable, Iterable
 
     from disburse.api.state import ApiState
 
@@ -36,14 +36,16 @@ class Principal:
     region: str
     actor_id: str
     request_id: str
+    gateway: bool = False
 
     def context(self) -> Context:
-        """The command context: events record this actor, role, client and request."""
+        """The command context: events record this actor, role, client, request, gateway."""
         return Context(
             actor_id=self.actor_id,
             role=self.role,
             client_id=self.client_id,
             request_id=self.request_id,
+            gateway=self.gateway,
         )
 
     @property
@@ -69,16 +71,39 @@ class Principal:
         return scope
 
     def require_region(self, region_code: str, what: str) -> None:
-        """Refuse (403, REGION-SCOPE) what lies outside the caller's region."""
+        """Refuse (403, REGION-SCOPE) what lies outside the caller's region.
+
+        The refusal names neither the region nor the resource: nothing about another
+        region is said to a key outside it.
+        """
         if not self.covers(region_code):
-            deny(
-                self,
-                "REGION-SCOPE",
-                f"{what} is in region {region_code}, outside this key's region {self.region}",
-            )
+            deny_scope(self, what)
+
+    def require_reach(self, region_code: str, what: str) -> None:
+        """Refuse (403, REGION-SCOPE) a region neither inside the caller's nor covering it.
+
+        A county key may use the fund of its city or province, not that of another county.
+        """
+        if not (self.covers(region_code) or within(self.region, scope_of(region_code))):
+            deny_scope(self, what)
+
+    def require_any_region(self, region_codes: Iterable[str], what: str) -> None:
+        """Refuse (403, REGION-SCOPE) unless one of the regions lies inside the caller's."""
+        if not any(self.covers(code) for code in region_codes):
+            deny_scope(self, what)
 
 
-def deny(principal: Principal, rule_id: str, detail: str, field: str | None = None) -> None:
+def deny_scope(principal: Principal, what: str, field: str | None = None) -> NoReturn:
+    """Refuse (403, REGION-SCOPE) naming only the caller's own region."""
+    deny(
+        principal,
+        "REGION-SCOPE",
+        f"{what} is outside this key's region {principal.region}",
+        field=field,
+    )
+
+
+def deny(principal: Principal, rule_id: str, detail: str, field: str | None = None) -> NoReturn:
     """Log the denial with the actor, and refuse with 403."""
     log.warning(
         "access_denied",
@@ -106,8 +131,9 @@ def authenticate(
     x_actor_id: Annotated[
         str | None,
         Header(
-            description="The person at the client's end who acts (recorded as "
-            "<client name>/<actor>); 1-64 letters, digits, '.', '_', '@' or '-'."
+            description="Gateway keys only: the person at the client's end who acts "
+            "(recorded as <client name>/<actor>); 1-64 letters, digits, '.', '_', '@' or '-'. "
+            "Other keys sending it get 403 ACTOR-NOT-GATEWAY."
         ),
     ] = None,
 ) -> Principal:
@@ -151,8 +177,17 @@ def authenticate(
         region=client.region_code,
         actor_id=actor,
         request_id=request.state.request_id,
+        gateway=client.gateway,
     )
     request.state.principal = principal
+    if x_actor_id is not None and not client.gateway:
+        deny(
+            principal,
+            "ACTOR-NOT-GATEWAY",
+            "only a gateway key (`disburse clients create --gateway`) may name its user in "
+            "X-Actor-Id; this key acts as itself",
+            field="header.X-Actor-Id",
+        )
     return principal
 
 

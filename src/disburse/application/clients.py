@@ -34,11 +34,14 @@ class Clients:
         self._store = store
         self._keys = keys
 
-    def create(self, ctx: Context, *, name: str, role: Role, region_code: str) -> IssuedKey:
+    def create(
+        self, ctx: Context, *, name: str, role: Role, region_code: str, gateway: bool = False
+    ) -> IssuedKey:
         """A new client with a new random key: ``dsb_<client id>_<secret>``.
 
         The client id in the key says which client to check; only the secret's keyed
-        hash is stored.
+        hash is stored. A ``gateway`` signs in its own users and names them in
+        ``X-Actor-Id``; other clients are one actor each.
         """
         secret = secrets.token_urlsafe(32)
 
@@ -52,6 +55,7 @@ class Clients:
                 region_code=region_code,
                 key_hash=self._keys.api_key_hash(secret),
                 meta=ctx.meta(),
+                gateway=gateway,
             )
             key = f"{PREFIX}_{client.id.hex}_{secret}"
             directory.add(client_id=client.id, name=client.name, meta=ctx.meta())

@@ -16,6 +16,8 @@ class Context:
     role: Role
     client_id: str
     request_id: str = field(default_factory=lambda: str(uuid.uuid4()))
+    #: The actor id was vouched for by a gateway key (see ``Meta.gateway``).
+    gateway: bool = False
 
     def meta(self, reason: str | None = None) -> Meta:
         """Event metadata for this actor and request."""
@@ -25,6 +27,7 @@ class Context:
             client_id=self.client_id,
             request_id=self.request_id,
             reason=reason,
+            gateway=self.gateway,
         )
 
 

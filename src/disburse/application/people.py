@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from disburse.domain.errors import ConflictError
+from disburse.domain.errors import ConflictError, RuleViolationError
 from disburse.domain.horizon import check_happened
 from disburse.domain.identity import birth_date, mask_resident_id, normalise_resident_id
 from disburse.domain.person import (
@@ -15,6 +15,7 @@ from disburse.domain.person import (
     check_registration,
     person_id_for,
 )
+from disburse.domain.regions import within
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -25,6 +26,21 @@ if TYPE_CHECKING:
     from disburse.application.store import Changes, LedgerStore
     from disburse.domain.months import Month
     from disburse.keys import KeyRing
+
+
+class RegisteredElsewhereError(RuleViolationError):
+    """The resident ID is registered outside the region the caller acts for.
+
+    It names neither the region nor the person: the API answers it as 403 REGION-SCOPE.
+    """
+
+    def __init__(self) -> None:
+        super().__init__(
+            "REGION-SCOPE",
+            "this resident ID cannot be registered with this key: the person is registered "
+            "outside its region (the county of their household registry registers them)",
+            "resident_id",
+        )
 
 
 @dataclass(frozen=True)
@@ -59,8 +75,14 @@ class People:
         household_id: str,
         bank_account: str,
         public_payroll: bool = False,
+        scope: str | None = None,
     ) -> Registration:
-        """Register a person; the same resident ID again returns the same person."""
+        """Register a person; the same resident ID again returns the same person.
+
+        ``scope``: the region prefix the caller acts for. A person already registered
+        outside it raises ``RegisteredElsewhereError``, decided in the same transaction as
+        the registration, so a race between two regions answers the loser the same way.
+        """
         rid = normalise_resident_id(resident_id)
         name, home_region, household_id, bank_account = check_registration(
             name=name, home_region=home_region, household_id=household_id, bank_account=bank_account
@@ -70,6 +92,8 @@ class People:
         def decide(changes: Changes) -> Registration:
             existing = self._store.find(Person, person_id_for(id_hash))
             if existing is not None:
+                if scope is not None and not within(existing.home_region, scope):
+                    raise RegisteredElsewhereError
                 existing.require_identity()
                 return Registration(existing.id, created=False)
             person = Person(

@@ -43,22 +43,42 @@ def _require_manager(meta: Meta) -> None:
 
 
 class ApiClient(Aggregate):
-    """One key holder: its name, role, region scope and the hash of its key."""
+    """One key holder: its name, role, region scope and the hash of its key.
+
+    A gateway is an outside system that signs in its own users: only its ``X-Actor-Id``
+    is taken as naming a distinct person. Clients created before gateways existed
+    (their ``Created`` event has no flag) are not gateways.
+    """
 
     @event("Created")
     def __init__(
-        self, *, name: str, role: Role, region_code: str, key_hash: str, meta: Meta
+        self,
+        *,
+        name: str,
+        role: Role,
+        region_code: str,
+        key_hash: str,
+        meta: Meta,
+        gateway: bool = False,
     ) -> None:
         self.name = name
         self.role = Role(role)
         self.region_code = region_code
         self.key_hash = key_hash
+        self.gateway = gateway is True
         self.created_by = meta.actor_id
         self.revoked = False
 
     @classmethod
     def create(
-        cls, *, name: str, role: Role, region_code: str, key_hash: str, meta: Meta
+        cls,
+        *,
+        name: str,
+        role: Role,
+        region_code: str,
+        key_hash: str,
+        meta: Meta,
+        gateway: bool = False,
     ) -> ApiClient:
         """A new client; only an admin (or the ledger itself) creates one."""
         _require_manager(meta)
@@ -81,6 +101,7 @@ class ApiClient(Aggregate):
             region_code=region_code,
             key_hash=key_hash,
             meta=meta,
+            gateway=gateway,
         )
 
     def revoke(self, *, meta: Meta) -> None:

@@ -33,6 +33,19 @@ class Meta:
     reason: str | None = None
     rule_ids: tuple[str, ...] = field(default_factory=tuple)
     policy_version: str | None = None
+    #: Whether a gateway key (an outside system that signs in its own users) vouched for
+    #: the part of ``actor_id`` after the client name (its ``X-Actor-Id``).
+    gateway: bool = False
+
+    @property
+    def principal(self) -> str:
+        """Who the ledger holds responsible, for separation of duties.
+
+        A gateway's actor id as a whole (``portal/zhang.wei``); otherwise the authenticated
+        part only: the client name before any ``/`` (an ``X-Actor-Id`` a non-gateway key
+        sent, in events stored before gateways existed, is not the ledger's to trust).
+        """
+        return self.actor_id if self.gateway else self.actor_id.partition("/")[0]
 
     def because(
         self,
@@ -65,6 +78,7 @@ class Meta:
             "reason": self.reason,
             "rule_ids": list(self.rule_ids),
             "policy_version": self.policy_version,
+            "gateway": self.gateway,
         }
 
     @classmethod
@@ -83,4 +97,5 @@ class Meta:
             reason=None if reason is None else str(reason),
             rule_ids=tuple(str(r) for r in rule_ids),
             policy_version=None if version is None else str(version),
+            gateway=data.get("gateway") is True,  # events stored before gateways: False
         )

@@ -92,10 +92,12 @@ class Payout(Aggregate):
         self.holds = list(holds)  # reservation keys its source holds (released on rejection)
         self.requested_by = meta.actor_id
         self.requested_via = meta.client_id
+        self.requested_principal = meta.principal
         self.status = PayoutStatus.REQUESTED
         self.notice_ends_on: date | None = None
         self.objections: dict[str, bool] = {}  # objection id -> still open
         self.approvers: list[str] = []
+        self.approving_principals: list[str] = []  # separation of duties compares these
         self.batch_id: UUID | None = None
         self.account: str | None = None
         self.bank_reference: str | None = None
@@ -230,13 +232,17 @@ class Payout(Aggregate):
         return final
 
     def check_approver(self, meta: Meta) -> None:
-        """Segregation of duties: a finance role, not the requester, not the first approver."""
+        """Segregation of duties: a finance role, not the requester, not the first approver.
+
+        Actors are compared as principals (``Meta.principal``): a key that is not a
+        gateway is one principal whatever ``X-Actor-Id`` it sent.
+        """
         meta.require_finance("approve payouts")
-        if meta.actor_id == self.requested_by:
+        if meta.principal == self.requested_principal:
             raise RuleViolationError(
                 "PAYOUT-SOD", "the approver must differ from whoever requested the payout", "actor"
             )
-        if meta.actor_id in self.approvers:
+        if meta.principal in self.approving_principals:
             raise RuleViolationError(
                 "PAYOUT-SOD", "the second approval needs a different approver", "actor"
             )
@@ -244,6 +250,7 @@ class Payout(Aggregate):
     @event("Approved")
     def _approved(self, *, final: bool, meta: Meta) -> None:
         self.approvers.append(meta.actor_id)
+        self.approving_principals.append(meta.principal)
         self.status = PayoutStatus.APPROVED if final else PayoutStatus.FIRST_APPROVED
 
     def reject(self, *, meta: Meta) -> bool:

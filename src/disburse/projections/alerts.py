@@ -41,6 +41,7 @@ class AlertsView(View):
     name = "alerts"
     tables = (
         "alerts",
+        "alert_regions",
         "alert_people",
         "alert_incomes",
         "alert_posts",

@@ -31,6 +31,11 @@ ALERTS_DDL = (
     " UNIQUE (rule_id, subject_key, generation))",
     "CREATE INDEX IF NOT EXISTS alerts_by_rule ON alerts (rule_id, state)",
     "CREATE INDEX IF NOT EXISTS alerts_by_region ON alerts (region_code, state)",
+    # Every region an alert concerns (the region it was raised in, the home region of its
+    # person, the region of each claim in its evidence): inspectors of each may see it.
+    "CREATE TABLE IF NOT EXISTS alert_regions (alert_id TEXT NOT NULL,"
+    " region_code TEXT NOT NULL, PRIMARY KEY (alert_id, region_code))",
+    "CREATE INDEX IF NOT EXISTS alert_regions_by_region ON alert_regions (region_code)",
 )
 
 
@@ -46,6 +51,8 @@ class Finding:
     person_id: str | None
     summary: str
     evidence: tuple[int, ...]
+    #: Other regions the finding concerns (e.g. those of the claims in its evidence).
+    regions: tuple[str, ...] = ()
 
 
 def alert_id_for(rule_id: str, key: str, generation: int) -> uuid.UUID:
@@ -82,6 +89,7 @@ def _record_one(tx: Tx, finding: Finding, where: Position) -> None:
     if latest["state"] == "dismissed":
         _raise(tx, finding, int(latest["generation"]) + 1, merged, where)
         return
+    _file_under_regions(tx, str(latest["alert_id"]), finding)
     tx.execute(
         "UPDATE alerts SET evidence = :evidence, summary = :summary,"
         " updated_position = :position WHERE alert_id = :id",
@@ -94,7 +102,27 @@ def _record_one(tx: Tx, finding: Finding, where: Position) -> None:
     )
 
 
+def _file_under_regions(tx: Tx, alert_id: str, finding: Finding) -> None:
+    """Add the regions a finding concerns to its alert: its own, its person's home, others."""
+    regions = {finding.region_code, *finding.regions}
+    if finding.person_id is not None:
+        person = tx.one(
+            "SELECT home_region FROM alert_people WHERE person_id = :id",
+            {"id": finding.person_id},
+        )
+        if person is not None:
+            regions.add(person["home_region"])
+    for region in sorted(regions):
+        tx.execute(
+            "INSERT INTO alert_regions (alert_id, region_code) VALUES (:id, :region)"
+            " ON CONFLICT (alert_id, region_code) DO NOTHING",
+            {"id": alert_id, "region": region},
+        )
+
+
 def _raise(tx: Tx, finding: Finding, generation: int, evidence: list[int], where: Position) -> None:
+    alert_id = str(alert_id_for(finding.rule_id, finding.key, generation))
+    _file_under_regions(tx, alert_id, finding)
     tx.execute(
         "INSERT INTO alerts (alert_id, rule_id, subject_type, subject_id, subject_key,"
         " generation, region_code, person_id, summary, evidence, raised_at, raised_position,"
@@ -102,7 +130,7 @@ def _raise(tx: Tx, finding: Finding, generation: int, evidence: list[int], where
         " :generation, :region, :person, :summary, :evidence, :at, :position, :position,"
         " 'open')",
         {
-            "id": str(alert_id_for(finding.rule_id, finding.key, generation)),
+            "id": alert_id,
             "rule": finding.rule_id,
             "subject_type": finding.subject_type,
             "subject_id": finding.subject_id,

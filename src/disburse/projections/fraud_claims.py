@@ -19,7 +19,7 @@ LIVE_APPLICATION = LIVE_SOURCE.format(src="a.application_id")
 def duplicate_grant(tx: Tx, grant: Row) -> list[Finding]:
     """FRAUD-DUP-GRANT: two live transport grants for one person and year (any county)."""
     rows = tx.all(
-        "SELECT g.grant_id, g.position FROM alert_grants g"
+        "SELECT g.grant_id, g.region_code, g.position FROM alert_grants g"
         f" WHERE g.person_id = :p AND g.period = :period AND {LIVE_GRANT} ORDER BY g.position",
         {"p": grant["person_id"], "period": grant["period"]},
     )
@@ -36,6 +36,7 @@ def duplicate_grant(tx: Tx, grant: Row) -> list[Finding]:
             f"{len(rows)} transport grants for {grant['period']}: "
             + ", ".join(r["grant_id"] for r in rows),
             tuple(int(r["position"]) for r in rows),
+            _regions(rows),
         )
     ]
 
@@ -57,7 +58,7 @@ def duplicate_application(tx: Tx, app: Row, policy: PolicyDocument | None) -> li
     found = []
     for subject in _counted_people(tx, app):
         rows = tx.all(
-            "SELECT a.application_id, a.position FROM alert_applications a"
+            "SELECT a.application_id, a.region_code, a.position FROM alert_applications a"
             " JOIN alert_app_people ap ON ap.application_id = a.application_id"
             f" WHERE ap.person_id = :p AND a.programme = :programme{same_year}{same_applicant}"
             f" AND {LIVE_APPLICATION} ORDER BY a.position",
@@ -82,6 +83,7 @@ def duplicate_application(tx: Tx, app: Row, policy: PolicyDocument | None) -> li
                 f"{len(rows)} {app['programme']} applications for one beneficiary "
                 f"({rules.frequency.replace('_', ' ')})",
                 tuple(int(r["position"]) for r in rows),
+                _regions(rows),
             )
         )
     return found
@@ -102,7 +104,8 @@ def duplicate_broker(tx: Tx, app: Row) -> list[Finding]:
     found = []
     for person in people:
         rows = tx.all(
-            "SELECT a.application_id, a.applicant_id, a.position FROM alert_applications a"
+            "SELECT a.application_id, a.applicant_id, a.region_code, a.position"
+            " FROM alert_applications a"
             " JOIN alert_app_people ap ON ap.application_id = a.application_id"
             " WHERE ap.person_id = :p AND a.applicant_kind = 'broker' AND a.year = :year"
             f" AND {LIVE_APPLICATION} ORDER BY a.position",
@@ -120,9 +123,15 @@ def duplicate_broker(tx: Tx, app: Row) -> list[Finding]:
                     person["person_id"],
                     f"the worker is claimed by {len(brokers)} brokers in {app['year']}",
                     tuple(int(r["position"]) for r in rows),
+                    _regions(rows),
                 )
             )
     return found
+
+
+def _regions(rows: list[Row]) -> tuple[str, ...]:
+    """The regions of the claims a finding rests on."""
+    return tuple(sorted({str(r["region_code"]) for r in rows}))
 
 
 def _counted_people(tx: Tx, app: Row) -> list[Row]:
@@ -169,7 +178,8 @@ def over_cap(tx: Tx, app: Row, policy: PolicyDocument | None) -> list[Finding]:
     found = []
     for person in people:
         rows = tx.all(
-            "SELECT a.months, a.per_person_fen, a.position FROM alert_applications a"
+            "SELECT a.months, a.per_person_fen, a.region_code, a.position"
+            " FROM alert_applications a"
             " JOIN alert_app_people ap ON ap.application_id = a.application_id"
             f" WHERE ap.person_id = :p AND a.programme = :programme{scope}"
             f" AND {LIVE_APPLICATION} ORDER BY a.position",
@@ -201,6 +211,7 @@ def over_cap(tx: Tx, app: Row, policy: PolicyDocument | None) -> list[Finding]:
                 person_id,
                 summary,
                 evidence,
+                _regions(rows),
             )
         )
     return found

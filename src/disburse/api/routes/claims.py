@@ -194,6 +194,10 @@ def application_submission(
     )
     if region is not None:
         who.require_region(region, "the applicant")
+    for beneficiary_id in body.beneficiary_ids:
+        beneficiary = ledger.store.find(Person, beneficiary_id)
+        if beneficiary is not None:  # an unknown one is left to the command
+            who.require_region(beneficiary.home_region, "a beneficiary")
     return lambda: ledger.subsidies.submit(
         who.context(),
         programme=body.programme,

@@ -45,6 +45,10 @@ class AlertOut(BaseModel):
     subject_id: str = Field(description="Its id.")
     person_id: str | None = Field(description="The person concerned, if one.")
     region_code: str = Field(description="Region that raised it.")
+    regions: list[str] = Field(
+        description="Every region it concerns (where it was raised, the person's home "
+        "region, each claim's region): the inspectors of each list, read and resolve it."
+    )
     summary: str = Field(description="What was found, in words.")
     evidence: list[int] = Field(description="Log positions of the events it rests on.")
     raised_at: str = Field(description="When raised (UTC, ISO 8601).")
@@ -182,6 +186,7 @@ def _alert(alert: Alert) -> AlertOut:
         subject_id=alert.subject_id,
         person_id=alert.person_id,
         region_code=alert.region_code,
+        regions=list(alert.regions),
         summary=alert.summary,
         evidence=list(alert.evidence),
         raised_at=alert.raised_at,
@@ -246,7 +251,7 @@ def resolve_alert(
     views = state(request).views
     alert = views.alerts.get(alert_id)
     if alert is not None:
-        who.require_region(alert.region_code, "the alert")
+        who.require_any_region(alert.regions, "the alert")
     return run_command(
         request,
         who,

@@ -483,12 +483,26 @@ def _load_batch(request: Request, batch_id: UUID, who: Principal) -> PaymentBatc
     return batch
 
 
+def _payouts_in_scope(request: Request, payout_ids: list[UUID], who: Principal) -> list[Payout]:
+    """Each payout named, once every one is found in the caller's region (404, then 403).
+
+    Checked before any rule of the command, so nothing is said about another region's
+    payout (its fund, amount or state).
+    """
+    payouts = state(request).ledger.payouts
+    found = [payouts.get(payout_id) for payout_id in dict.fromkeys(payout_ids)]
+    for payout in found:
+        who.require_region(payout.region_code, "a payout named")
+    return found
+
+
 @creation(router, "/v1/payment-batches", BatchOut)
 def release_batch(body: BatchIn, request: Request, who: Finance) -> JSONResponse:
     """Send approved payouts of one fund to the bank, each to its beneficiary's own account."""
     ledger = state(request).ledger
     who.require_region(ledger.funds.get(body.fund_id).region_code, "the fund")
-    lines = {payout_id: ledger.payouts.get(payout_id).amount_fen for payout_id in body.payout_ids}
+    named = _payouts_in_scope(request, body.payout_ids, who)
+    lines = {payout.id: payout.amount_fen for payout in named}
     return run_command(
         request,
         who,
@@ -521,6 +535,7 @@ def get_batch(batch_id: UUID, request: Request, who: Overseer) -> JSONResponse:
 def record_results(batch_id: UUID, body: ResultsIn, request: Request, who: Finance) -> JSONResponse:
     """Record the bank's result file, whole or not at all (BATCH-TOTALS)."""
     _load_batch(request, batch_id, who)
+    _payouts_in_scope(request, [line.payout_id for line in body.results], who)
     payouts = state(request).ledger.payouts
     return run_command(
         request,

@@ -25,6 +25,7 @@ from disburse.api.security import Principal
 from disburse.application.context import Context
 from disburse.application.posts import Posts
 from disburse.domain.months import Month
+from disburse.domain.person import Person
 from disburse.domain.post import ExitReason, InsuranceKind, Post
 from disburse.domain.regions import check_region_code
 from disburse.domain.site import Site, SiteKind
@@ -214,7 +215,9 @@ def get_site(site_id: UUID, request: Request, who: Reader) -> JSONResponse:
 def create_post(body: PostIn, request: Request, who: Clerk) -> JSONResponse:
     """Set up a post at a site (POST-QUOTA-SITE, POST-STIPEND-FLOOR, POST-FUND)."""
     _site(request, body.site_id, who)
-    posts = state(request).ledger.posts
+    ledger = state(request).ledger
+    who.require_reach(ledger.funds.get(body.fund_id).region_code, "the fund")
+    posts = ledger.posts
     return run_command(
         request,
         who,
@@ -279,6 +282,9 @@ def _on_post(
 @command(router, "/v1/posts/{post_id}/appointments", Done)
 def appoint(post_id: UUID, body: AppointmentIn, request: Request, who: Clerk) -> JSONResponse:
     """Appoint a person (POST-ELIG, POST-ONE-PERSON-ONE-POST, POST-TERM)."""
+    person = state(request).ledger.store.find(Person, body.person_id)
+    if person is not None:  # an unknown person is left to the command (404)
+        who.require_region(person.home_region, "the person")
     return _on_post(
         request,
         who,

@@ -22,10 +22,10 @@ from disburse.api.deps import (
 )
 from disburse.api.responses import JSONResponse
 from disburse.api.schemas import Fen, Input
-from disburse.api.security import Principal
+from disburse.api.security import Principal, deny
 from disburse.application.ledger import Ledger
 from disburse.application.organisations import OrganisationRegistration
-from disburse.application.people import Registration
+from disburse.application.people import RegisteredElsewhereError, Registration
 from disburse.domain.months import Month
 from disburse.domain.organisation import (
     Organisation,
@@ -211,24 +211,30 @@ def register_person(body: PersonIn, request: Request, who: Submitter) -> JSONRes
 def registration(ledger: Ledger, who: Principal, body: PersonIn) -> Callable[[], Registration]:
     """The registration to run, once the caller is found to act in the person's region.
 
-    A person already registered elsewhere is not disclosed to a key outside their region.
+    A person already registered outside the caller's region is refused with 403
+    REGION-SCOPE, every time (races included), naming neither the region nor the person.
     """
     check_region_code(body.home_region, "home_region")
     who.require_region(body.home_region, "the person's home region")
-    existing = ledger.store.find(Person, ledger.people.id_for(body.resident_id))
-    if existing is not None:
-        who.require_region(existing.home_region, "the person")
-    return lambda: ledger.people.register(
-        who.context(),
-        resident_id=body.resident_id,
-        name=body.name,
-        home_region=body.home_region,
-        poverty_status=body.poverty_status,
-        labour_capacity=body.labour_capacity,
-        household_id=body.household_id,
-        bank_account=body.bank_account,
-        public_payroll=body.public_payroll,
-    )
+
+    def register() -> Registration:
+        try:
+            return ledger.people.register(
+                who.context(),
+                resident_id=body.resident_id,
+                name=body.name,
+                home_region=body.home_region,
+                poverty_status=body.poverty_status,
+                labour_capacity=body.labour_capacity,
+                household_id=body.household_id,
+                bank_account=body.bank_account,
+                public_payroll=body.public_payroll,
+                scope=who.region,
+            )
+        except RegisteredElsewhereError as error:
+            deny(who, error.rule_id, error.message, field=error.field)
+
+    return register
 
 
 def load_person(request: Request, person_id: UUID, who: ReaderOrClaimant) -> Person:

@@ -8,13 +8,14 @@ from uuid import UUID
 
 from disburse.application.alerts import Alerts
 from disburse.domain.fund import Fund
+from disburse.domain.text import readable
 from disburse.projections.alert_queries import AlertQueries
 from disburse.projections.alerts import AlertsView
 from disburse.projections.audit import AuditView
 from disburse.projections.audit_queries import AuditQueries
 from disburse.projections.balance_queries import BalanceQueries
 from disburse.projections.balances import BalancesView
-from disburse.projections.db import ViewDB, storable
+from disburse.projections.db import ViewDB
 from disburse.projections.queue import PayoutQueueView
 from disburse.projections.queue_queries import QueueQueries
 from disburse.projections.roster import RosterQueries, RosterView
@@ -107,7 +108,7 @@ def _storable_hash(hash_text: Callable[[str], str]) -> Callable[[str], str]:
         try:
             return hash_text(text)
         except UnicodeEncodeError:
-            return hash_text(storable(text))
+            return hash_text(readable(text))
 
     return hashed
 

@@ -8,12 +8,11 @@ as-of) must still answer: each lone surrogate is sent as U+FFFD, as the views st
 from __future__ import annotations
 
 import json
-import re
 from typing import Any
 
 from fastapi.responses import JSONResponse as _JSONResponse
 
-_SURROGATE = re.compile("[\ud800-\udfff]")
+from disburse.domain.text import readable
 
 
 class JSONResponse(_JSONResponse):
@@ -27,4 +26,4 @@ class JSONResponse(_JSONResponse):
         try:
             return text.encode("utf-8")
         except UnicodeEncodeError:
-            return _SURROGATE.sub("\ufffd", text).encode("utf-8")
+            return readable(text).encode("utf-8")

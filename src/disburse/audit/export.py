@@ -36,6 +36,7 @@ from disburse.audit.digest import Digest, Signer, take_digest
 from disburse.audit.pack_text import FORMAT, VERIFY_SCRIPT, readme
 from disburse.domain.errors import InvalidInputError
 from disburse.domain.regions import check_region_scope, region_scope
+from disburse.domain.text import readable_data
 from disburse.projections.redact import identified_fields
 
 if TYPE_CHECKING:
@@ -220,8 +221,12 @@ def write_pack(
         ):
             payload = entry.payload
             if full_identity and stored.notification is not None:
-                payload = identified_fields(
-                    vars(ledger.store.mapper.to_domain_event(stored.notification))
+                # decoded from the store: text an older release took is shown as the views
+                # show it (a NUL or lone surrogate as U+FFFD), so every file can hold it
+                payload = readable_data(
+                    identified_fields(
+                        vars(ledger.store.mapper.to_domain_event(stored.notification))
+                    )
                 )
             jsonl.write(json.dumps(_record(entry, payload), ensure_ascii=False) + "\n")
             row = _flat(entry, payload, zone)

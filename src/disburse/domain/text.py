@@ -9,6 +9,7 @@ own length limit. A refusal is ``TEXT-INVALID`` naming the field.
 from __future__ import annotations
 
 import dataclasses
+import re
 import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -78,7 +79,7 @@ def clean_text(value: str, *, kind: TextKind, field: str | None = None) -> str:
     return unicodedata.normalize("NFC", value)
 
 
-def storable(value: str) -> str | None:
+def why_unstorable(value: str) -> str | None:
     """Why ``value`` may not be stored in any field (the store's last check), or None."""
     for position, char in enumerate(value):
         if unicodedata.category(char) in _REFUSED and char not in "\t\n":
@@ -133,7 +134,7 @@ def unstorable(value: object, path: str) -> tuple[str, str] | None:
     last check on every event, whatever path the text came in by.
     """
     if isinstance(value, str):
-        why = storable(value)
+        why = why_unstorable(value)
         return None if why is None else (path, why)
     if isinstance(value, BaseModel):
         return unstorable(value.model_dump(), path)
@@ -150,3 +151,29 @@ def unstorable(value: object, path: str) -> tuple[str, str] | None:
             if found:
                 return found
     return None
+
+
+#: What a reader shows in place of a NUL or a lone surrogate (U+FFFD REPLACEMENT CHARACTER).
+REPLACEMENT = "\ufffd"
+_UNREADABLE = re.compile("[\x00\ud800-\udfff]")
+
+
+def readable(text: str) -> str:
+    """``text`` with each NUL and lone surrogate replaced by U+FFFD (the event keeps the original).
+
+    Today's checks refuse both, but a store may hold events an older release accepted. Every
+    reader that must write such text somewhere that cannot hold it (a view on SQLite or
+    PostgreSQL, a JSON response, an evidence pack) shows it the same way.
+    """
+    return _UNREADABLE.sub(REPLACEMENT, text)
+
+
+def readable_data(value: Any) -> Any:  # noqa: ANN401 - any JSON-like data
+    """``value`` with every text inside it (keys too) made :func:`readable`."""
+    if isinstance(value, str):
+        return readable(value)
+    if isinstance(value, Mapping):
+        return {readable_data(k): readable_data(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [readable_data(v) for v in value]
+    return value

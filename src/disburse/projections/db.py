@@ -18,6 +18,8 @@ from psycopg.conninfo import make_conninfo
 from psycopg.rows import dict_row
 from psycopg_pool import ConnectionPool
 
+from disburse.domain.text import readable
+
 if TYPE_CHECKING:
     from collections.abc import Iterator, Mapping
 
@@ -28,9 +30,6 @@ if TYPE_CHECKING:
 Row = dict[str, Any]
 #: What a view cannot store as text: NUL (PostgreSQL text refuses it) and surrogate code
 #: points (not Unicode scalar values: neither SQLite nor PostgreSQL can encode them).
-_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
-#: What a view stores in their place, on both backends (U+FFFD REPLACEMENT CHARACTER).
-REPLACEMENT = "\ufffd"
 _NAMED = re.compile(r"(?<![:\w]):([a-z_][a-z0-9_]*)")
 SQLITE_LOCK_TIMEOUT_S = 30.0
 
@@ -41,19 +40,10 @@ def to_pyformat(statement: str) -> str:
     return _NAMED.sub(r"%(\1)s", statement.replace("%", "%%"))
 
 
-def storable(text: str) -> str:
-    """``text`` with each NUL and lone surrogate replaced by U+FFFD (the event keeps the original).
-
-    The write side may have stored such text (an older release took it); a view must still
-    hold the rest of the event, the same way on SQLite and PostgreSQL.
-    """
-    return _UNSTORABLE.sub(REPLACEMENT, text)
-
-
 def _bound(params: Mapping[str, object] | None) -> dict[str, object]:
-    """Parameters as bound: every text made storable."""
+    """Parameters as bound: every text made readable (NUL and lone surrogates as U+FFFD)."""
     return {
-        key: storable(value) if isinstance(value, str) else value
+        key: readable(value) if isinstance(value, str) else value
         for key, value in (params or {}).items()
     }
 

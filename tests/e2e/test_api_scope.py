@@ -12,6 +12,8 @@ import threading
 from collections import Counter
 from typing import TYPE_CHECKING, Any
 
+import pytest
+
 from disburse.domain.fund import FundSource
 from disburse.domain.meta import Role
 from disburse.domain.organisation import OrganisationKind
@@ -27,6 +29,8 @@ from tests.e2e.test_api_access import (
 from tests.integration.test_alerts import force, grant
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from httpx2 import Response
 
     from tests.api_support import Api
@@ -168,19 +172,37 @@ def test_registering_a_resident_id_of_another_county_names_neither_the_county_no
     assert (again.status_code, again.json()) == (200, {"id": person_id, "created": False})
 
 
-def test_concurrent_registrations_of_one_person_from_two_counties_answer_by_one_rule(
-    api: Api,
+def _organisation_body() -> dict[str, Any]:
+    return {
+        "credit_code": f.credit_code(),
+        "kind": "broker",
+        "name": "某劳务公司",
+        "region_code": f.COUNTY,
+        "bank_account": "6228480012345670",
+    }
+
+
+@pytest.mark.parametrize(
+    ("path", "body", "region_field"),
+    [
+        ("/v1/people", person_body, "home_region"),
+        ("/v1/organisations", _organisation_body, "region_code"),
+    ],
+    ids=["person", "organisation"],
+)
+def test_concurrent_registrations_from_two_counties_answer_by_one_rule(
+    api: Api, path: str, body: Callable[[], dict[str, Any]], region_field: str
 ) -> None:
-    """The county that registered the person first gets its id; the other only a refusal."""
-    body = person_body()
-    callers = [("county", body), ("other", body | {"home_region": f.OTHER_COUNTY})] * 10
+    """The county that registered it first gets its id; the other only a refusal, every time."""
+    sent = body()
+    callers = [("county", sent), ("other", sent | {region_field: f.OTHER_COUNTY})] * 10
     start = threading.Barrier(len(callers))
     answers: list[tuple[str, Response]] = []
     lock = threading.Lock()
 
-    def register(label: str, sent: dict[str, Any]) -> None:
+    def register(label: str, payload: dict[str, Any]) -> None:
         start.wait()
-        response = api.call("POST", "/v1/people", CLERK, label, json_body=sent)
+        response = api.call("POST", path, CLERK, label, json_body=payload)
         with lock:
             answers.append((label, response))
 
@@ -191,16 +213,16 @@ def test_concurrent_registrations_of_one_person_from_two_counties_answer_by_one_
         thread.join()
 
     [winner] = [label for label, r in answers if r.status_code == 201]
-    person_id = next(r.json()["id"] for label, r in answers if r.status_code == 201)
+    created_id = next(r.json()["id"] for label, r in answers if r.status_code == 201)
     home = f.COUNTY if winner == "county" else f.OTHER_COUNTY
     seen = Counter((label, r.status_code) for label, r in answers)
     loser = "other" if winner == "county" else "county"
     assert seen == Counter({(winner, 201): 1, (winner, 200): 9, (loser, 403): 10}), seen
     for label, response in answers:
         if label == winner:
-            assert response.json()["id"] == person_id
+            assert response.json()["id"] == created_id
         else:
-            refused_in_scope(response, person_id, home)
+            refused_in_scope(response, created_id, home)
 
 
 # -- 4. no denial of the authorization matrix names the county or its resources ---------------

@@ -5,18 +5,35 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from disburse.domain.errors import RuleViolationError
 from disburse.domain.organisation import (
     Organisation,
     OrganisationKind,
     normalise_credit_code,
     organisation_id_for,
 )
+from disburse.domain.regions import within
 
 if TYPE_CHECKING:
     from uuid import UUID
 
     from disburse.application.context import Context
     from disburse.application.store import Changes, LedgerStore
+
+
+class OrganisationElsewhereError(RuleViolationError):
+    """The credit code is registered outside the region the caller acts for.
+
+    It names neither the region nor the organisation: the API answers it as 403 REGION-SCOPE.
+    """
+
+    def __init__(self) -> None:
+        super().__init__(
+            "REGION-SCOPE",
+            "this credit code cannot be registered with this key: the organisation is "
+            "registered outside its region",
+            "credit_code",
+        )
 
 
 @dataclass(frozen=True)
@@ -42,13 +59,21 @@ class Organisations:
         name: str,
         region_code: str,
         bank_account: str,
+        scope: str | None = None,
     ) -> OrganisationRegistration:
-        """Register an employer, broker or base."""
+        """Register an employer, broker or base.
+
+        ``scope``: the region prefix the caller acts for. An organisation already registered
+        outside it raises ``OrganisationElsewhereError``, decided in the same transaction as
+        the registration, so a race between two regions answers the loser the same way.
+        """
         code = normalise_credit_code(credit_code)
 
         def decide(changes: Changes) -> OrganisationRegistration:
             existing = self._store.find(Organisation, organisation_id_for(code))
             if existing is not None:
+                if scope is not None and not within(existing.region_code, scope):
+                    raise OrganisationElsewhereError
                 return OrganisationRegistration(existing.id, created=False)
             organisation = Organisation.register(
                 credit_code=code,

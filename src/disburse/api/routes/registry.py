@@ -24,14 +24,15 @@ from disburse.api.responses import JSONResponse
 from disburse.api.schemas import Fen, Input
 from disburse.api.security import Principal, deny
 from disburse.application.ledger import Ledger
-from disburse.application.organisations import OrganisationRegistration
+from disburse.application.organisations import (
+    OrganisationElsewhereError,
+    OrganisationRegistration,
+)
 from disburse.application.people import RegisteredElsewhereError, Registration
 from disburse.domain.months import Month
 from disburse.domain.organisation import (
     Organisation,
     OrganisationKind,
-    normalise_credit_code,
-    organisation_id_for,
 )
 from disburse.domain.person import LabourCapacity, Person, PovertyStatus
 from disburse.domain.regions import check_region_code
@@ -316,21 +317,20 @@ def register_organisation(body: OrganisationIn, request: Request, who: Submitter
     check_region_code(body.region_code)
     who.require_region(body.region_code, "the organisation's region")
     ledger = state(request).ledger
-    known = ledger.store.find(
-        Organisation, organisation_id_for(normalise_credit_code(body.credit_code))
-    )
-    if known is not None:
-        who.require_region(known.region_code, "the organisation")
 
     def action() -> OrganisationRegistration:
-        return ledger.organisations.register(
-            who.context(),
-            credit_code=body.credit_code,
-            kind=body.kind,
-            name=body.name,
-            region_code=body.region_code,
-            bank_account=body.bank_account,
-        )
+        try:
+            return ledger.organisations.register(
+                who.context(),
+                credit_code=body.credit_code,
+                kind=body.kind,
+                name=body.name,
+                region_code=body.region_code,
+                bank_account=body.bank_account,
+                scope=who.region,
+            )
+        except OrganisationElsewhereError as error:
+            deny(who, error.rule_id, error.message, field=error.field)
 
     return run_command(
         request,

@@ -35,16 +35,16 @@ import psycopg
 from eventsourcing.domain import Aggregate, event
 from pydantic import SecretStr
 
-from disburse.application.context import Context
+from disburse.access.context import Context
 from disburse.application.ledger import Ledger
-from disburse.application.store import LedgerStore
-from disburse.audit.sealing import SealingMapper
 from disburse.audit.verify import PAGE, verify
 from disburse.bootstrap import store_env
 from disburse.domain.identity import check_digit
 from disburse.domain.meta import Role
 from disburse.domain.person import LabourCapacity, PovertyStatus
-from disburse.keys import KeyRing, generate_secret, load_keys
+from disburse.persistence.keys import KeyRing, generate_secret, load_keys
+from disburse.persistence.sealing import SealingMapper
+from disburse.persistence.store import LedgerStore
 from disburse.settings import Settings, parse_database_url
 
 if TYPE_CHECKING:
@@ -57,8 +57,8 @@ PLAIN = {
     "postgres": "eventsourcing.postgres:PostgresApplicationRecorder",
 }
 CHAINED = {
-    "sqlite": "disburse.audit.recorders:ChainedSQLiteRecorder",
-    "postgres": "disburse.audit.recorders:ChainedPostgresRecorder",
+    "sqlite": "disburse.persistence.recorders:ChainedSQLiteRecorder",
+    "postgres": "disburse.persistence.recorders:ChainedPostgresRecorder",
 }
 #: The chained store of the last write repeat, which verify then reads.
 VERIFIED = "verified"

@@ -33,7 +33,7 @@ from pathlib import Path
 
 from pydantic import SecretStr
 
-from disburse.application.context import Context
+from disburse.access.context import Context
 from disburse.bootstrap import build_ledger, initialise
 from disburse.domain.identity import check_digit
 from disburse.domain.meta import Role
@@ -43,7 +43,7 @@ from disburse.importing.reader import open_table
 from disburse.importing.report import ReportWriter
 from disburse.importing.runner import import_table, run_import
 from disburse.importing.seen import SeenKeys
-from disburse.keys import generate_secret
+from disburse.persistence.keys import generate_secret
 from disburse.settings import Settings
 
 DEFAULT_ROWS = 1_000_000

@@ -31,7 +31,7 @@ from typing import TYPE_CHECKING
 import psycopg
 from pydantic import SecretStr
 
-from disburse.application.context import Context
+from disburse.access.context import Context
 from disburse.application.payouts import BankResult
 from disburse.bootstrap import build_ledger, initialise
 from disburse.domain.batch import Outcome
@@ -42,11 +42,11 @@ from disburse.domain.months import Month
 from disburse.domain.person import LabourCapacity, PovertyStatus
 from disburse.domain.post import ExitReason, InsuranceKind
 from disburse.domain.site import SiteKind
-from disburse.keys import generate_secret
-from disburse.projections.base import event_type
-from disburse.projections.runner import Projector
+from disburse.persistence.keys import generate_secret
+from disburse.readside.base import event_type
+from disburse.readside.runner import Projector
+from disburse.readside.views import open_views
 from disburse.settings import Settings
-from disburse.views import open_views
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator, Sequence
@@ -55,7 +55,7 @@ if TYPE_CHECKING:
     from eventsourcing.persistence import Notification
 
     from disburse.application.ledger import Ledger
-    from disburse.views import Views
+    from disburse.readside.views import Views
 
 DEFAULT_EVENTS = 20_000
 DEFAULT_PG = "postgresql://postgres@127.0.0.1:5432/postgres"

@@ -13,10 +13,10 @@ from typing import TYPE_CHECKING, Any
 import structlog
 from fastapi.testclient import TestClient
 
+from disburse.access.clients import Clients
 from disburse.api.app import create_app
 from disburse.api.logs import scrub_resident_ids
-from disburse.application.clients import Clients
-from disburse.cli_common import operator_context
+from disburse.cli.common import operator_context
 from disburse.domain.identity import check_digit
 from disburse.domain.meta import Role
 from tests.factories import COUNTY, OTHER_COUNTY
@@ -27,8 +27,8 @@ if TYPE_CHECKING:
     from httpx2 import Response
 
     from disburse.application.ledger import Ledger
+    from disburse.readside.views import Views
     from disburse.settings import Settings
-    from disburse.views import Views
 
 CITY = COUNTY[:4]  # 2202: the city the test county belongs to
 PROVINCE = COUNTY[:2]

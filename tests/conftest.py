@@ -14,9 +14,9 @@ from pydantic import SecretStr
 
 from disburse.application.ledger import Ledger
 from disburse.bootstrap import build_ledger, initialise
-from disburse.keys import generate_secret
+from disburse.persistence.keys import generate_secret
+from disburse.readside.views import Views, open_views
 from disburse.settings import Settings
-from disburse.views import Views, open_views
 from tests.api_support import Api, LogTrap, running_api
 
 if TYPE_CHECKING:

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import TYPE_CHECKING, Any
 
-from disburse.application.context import Context
+from disburse.access.context import Context
 from disburse.domain.fund import FundSource
 from disburse.domain.identity import check_digit
 from disburse.domain.meta import Meta, Role
@@ -23,7 +23,7 @@ if TYPE_CHECKING:
     from uuid import UUID
 
     from disburse.application.ledger import Ledger
-    from disburse.views import Views
+    from disburse.readside.views import Views
 
 COUNTY = "220221"  # a county of Jilin city, Jilin province
 OTHER_COUNTY = "220222"

@@ -1,5 +1,5 @@
 """``python -m disburse`` runs the command line."""
 
-from disburse.cli import main
+from disburse.cli.main import main
 
 main()

@@ -7,10 +7,10 @@ from typing import TYPE_CHECKING
 
 from eventsourcing.persistence import PersistenceError
 
-from disburse.application.context import system_context
+from disburse.access.context import system_context
 from disburse.application.ledger import Ledger
-from disburse.application.store import LedgerStore
-from disburse.keys import KeyRing, load_keys
+from disburse.persistence.keys import KeyRing, load_keys
+from disburse.persistence.store import LedgerStore
 from disburse.policy.default import default_documents
 from disburse.settings import ConfigurationError, Settings, StoreUrl
 
@@ -38,12 +38,12 @@ def store_env(store: StoreUrl, keys: KeyRing, settings: Settings) -> dict[str, s
         env |= {
             "PERSISTENCE_MODULE": "eventsourcing.sqlite",
             "SQLITE_DBNAME": str(store.path),
-            "APPLICATION_RECORDER_TOPIC": "disburse.audit.recorders:ChainedSQLiteRecorder",
+            "APPLICATION_RECORDER_TOPIC": "disburse.persistence.recorders:ChainedSQLiteRecorder",
         }
     else:
         env |= {
             "PERSISTENCE_MODULE": "eventsourcing.postgres",
-            "APPLICATION_RECORDER_TOPIC": "disburse.audit.recorders:ChainedPostgresRecorder",
+            "APPLICATION_RECORDER_TOPIC": "disburse.persistence.recorders:ChainedPostgresRecorder",
             "POSTGRES_DBNAME": store.dbname,
             "POSTGRES_HOST": store.host,
             "POSTGRES_PORT": str(store.port),

@@ -17,8 +17,8 @@ from typing import TYPE_CHECKING, Any
 
 from fastapi import routing
 
-from disburse.application.clients import Clients
-from disburse.cli_common import operator_context
+from disburse.access.clients import Clients
+from disburse.cli.common import operator_context
 from disburse.domain.fund import FundSource
 from disburse.domain.meta import Role
 from disburse.domain.organisation import OrganisationKind

@@ -23,7 +23,6 @@ from pydantic import SecretStr
 
 from disburse.api.app import create_app
 from disburse.audit import asof
-from disburse.audit.chain import ALGORITHM
 from disburse.audit.digest import (
     Digest,
     DigestError,
@@ -32,6 +31,7 @@ from disburse.audit.digest import (
     publish_digest,
 )
 from disburse.domain.meta import Role
+from disburse.persistence.chain import ALGORITHM
 from tests import factories as f
 from tests.api_support import Api, make_keys, running_api
 from tests.e2e.test_api_lifecycle import STIPEND, County, expect, person_body, refused
@@ -43,9 +43,9 @@ if TYPE_CHECKING:
     from httpx2 import Response
 
     from disburse.application.ledger import Ledger
-    from disburse.audit.chain import Link
+    from disburse.persistence.chain import Link
+    from disburse.readside.views import Views
     from disburse.settings import Settings
-    from disburse.views import Views
     from tests.api_support import LogTrap
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from disburse.keys import generate_secret
+from disburse.persistence.keys import generate_secret
 
 DISBURSE = str(Path(sys.executable).with_name("disburse"))
 

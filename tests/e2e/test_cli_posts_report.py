@@ -20,7 +20,7 @@ if TYPE_CHECKING:
     from pathlib import Path
 
     from disburse.application.ledger import Ledger
-    from disburse.views import Views
+    from disburse.readside.views import Views
     from tests.e2e.test_cli_audit import Cli
 
 HEADER = [

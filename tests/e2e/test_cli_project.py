@@ -19,8 +19,8 @@ if TYPE_CHECKING:
     from pathlib import Path
 
     from disburse.application.ledger import Ledger
+    from disburse.readside.views import Views
     from disburse.settings import Settings
-    from disburse.views import Views
     from tests.e2e.test_cli_audit import Cli
 
 TOP_UPS = 6000

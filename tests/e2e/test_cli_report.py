@@ -24,8 +24,8 @@ if TYPE_CHECKING:
     from pathlib import Path
 
     from disburse.application.ledger import Ledger
+    from disburse.readside.views import Views
     from disburse.settings import Settings
-    from disburse.views import Views
 
 REPORTS = ("funds", "region", "programme", "alerts")
 FUNDS_HEADER = [

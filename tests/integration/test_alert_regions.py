@@ -10,7 +10,7 @@ from tests.integration.test_alerts import application, force, grant
 
 if TYPE_CHECKING:
     from disburse.application.ledger import Ledger
-    from disburse.views import Views
+    from disburse.readside.views import Views
 
 
 def test_a_cross_county_alert_is_filed_under_both_counties_and_a_rebuild_files_it_alike(

@@ -30,9 +30,9 @@ if TYPE_CHECKING:
     from uuid import UUID
 
     from disburse.application.ledger import Ledger
-    from disburse.projections.alert_queries import Alert
-    from disburse.projections.queue_queries import QueuedPayout
-    from disburse.views import Views
+    from disburse.readside.alerts.queries import Alert
+    from disburse.readside.queue_queries import QueuedPayout
+    from disburse.readside.views import Views
 
 FEB = Month(2024, 2)
 

@@ -22,7 +22,7 @@ from disburse.audit.asof import EntityAsOf, end_of_day, entity_as_of, parse_targ
 from disburse.domain.batch import Outcome
 from disburse.domain.errors import InvalidInputError, NotFoundError
 from disburse.domain.fund import FundSource
-from disburse.projections.balance_queries import Totals
+from disburse.readside.balance_queries import Totals
 from tests import factories as f
 
 if TYPE_CHECKING:
@@ -31,7 +31,7 @@ if TYPE_CHECKING:
     from eventsourcing.domain import DomainEvent
 
     from disburse.application.ledger import Ledger
-    from disburse.views import Views
+    from disburse.readside.views import Views
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 BUDGET = 100_000_000

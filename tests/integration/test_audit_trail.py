@@ -9,14 +9,14 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from disburse.application.context import Context
+from disburse.access.context import Context
 from disburse.domain.meta import Meta, Role
 from disburse.domain.organisation import OrganisationKind
-from disburse.projections.audit import AuditView
-from disburse.projections.audit_queries import AuditEntry, AuditQueries
-from disburse.projections.base import event_type
-from disburse.projections.db import ViewDB
-from disburse.projections.runner import Projector
+from disburse.readside.audit import AuditView
+from disburse.readside.audit_queries import AuditEntry, AuditQueries
+from disburse.readside.base import event_type
+from disburse.readside.db import ViewDB
+from disburse.readside.runner import Projector
 from tests import factories as f
 
 if TYPE_CHECKING:

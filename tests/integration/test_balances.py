@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from disburse.projections.balance_queries import Totals
+from disburse.readside.balance_queries import Totals
 from tests import factories as f
 
 if TYPE_CHECKING:
     from disburse.application.ledger import Ledger
-    from disburse.views import Views
+    from disburse.readside.views import Views
 
 BUDGET = 100_000_000
 

@@ -22,7 +22,6 @@ from eventsourcing.cryptography import AESCipher
 from eventsourcing.domain import Aggregate
 from eventsourcing.utils import Environment
 
-from disburse.audit.chain import GENESIS, Link, extend
 from disburse.audit.digest import (
     Digest,
     Signer,
@@ -30,15 +29,16 @@ from disburse.audit.digest import (
     publish_digest,
     take_digest,
 )
-from disburse.audit.recorders import ChainedPOPORecorder
 from disburse.audit.verify import Report, verify
+from disburse.persistence.chain import GENESIS, Link, extend
+from disburse.persistence.recorders import ChainedPOPORecorder
 from tests import factories as f
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
 
     from disburse.application.ledger import Ledger
-    from disburse.audit.recorders import ChainedRecorder
+    from disburse.persistence.recorders import ChainedRecorder
     from disburse.settings import Settings
     from tests.conftest import LedgerFactory
 

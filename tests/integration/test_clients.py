@@ -6,8 +6,8 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from disburse.application.clients import Clients
-from disburse.domain.client import ApiClient
+from disburse.access.client import ApiClient
+from disburse.access.clients import Clients
 from disburse.domain.errors import ConflictError, InvalidInputError, RuleViolationError
 from disburse.domain.meta import Role
 from tests import factories as f

@@ -17,17 +17,17 @@ import pytest
 from disburse.audit.verify import verify
 from disburse.demo import build_demo
 from disburse.demo.planted import FRAUD_RULES
+from disburse.readside.views import open_views
 from disburse.settings import Settings
-from disburse.views import open_views
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
 
     from disburse.application.ledger import Ledger
-    from disburse.views import Views
+    from disburse.readside.views import Views
 
 YEAR = 2023  # the test ledger's today is 2024-03-01
-PROJECTIONS = Path(__file__).parents[2] / "src" / "disburse" / "projections"
+PROJECTIONS = Path(__file__).parents[2] / "src" / "disburse" / "readside"
 
 
 def test_the_demo_raises_every_fraud_rule_pays_with_four_eyes_and_reconciles(
@@ -74,7 +74,7 @@ def test_the_demo_raises_every_fraud_rule_pays_with_four_eyes_and_reconciles(
 def test_the_demo_knows_every_fraud_rule_the_alerts_view_raises() -> None:
     in_code = {
         rule
-        for module in PROJECTIONS.glob("*.py")
+        for module in PROJECTIONS.rglob("*.py")
         for rule in re.findall(r'"(FRAUD-[A-Z-]+)"', module.read_text(encoding="utf-8"))
     }
 

@@ -15,8 +15,6 @@ from eventsourcing.utils import Environment
 
 from disburse.application.ledger import Ledger
 from disburse.application.payouts import BankResult
-from disburse.application.store import LedgerStore
-from disburse.audit.sealing import PersonKeys
 from disburse.audit.verify import verify
 from disburse.bootstrap import store_env
 from disburse.domain.batch import Outcome
@@ -24,14 +22,16 @@ from disburse.domain.errors import ConflictError, InvalidInputError, NotFoundErr
 from disburse.domain.identity import mask_resident_id
 from disburse.domain.months import Month
 from disburse.domain.person import ERASED, LabourCapacity, PovertyStatus
+from disburse.persistence.sealing import PersonKeys
+from disburse.persistence.store import LedgerStore
 from tests import factories as f
 
 if TYPE_CHECKING:
     from collections.abc import Callable
     from uuid import UUID
 
+    from disburse.readside.views import Views
     from disburse.settings import Settings
-    from disburse.views import Views
     from tests.conftest import LedgerFactory
 
 NAME = "王秀英"

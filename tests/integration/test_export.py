@@ -19,11 +19,11 @@ import openpyxl
 import pytest
 
 from disburse.audit import export
-from disburse.audit.chain import ALGORITHM, GENESIS
 from disburse.audit.digest import Digest, Signer, generate_signing_key
 from disburse.audit.export import Selection, local_day_bounds, write_pack
 from disburse.domain.errors import InvalidInputError
 from disburse.domain.identity import mask_resident_id
+from disburse.persistence.chain import ALGORITHM, GENESIS
 from tests import factories as f
 
 if TYPE_CHECKING:
@@ -32,7 +32,7 @@ if TYPE_CHECKING:
 
     from disburse.application.ledger import Ledger
     from disburse.audit.export import PackSummary
-    from disburse.views import Views
+    from disburse.readside.views import Views
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 FILES = {

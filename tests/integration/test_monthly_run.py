@@ -11,19 +11,19 @@ from typing import TYPE_CHECKING
 
 import pytest
 
+from disburse.application.monthly import run_month
 from disburse.domain.errors import ConflictError, RuleViolationError
 from disburse.domain.months import Month
 from disburse.domain.payout import Payout
 from disburse.domain.post import ExitReason
-from disburse.monthly import run_month
 from tests import factories as f
 
 if TYPE_CHECKING:
     from uuid import UUID
 
     from disburse.application.ledger import Ledger
-    from disburse.monthly import MonthlyRun
-    from disburse.views import Views
+    from disburse.application.monthly import MonthlyRun
+    from disburse.readside.views import Views
 
 JAN = f.JAN
 FEB = Month(2024, 2)

@@ -9,8 +9,8 @@ from structlog.testing import capture_logs
 
 from disburse.domain.fund import Fund
 from disburse.domain.person import Person
-from disburse.projections.runner import ViewLagError
-from disburse.projections.stalls import SkipRefusedError
+from disburse.readside.runner import ViewLagError
+from disburse.readside.stalls import SkipRefusedError
 from tests import factories as f
 from tests.planting import (
     NUL_REASON,
@@ -24,9 +24,9 @@ REPLACEMENT = "\ufffd"  # what views store for a NUL or a lone surrogate
 
 if TYPE_CHECKING:
     from disburse.application.ledger import Ledger
-    from disburse.projections.base import Position
-    from disburse.projections.db import Tx
-    from disburse.views import Views
+    from disburse.readside.base import Position
+    from disburse.readside.db import Tx
+    from disburse.readside.views import Views
 
 
 def test_planted_lone_surrogate_name_and_nul_reason_are_in_the_log_as_sent(

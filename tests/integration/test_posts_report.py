@@ -13,19 +13,19 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from disburse.cli_report import village_minimum
+from disburse.cli.report import village_minimum
 from disburse.domain.errors import InvalidInputError
 from disburse.domain.post import ExitReason
 from disburse.domain.site import SiteKind
-from disburse.reports import posts_report
+from disburse.readside.reports import posts_report
 from tests import factories as f
 
 if TYPE_CHECKING:
     from uuid import UUID
 
     from disburse.application.ledger import Ledger
-    from disburse.reports import Value
-    from disburse.views import Views
+    from disburse.readside.reports import Value
+    from disburse.readside.views import Views
 
 #: The catalogue of the other county asks for three posts per village, not five.
 OTHER_MINIMUM = 3

@@ -11,17 +11,17 @@ import pytest
 from structlog.testing import capture_logs
 
 from disburse.domain.alert import AlertOutcome
-from disburse.projections.base import Position, View, handles
-from disburse.projections.db import Tx, ViewDB
-from disburse.projections.runner import Projector, ViewLagError
-from disburse.projections.worker import BackgroundProjector
-from disburse.views import open_views
+from disburse.readside.base import Position, View, handles
+from disburse.readside.db import Tx, ViewDB
+from disburse.readside.runner import Projector, ViewLagError
+from disburse.readside.views import open_views
+from disburse.readside.worker import BackgroundProjector
 from tests import factories as f
 
 if TYPE_CHECKING:
     from disburse.application.ledger import Ledger
+    from disburse.readside.views import Views
     from disburse.settings import Settings
-    from disburse.views import Views
 
 
 def busy_county(ledger: Ledger, views: Views) -> None:

@@ -15,11 +15,11 @@ from disburse.domain.errors import InvalidInputError
 from disburse.domain.fund import FundSource
 from disburse.domain.organisation import OrganisationKind
 from disburse.domain.payout import PayoutKind, PayoutStatus
-from disburse.projections.base import Position, event_type
-from disburse.projections.db import ViewDB
-from disburse.projections.queue import PayoutQueueView
-from disburse.projections.queue_queries import QueuedPayout, QueueQueries
-from disburse.projections.runner import Projector
+from disburse.readside.base import Position, event_type
+from disburse.readside.db import ViewDB
+from disburse.readside.queue import PayoutQueueView
+from disburse.readside.queue_queries import QueuedPayout, QueueQueries
+from disburse.readside.runner import Projector
 from tests import factories as f
 
 if TYPE_CHECKING:

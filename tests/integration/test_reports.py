@@ -20,8 +20,8 @@ from disburse.domain.alert import AlertOutcome
 from disburse.domain.errors import InvalidInputError
 from disburse.domain.fund import FundSource
 from disburse.domain.money import MAX_FEN
-from disburse.projections.balance_queries import Totals
-from disburse.reports import (
+from disburse.readside.balance_queries import Totals
+from disburse.readside.reports import (
     ViewMovingError,
     alerts_report,
     execution_rate,
@@ -38,8 +38,8 @@ if TYPE_CHECKING:
     from uuid import UUID
 
     from disburse.application.ledger import Ledger
-    from disburse.reports import Report, Value
-    from disburse.views import Views
+    from disburse.readside.reports import Report, Value
+    from disburse.readside.views import Views
 
 ES, RR, EW = "employment_subsidy", "rural_revitalisation", "east_west"
 PAID = {"paid", "recovery_ordered", "recovered"}  # statuses of payouts the bank paid

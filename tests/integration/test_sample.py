@@ -15,13 +15,13 @@ from disburse.domain.errors import InvalidInputError
 from disburse.domain.meta import Role
 from disburse.domain.payout import Payout, PayoutKind
 from disburse.domain.sample import AuditSample
-from disburse.projections.base import event_type
+from disburse.readside.base import event_type
 from tests import factories as f
 
 if TYPE_CHECKING:
     from disburse.application.ledger import Ledger
     from disburse.audit.sampling import SampleResult
-    from disburse.views import Views
+    from disburse.readside.views import Views
 
 
 def payouts(ledger: Ledger, count: int, region: str = f.COUNTY) -> list[UUID]:

@@ -12,7 +12,7 @@ from pydantic import SecretStr
 
 from disburse.bootstrap import build_ledger, initialise
 from disburse.domain.errors import RuleViolationError
-from disburse.keys import generate_secret
+from disburse.persistence.keys import generate_secret
 from disburse.settings import ConfigurationError, Settings
 from tests import factories as f
 

@@ -80,9 +80,9 @@ _PROBE = textwrap.dedent(
     import gc
 
     import disburse.bootstrap
-    import disburse.cli
+    import disburse.cli.main
     from disburse.application.ledger import Ledger
-    from disburse.application.store import LedgerStore
+    from disburse.persistence.store import LedgerStore
     from eventsourcing.application import Application
 
     built = [
@@ -117,7 +117,7 @@ def test_importing_the_cli_and_the_composition_root_builds_nothing(tmp_path: Pat
 PROJECTIONS_DIR = DOMAIN_DIR.parent / "projections"
 PROJECTION_PACKAGES = (
     "disburse.domain",
-    "disburse.projections",
+    "disburse.readside",
     "structlog",
     "disburse.settings",  # the view database is opened from the same settings as the store
     "eventsourcing",

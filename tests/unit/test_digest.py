@@ -11,7 +11,6 @@ from uuid import UUID
 import pytest
 from eventsourcing.persistence import StoredEvent
 
-from disburse.audit.chain import ALGORITHM, GENESIS, Link, event_digest, extend, link_hash
 from disburse.audit.digest import (
     SEED_BYTES,
     Digest,
@@ -21,8 +20,9 @@ from disburse.audit.digest import (
     publish_digest,
     take_digest,
 )
-from disburse.audit.recorders import ChainedPOPORecorder
 from disburse.audit.verify import verify
+from disburse.persistence.chain import ALGORITHM, GENESIS, Link, event_digest, extend, link_hash
+from disburse.persistence.recorders import ChainedPOPORecorder
 
 OID = UUID("12345678-1234-5678-1234-567812345678")
 TOPIC = "pkg.mod:Thing.Happened"

@@ -16,7 +16,7 @@ from disburse.bootstrap import build_ledger, initialise
 from disburse.domain.batch import Outcome
 from disburse.domain.errors import DomainError
 from disburse.domain.payout import PayoutStatus
-from disburse.keys import generate_secret
+from disburse.persistence.keys import generate_secret
 from disburse.settings import Settings
 from tests import factories as f
 

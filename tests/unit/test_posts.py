@@ -26,7 +26,7 @@ from tests.unit import builders as b
 if TYPE_CHECKING:
     from uuid import UUID
 
-    from disburse.application.context import Context
+    from disburse.access.context import Context
     from disburse.application.ledger import Ledger
 
 JAN, FEB, MAR = Month(2024, 1), Month(2024, 2), Month(2024, 3)

@@ -6,9 +6,9 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from disburse.application.clients import Clients
-from disburse.cli_common import operator_context
-from disburse.domain.client import ApiClient
+from disburse.access.client import ApiClient
+from disburse.access.clients import Clients
+from disburse.cli.common import operator_context
 from disburse.domain.errors import RuleViolationError
 from disburse.domain.meta import Meta, Role
 from tests import factories as f

@@ -19,7 +19,7 @@ from disburse.audit.verify import verify
 from disburse.bootstrap import build_ledger
 from disburse.domain.fund import Fund, FundSource
 from disburse.domain.meta import Role
-from disburse.keys import generate_secret
+from disburse.persistence.keys import generate_secret
 from disburse.settings import Settings
 from tests import factories as f
 
@@ -27,8 +27,8 @@ if TYPE_CHECKING:
     from collections.abc import Iterator
 
     from disburse.application.ledger import Ledger
-    from disburse.audit.chain import Link
-    from disburse.audit.recorders import ChainedRecorder
+    from disburse.persistence.chain import Link
+    from disburse.persistence.recorders import ChainedRecorder
     from tests.api_support import LogTrap
 
 

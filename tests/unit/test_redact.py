@@ -13,7 +13,7 @@ from disburse.domain.meta import Role
 from disburse.domain.organisation import Organisation, OrganisationKind
 from disburse.domain.site import Site, SiteKind
 from disburse.policy.default import national
-from disburse.projections.redact import (
+from disburse.readside.redact import (
     mask_account,
     mask_birth_date,
     mask_name,

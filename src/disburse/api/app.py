@@ -9,6 +9,7 @@ from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 
 from disburse import __version__
+from disburse.access.clients import Clients
 from disburse.api import problems
 from disburse.api.middleware import BodyLimit, RequestLog
 from disburse.api.responses import JSONResponse
@@ -25,17 +26,16 @@ from disburse.api.routes import (
     registry,
 )
 from disburse.api.state import ApiState
-from disburse.application.clients import Clients
 from disburse.audit.digest import signer_for
 from disburse.audit.publisher import DigestPublisher
-from disburse.projections.worker import BackgroundProjector
+from disburse.readside.worker import BackgroundProjector
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator
 
     from disburse.application.ledger import Ledger
+    from disburse.readside.views import Views
     from disburse.settings import Settings
-    from disburse.views import Views
 
 DESCRIPTION = """\
 Commands and queries of the disburse ledger for finance bureaus, discipline

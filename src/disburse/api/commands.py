@@ -16,10 +16,10 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from pydantic import BaseModel
 
+from disburse.access.request import RecordedRequest, request_id_for
 from disburse.api.problems import ApiError
 from disburse.api.responses import JSONResponse
 from disburse.domain.errors import DomainError
-from disburse.domain.request import RecordedRequest, request_id_for
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -28,7 +28,7 @@ if TYPE_CHECKING:
     from fastapi import Request
 
     from disburse.api.security import Principal
-    from disburse.application.store import LedgerStore
+    from disburse.persistence.store import LedgerStore
 
 R = TypeVar("R")
 _KEY = re.compile(r"^[\x21-\x7e]{1,255}$")

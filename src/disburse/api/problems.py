@@ -18,7 +18,7 @@ from disburse.domain.errors import (
     NotFoundError,
     PreconditionFailedError,
 )
-from disburse.projections.runner import ViewLagError
+from disburse.readside.runner import ViewLagError
 
 if TYPE_CHECKING:
     from collections.abc import Mapping

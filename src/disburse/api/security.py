@@ -9,8 +9,8 @@ from typing import TYPE_CHECKING, Annotated, NoReturn
 import structlog
 from fastapi import Depends, Header, Request
 
+from disburse.access.context import Context
 from disburse.api.problems import ApiError
-from disburse.application.context import Context
 from disburse.domain.meta import Role
 from disburse.domain.regions import region_scope, scope_of, within
 

@@ -8,10 +8,10 @@ from typing import TYPE_CHECKING
 from disburse.api.metrics import Metrics
 
 if TYPE_CHECKING:
-    from disburse.application.clients import Clients
+    from disburse.access.clients import Clients
     from disburse.application.ledger import Ledger
+    from disburse.readside.views import Views
     from disburse.settings import Settings
-    from disburse.views import Views
 
 
 @dataclass

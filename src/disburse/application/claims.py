@@ -10,8 +10,8 @@ from disburse.domain.reservation import Reservation, reservation_id_for
 if TYPE_CHECKING:
     from uuid import UUID
 
-    from disburse.application.store import LedgerStore
     from disburse.domain.meta import Meta
+    from disburse.persistence.store import LedgerStore
 
 EXTERNAL_RULE = "CLAIM-EXTERNAL-ID"
 

@@ -10,8 +10,8 @@ from disburse.domain.fund import Fund, FundSource, fund_id_for
 if TYPE_CHECKING:
     from uuid import UUID
 
-    from disburse.application.context import Context
-    from disburse.application.store import Changes, LedgerStore
+    from disburse.access.context import Context
+    from disburse.persistence.store import Changes, LedgerStore
 
 
 class Funds:

@@ -29,10 +29,10 @@ if TYPE_CHECKING:
     from datetime import date
     from uuid import UUID
 
-    from disburse.application.context import Context
+    from disburse.access.context import Context
     from disburse.application.funds import Funds
     from disburse.application.policy import Policy
-    from disburse.application.store import Changes, LedgerStore
+    from disburse.persistence.store import Changes, LedgerStore
 
 
 def _facts(grant: TransportGrant) -> tuple[object, ...]:

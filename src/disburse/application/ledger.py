@@ -18,8 +18,8 @@ if TYPE_CHECKING:
     from collections.abc import Callable
     from datetime import date
 
-    from disburse.application.store import LedgerStore
-    from disburse.keys import KeyRing
+    from disburse.persistence.keys import KeyRing
+    from disburse.persistence.store import LedgerStore
 
 
 @dataclass

@@ -17,8 +17,8 @@ from disburse.domain.regions import within
 if TYPE_CHECKING:
     from uuid import UUID
 
-    from disburse.application.context import Context
-    from disburse.application.store import Changes, LedgerStore
+    from disburse.access.context import Context
+    from disburse.persistence.store import Changes, LedgerStore
 
 
 class OrganisationElsewhereError(RuleViolationError):

@@ -19,11 +19,11 @@ if TYPE_CHECKING:
     from datetime import date
     from uuid import UUID
 
-    from disburse.application.context import Context
+    from disburse.access.context import Context
     from disburse.application.policy import Policy
-    from disburse.application.store import Changes, LedgerStore
     from disburse.domain.meta import Meta
     from disburse.domain.rules import PolicyDocument
+    from disburse.persistence.store import Changes, LedgerStore
 
 
 def open_payout(payout: Payout, policy: PolicyDocument, today: date, meta: Meta) -> None:

@@ -22,10 +22,10 @@ if TYPE_CHECKING:
     from datetime import date
     from uuid import UUID
 
-    from disburse.application.context import Context
-    from disburse.application.store import Changes, LedgerStore
+    from disburse.access.context import Context
     from disburse.domain.months import Month
-    from disburse.keys import KeyRing
+    from disburse.persistence.keys import KeyRing
+    from disburse.persistence.store import Changes, LedgerStore
 
 
 class RegisteredElsewhereError(RuleViolationError):

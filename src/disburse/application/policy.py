@@ -10,9 +10,9 @@ if TYPE_CHECKING:
     from collections.abc import Iterable
     from datetime import date
 
-    from disburse.application.context import Context
-    from disburse.application.store import Changes, LedgerStore
+    from disburse.access.context import Context
     from disburse.domain.rules import PolicyDocument
+    from disburse.persistence.store import Changes, LedgerStore
 
 
 class Policy:

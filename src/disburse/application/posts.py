@@ -20,11 +20,11 @@ if TYPE_CHECKING:
     from datetime import date
     from uuid import UUID
 
-    from disburse.application.context import Context
+    from disburse.access.context import Context
     from disburse.application.policy import Policy
-    from disburse.application.store import Changes, LedgerStore
     from disburse.domain.months import Month
     from disburse.domain.rules import PolicyDocument
+    from disburse.persistence.store import Changes, LedgerStore
 
 STIPEND_PROGRAMME = "POST-STIPEND"
 ONE_POST_RULE = "POST-ONE-PERSON-ONE-POST"

@@ -24,12 +24,12 @@ if TYPE_CHECKING:
     from datetime import date
     from uuid import UUID
 
-    from disburse.application.context import Context
+    from disburse.access.context import Context
     from disburse.application.funds import Funds
     from disburse.application.policy import Policy
-    from disburse.application.store import Changes, LedgerStore
     from disburse.domain.meta import Meta
     from disburse.domain.rules import ProgrammeRules
+    from disburse.persistence.store import Changes, LedgerStore
 
 
 @dataclass(frozen=True)

@@ -16,14 +16,14 @@ from uuid import UUID
 from disburse.audit.days import end_of_day
 from disburse.domain.errors import InvalidInputError, NotFoundError
 from disburse.domain.regions import region_scope
-from disburse.projections.redact import identified_fields, public_fields
+from disburse.readside.redact import identified_fields, public_fields
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
     from zoneinfo import ZoneInfo
 
-    from disburse.application.store import LedgerStore
-    from disburse.projections.balance_queries import BalanceQueries, FundBalance, RegionBalance
+    from disburse.persistence.store import LedgerStore
+    from disburse.readside.balance_queries import BalanceQueries, FundBalance, RegionBalance
 
 __all__ = [  # end_of_day: where an as-of cut falls, looked up here (tests set the cut)
     "EntityAsOf",

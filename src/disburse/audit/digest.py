@@ -21,11 +21,11 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
-from disburse.audit.chain import ALGORITHM, GENESIS
+from disburse.persistence.chain import ALGORITHM, GENESIS
 from disburse.settings import ConfigurationError
 
 if TYPE_CHECKING:
-    from disburse.audit.recorders import ChainedRecorder
+    from disburse.persistence.recorders import ChainedRecorder
     from disburse.settings import Settings
 
 SEED_BYTES = 32

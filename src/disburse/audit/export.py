@@ -30,14 +30,14 @@ from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 
-from disburse.audit.chain import ALGORITHM, GENESIS, state_digest
 from disburse.audit.days import check_day, end_of_day, start_of_day
 from disburse.audit.digest import Digest, Signer, take_digest
 from disburse.audit.pack_text import FORMAT, VERIFY_SCRIPT, readme
 from disburse.domain.errors import InvalidInputError
 from disburse.domain.regions import check_region_scope, region_scope
 from disburse.domain.text import readable_data
-from disburse.projections.redact import identified_fields
+from disburse.persistence.chain import ALGORITHM, GENESIS, state_digest
+from disburse.readside.redact import identified_fields
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -48,10 +48,10 @@ if TYPE_CHECKING:
     from openpyxl.worksheet._write_only import WriteOnlyWorksheet
 
     from disburse.application.ledger import Ledger
-    from disburse.audit.chain import Link
-    from disburse.audit.recorders import ChainedRecorder
-    from disburse.projections.audit_queries import AuditEntry
-    from disburse.views import Views
+    from disburse.persistence.chain import Link
+    from disburse.persistence.recorders import ChainedRecorder
+    from disburse.readside.audit_queries import AuditEntry
+    from disburse.readside.views import Views
 
 #: Audit entries read from the view at a time.
 PAGE: Final = 1000

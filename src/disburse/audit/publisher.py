@@ -20,7 +20,7 @@ if TYPE_CHECKING:
     from collections.abc import Callable
 
     from disburse.audit.digest import Digest, Signer
-    from disburse.audit.recorders import ChainedRecorder
+    from disburse.persistence.recorders import ChainedRecorder
 
 log = structlog.get_logger("disburse.audit")
 

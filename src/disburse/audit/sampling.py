@@ -21,10 +21,10 @@ from disburse.domain.sample import AuditSample, check_rate, check_seed, is_selec
 if TYPE_CHECKING:
     from collections.abc import Iterable, Iterator
 
-    from disburse.application.context import Context
+    from disburse.access.context import Context
     from disburse.application.ledger import Ledger
-    from disburse.application.store import Changes
-    from disburse.views import Views
+    from disburse.persistence.store import Changes
+    from disburse.readside.views import Views
 
 #: Payout ids read from the view at a time.
 PAGE = 1000

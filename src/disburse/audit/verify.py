@@ -12,16 +12,16 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Literal, TypeVar
 
-from disburse.audit.chain import GENESIS, event_digest, link_hash
 from disburse.audit.digest import Digest, DigestError
+from disburse.persistence.chain import GENESIS, event_digest, link_hash
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator, Sequence
 
     from eventsourcing.persistence import Notification
 
-    from disburse.audit.chain import Link
-    from disburse.audit.recorders import ChainedRecorder
+    from disburse.persistence.chain import Link
+    from disburse.persistence.recorders import ChainedRecorder
 
 PAGE = 5000
 T = TypeVar("T")

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import TYPE_CHECKING
 
-from disburse.application.clients import Clients
+from disburse.access.clients import Clients
 from disburse.demo.cast import ADMIN, API_CLIENTS, FINANCE
 from disburse.demo.county import MONTHS, County
 from disburse.demo.planted import FRAUD_RULES, Planted
@@ -27,7 +27,7 @@ if TYPE_CHECKING:
     from collections.abc import Callable
 
     from disburse.application.ledger import Ledger
-    from disburse.views import Views
+    from disburse.readside.views import Views
 
 MIN_PEOPLE = 300  # enough eligible people for every post and every planted case
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from disburse.application.context import Context
+from disburse.access.context import Context
 from disburse.domain.meta import Role
 
 COUNTY = "220221"  # 永吉县, Jilin city

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import TYPE_CHECKING
 
+from disburse.application.monthly import run_month
 from disburse.demo.cast import ADMIN, CLERK, COUNTY, FINANCE
 from disburse.demo.catalogue import demo_catalogue
 from disburse.demo.payments import Cashier
@@ -22,7 +23,6 @@ from disburse.domain.organisation import OrganisationKind, credit_code_check
 from disburse.domain.person import LabourCapacity, PovertyStatus
 from disburse.domain.post import ExitReason, InsuranceKind
 from disburse.domain.site import SiteKind
-from disburse.monthly import run_month
 
 if TYPE_CHECKING:
     import random
@@ -30,9 +30,9 @@ if TYPE_CHECKING:
     from uuid import UUID
 
     from disburse.application.ledger import Ledger
+    from disburse.application.monthly import MonthlyRun
     from disburse.domain.months import Month
-    from disburse.monthly import MonthlyRun
-    from disburse.views import Views
+    from disburse.readside.views import Views
 
 MONTHS = 6
 TITLES = ("保洁员", "护林员", "护路员", "水管员", "治安巡逻员", "养老服务员", "公共设施管护员")

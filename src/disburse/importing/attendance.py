@@ -20,7 +20,7 @@ from disburse.importing.runner import Kind
 if TYPE_CHECKING:
     from uuid import UUID
 
-    from disburse.application.context import Context
+    from disburse.access.context import Context
     from disburse.application.ledger import Ledger
     from disburse.domain.months import Month
     from disburse.importing.columns import Cells

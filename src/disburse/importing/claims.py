@@ -24,7 +24,7 @@ from disburse.importing.values import VALUE_RULE, shown
 if TYPE_CHECKING:
     from datetime import date
 
-    from disburse.application.context import Context
+    from disburse.access.context import Context
     from disburse.application.ledger import Ledger
     from disburse.importing.columns import Cells
 

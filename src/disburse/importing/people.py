@@ -13,7 +13,7 @@ from disburse.importing.runner import Kind
 from disburse.importing.values import Choices
 
 if TYPE_CHECKING:
-    from disburse.application.context import Context
+    from disburse.access.context import Context
     from disburse.application.ledger import Ledger
     from disburse.importing.columns import Cells
 

@@ -20,7 +20,7 @@ if TYPE_CHECKING:
     from collections.abc import Callable, Mapping, Sequence
     from pathlib import Path
 
-    from disburse.application.context import Context
+    from disburse.access.context import Context
     from disburse.application.ledger import Ledger
     from disburse.importing.columns import Column, Header
     from disburse.importing.reader import Table

@@ -10,6 +10,7 @@ from uuid import UUID
 from fastapi import APIRouter, Request
 from pydantic import BaseModel, Field, TypeAdapter, ValidationError
 
+from disburse.access.request import RecordedRequest, request_id_for
 from disburse.api.commands import (
     fingerprint,
     idempotency_key,
@@ -29,7 +30,6 @@ from disburse.api.routes.claims import (
 from disburse.api.routes.registry import PersonIn, registration
 from disburse.api.schemas import Input
 from disburse.domain.errors import DomainError
-from disburse.domain.request import RecordedRequest, request_id_for
 from disburse.domain.text import Code
 
 if TYPE_CHECKING:

@@ -43,8 +43,8 @@ from disburse.audit.verify import verify as verify_chain
 from disburse.domain.meta import Role
 from disburse.domain.person import Person
 from disburse.domain.text import Code, Label, Reason
-from disburse.projections.audit_queries import INSPECTORS_ONLY
-from disburse.projections.balance_queries import Totals
+from disburse.readside.audit_queries import INSPECTORS_ONLY
+from disburse.readside.balance_queries import Totals
 
 router = APIRouter(tags=["audit"])
 

@@ -8,7 +8,7 @@ from pydantic import BaseModel, Field
 
 from disburse.api.deps import state
 from disburse.api.responses import JSONResponse
-from disburse.application.store import LedgerStore
+from disburse.persistence.store import LedgerStore
 
 router = APIRouter(tags=["operations"])
 

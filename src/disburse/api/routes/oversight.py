@@ -29,9 +29,9 @@ from disburse.api.schemas import Input
 from disburse.domain.alert import AlertOutcome
 from disburse.domain.person import Person
 from disburse.domain.text import Code, Reason
-from disburse.projections.alert_queries import STATES, Alert
-from disburse.projections.audit_queries import AuditEntry
-from disburse.projections.balance_queries import GroupBalance, Totals
+from disburse.readside.alerts.queries import STATES, Alert
+from disburse.readside.audit_queries import AuditEntry
+from disburse.readside.balance_queries import GroupBalance, Totals
 
 router = APIRouter()
 

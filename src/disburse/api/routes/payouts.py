@@ -11,6 +11,7 @@ from uuid import UUID
 from fastapi import APIRouter, Depends, Query, Request
 from pydantic import BaseModel, Field
 
+from disburse.access.context import Context
 from disburse.api.commands import run_command
 from disburse.api.deps import (
     ENTITY,
@@ -31,13 +32,12 @@ from disburse.api.deps import (
 from disburse.api.responses import JSONResponse
 from disburse.api.schemas import Count, Fen, Input
 from disburse.api.security import Principal, allow
-from disburse.application.context import Context
 from disburse.application.payouts import BankResult, Payouts
 from disburse.domain.batch import Outcome, PaymentBatch
 from disburse.domain.meta import Role
 from disburse.domain.payout import Payout, PayoutKind, PayoutStatus
 from disburse.domain.text import Code, Reason
-from disburse.projections.base import jsonable
+from disburse.readside.base import jsonable
 
 router = APIRouter(tags=["payouts"])
 R = TypeVar("R")

@@ -9,6 +9,7 @@ from uuid import UUID
 from fastapi import APIRouter, Request
 from pydantic import BaseModel, Field
 
+from disburse.access.context import Context
 from disburse.api.commands import run_command
 from disburse.api.deps import (
     ENTITY,
@@ -22,7 +23,6 @@ from disburse.api.deps import (
 from disburse.api.responses import JSONResponse
 from disburse.api.schemas import Count, Fen, Input, StrictInt
 from disburse.api.security import Principal
-from disburse.application.context import Context
 from disburse.application.posts import Posts
 from disburse.domain.months import Month
 from disburse.domain.person import Person

@@ -37,7 +37,7 @@ from disburse.domain.organisation import (
 from disburse.domain.person import LabourCapacity, Person, PovertyStatus
 from disburse.domain.regions import check_region_code
 from disburse.domain.text import Code, Label, Name, Reason
-from disburse.projections.redact import mask_account
+from disburse.readside.redact import mask_account
 
 router = APIRouter(tags=["registry"])
 

@@ -1,0 +1,1 @@
+"""Who may call: API clients, recorded requests (idempotency), roles and region scopes."""

@@ -1,0 +1,186 @@
+"""The monthly run: request the stipend of every attendance sheet logged for a month.
+
+For each post of the region whose holder's attendance was logged for the month, the run
+asks ``Posts.request_stipend``, one transaction per post, so a refusal (insurance
+missing, term over, holder exited or dead, income over the threshold, no budget) skips
+that post and is reported by rule while the others go on. A sheet already requested is
+counted, not requested again: running the same month twice writes nothing new.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+from uuid import UUID
+
+from disburse.domain.errors import ConflictError, DomainError
+from disburse.domain.fund import Fund
+from disburse.domain.payout import Payout
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from disburse.access.context import Context
+    from disburse.application.ledger import Ledger
+    from disburse.domain.months import Month
+    from disburse.readside.roster import Sheet
+    from disburse.readside.views import Views
+
+ALREADY_RULE = "POST-ATTENDANCE-ONCE"
+
+
+@dataclass
+class Total:
+    """Stipends of one fund and programme: requested by this run and before it."""
+
+    fund_id: str
+    source: str
+    fund_region: str
+    programme: str
+    requested: int = 0
+    requested_fen: int = 0
+    earlier: int = 0
+    earlier_fen: int = 0
+
+
+@dataclass(frozen=True)
+class Refusal:
+    """A sheet whose stipend a rule refused (nothing was written for it)."""
+
+    post_id: str
+    person_id: str
+    rule_id: str
+    field: str | None
+    message: str
+
+
+@dataclass
+class MonthlyRun:
+    """What one run did: totals per fund and programme, refusals by rule."""
+
+    month: str
+    region: str
+    sheets: int = 0
+    held_posts: int = 0
+    no_stipend: int = 0
+    totals: dict[tuple[str, str], Total] = field(default_factory=dict)
+    refusals: list[Refusal] = field(default_factory=list)
+    requested_ids: list[UUID] = field(default_factory=list)  # the payouts of this run
+
+    @property
+    def requested(self) -> int:
+        """Stipends requested by this run."""
+        return sum(t.requested for t in self.totals.values())
+
+    @property
+    def requested_fen(self) -> int:
+        """Their sum, in fen."""
+        return sum(t.requested_fen for t in self.totals.values())
+
+    @property
+    def earlier(self) -> int:
+        """Stipends of the month requested before this run (a re-run counts them here)."""
+        return sum(t.earlier for t in self.totals.values())
+
+    def refusals_by_rule(self) -> dict[str, int]:
+        """How many sheets each rule refused, most frequent first."""
+        return dict(Counter(r.rule_id for r in self.refusals).most_common())
+
+    def as_json(self) -> dict[str, object]:
+        """The summary as plain data (``disburse run month --json``)."""
+        return {
+            "month": self.month,
+            "region": self.region,
+            "sheets": self.sheets,
+            "held_posts": self.held_posts,
+            "requested": self.requested,
+            "requested_fen": self.requested_fen,
+            "already_requested": self.earlier,
+            "no_stipend": self.no_stipend,
+            "totals": [vars(t) for t in self.totals.values()],
+            "refusals_by_rule": self.refusals_by_rule(),
+            "refusals": [vars(r) for r in self.refusals],
+            "requested_ids": [str(p) for p in self.requested_ids],
+        }
+
+
+class _Runner:
+    """Requests one sheet at a time and adds its payout to its fund's line."""
+
+    def __init__(self, ledger: Ledger, ctx: Context, month: Month, run: MonthlyRun) -> None:
+        self._ledger = ledger
+        self._ctx = ctx
+        self._month = month
+        self._run = run
+        self._funds: dict[UUID, Fund] = {}
+
+    def request(self, sheet: Sheet) -> None:
+        """Request the sheet's stipend unless it was requested already; note a refusal."""
+        post_id = UUID(sheet.post_id)
+        if not sheet.requested:
+            try:
+                requested = self._ledger.posts.request_stipend(self._ctx, post_id, self._month)
+            except DomainError as error:
+                if not (isinstance(error, ConflictError) and error.rule_id == ALREADY_RULE):
+                    self._run.refusals.append(
+                        Refusal(
+                            sheet.post_id,
+                            sheet.person_id,
+                            error.rule_id,
+                            error.field,
+                            error.message,
+                        )
+                    )
+                    return
+                # requested since the view was read: counted below with the earlier ones
+            else:
+                self._add(
+                    None if requested is None else self._ledger.payouts.get(requested), now=True
+                )
+                return
+        payout_id = self._ledger.posts.stipend_payout_id(post_id, self._month)
+        self._add(self._ledger.store.find(Payout, payout_id), now=False)
+
+    def _add(self, payout: Payout | None, *, now: bool) -> None:
+        if payout is None:
+            self._run.no_stipend += 1  # no day worked: nothing to pay
+            return
+        fund = self._funds.get(payout.fund_id)
+        if fund is None:
+            fund = self._ledger.store.load(Fund, payout.fund_id, "fund")
+            self._funds[fund.id] = fund
+        key = (str(fund.id), payout.programme)
+        total = self._run.totals.get(key)
+        if total is None:
+            total = Total(str(fund.id), fund.source.value, fund.region_code, payout.programme)
+            self._run.totals[key] = total
+        if now:
+            self._run.requested_ids.append(payout.id)
+            total.requested += 1
+            total.requested_fen += payout.amount_fen
+        else:
+            total.earlier += 1
+            total.earlier_fen += payout.amount_fen
+
+
+def run_month(
+    ledger: Ledger,
+    views: Views,
+    ctx: Context,
+    *,
+    month: Month,
+    region: str,
+    progress: Callable[[int, int], None] | None = None,
+) -> MonthlyRun:
+    """Request the stipends of ``month`` for every sheet logged under ``region``."""
+    views.catch_up()
+    sheets = views.roster.sheets(str(month), region)
+    run = MonthlyRun(str(month), region, len(sheets), views.roster.held_posts(region))
+    runner = _Runner(ledger, ctx, month, run)
+    for done, sheet in enumerate(sheets, start=1):
+        runner.request(sheet)
+        if progress is not None:
+            progress(done, len(sheets))
+    run.totals = dict(sorted(run.totals.items()))
+    return run

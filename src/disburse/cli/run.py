@@ -1,0 +1,143 @@
+"""``disburse run month``: the monthly stipend run of a county."""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path  # noqa: TC003 - typer reads annotations at runtime
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from disburse.application.monthly import run_month
+from disburse.cli.common import (
+    errors,
+    load_settings,
+    open_ledger,
+    operator_context,
+    progress_bar,
+    refused,
+)
+from disburse.domain.errors import DomainError
+from disburse.domain.meta import Role
+from disburse.domain.money import yuan
+from disburse.domain.months import Month
+from disburse.domain.regions import check_region_scope
+from disburse.readside.views import open_views
+
+if TYPE_CHECKING:
+    from disburse.application.monthly import MonthlyRun
+
+run_app = typer.Typer(help="The monthly runs of a county.", no_args_is_help=True)
+console = Console()
+
+
+@run_app.command("month")
+def month_run(
+    month: Annotated[str, typer.Argument(help="The month, YYYY-MM.")],
+    region: Annotated[
+        str, typer.Option(help="Region code or prefix (220221 a county, 2202 a city).")
+    ],
+    report: Annotated[
+        Path | None,
+        typer.Option(help="Write every refused sheet (post, person, rule, field, message) here."),
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
+) -> None:
+    """Request the month's stipend for every post whose attendance is logged.
+
+    Refused sheets are skipped and counted by rule; running the same month again
+    requests nothing twice.
+    """
+    try:
+        target = Month.parse(month)
+        scope = check_region_scope(region, field="region")
+    except DomainError as error:
+        raise refused(error) from None
+    if not scope:
+        errors.print("[red]refused[/red] REGION-CODE (region): name a region")
+        raise typer.Exit(1)
+    settings = load_settings()
+    ledger = open_ledger(settings)
+    views = open_views(ledger.store, ledger.keys, settings)
+    try:
+        with progress_bar(f"stipends {target} {scope}", quiet=as_json) as bar:
+            task = bar.add_task("run", total=None)
+            run = run_month(
+                ledger,
+                views,
+                operator_context(Role.CLERK),
+                month=target,
+                region=scope,
+                progress=lambda done, total: bar.update(task, completed=done, total=total),
+            )
+    finally:
+        views.close()
+        ledger.close()
+    if report is not None:
+        _write_refusals(run, report)
+    if as_json:
+        typer.echo(json.dumps(run.as_json(), ensure_ascii=False, indent=2))
+    else:
+        _print(run, report)
+
+
+def _print(run: MonthlyRun, report: Path | None) -> None:
+    console.print(
+        f"month {run.month}, region {run.region}: {run.sheets} attendance sheet(s) logged "
+        f"for {run.held_posts} held post(s)"
+    )
+    table = Table(title="Stipends by fund and programme")
+    for column in ("fund source", "fund region", "programme"):
+        table.add_column(column)
+    for column in ("requested now", "yuan", "requested before", "yuan "):
+        table.add_column(column, justify="right")
+    for total in run.totals.values():
+        table.add_row(
+            total.source,
+            total.fund_region,
+            total.programme,
+            str(total.requested),
+            yuan(total.requested_fen),
+            str(total.earlier),
+            yuan(total.earlier_fen),
+        )
+    console.print(table)
+    if run.no_stipend:
+        console.print(f"{run.no_stipend} sheet(s) with no day worked: nothing to pay")
+    if run.refusals:
+        refusals = Table(title="Refused (nothing written; fix and run again)")
+        refusals.add_column("rule")
+        refusals.add_column("sheets", justify="right")
+        refusals.add_column("first reason")
+        first: dict[str, str] = {}
+        for refusal in run.refusals:
+            first.setdefault(refusal.rule_id, refusal.message)
+        for rule, count in run.refusals_by_rule().items():
+            refusals.add_row(rule, str(count), first[rule])
+        console.print(refusals)
+        if report is not None:
+            console.print(f"refused sheets listed in {report}")
+    console.print(
+        f"requested {run.requested} stipend(s), {yuan(run.requested_fen)} yuan; "
+        f"{run.earlier} already requested; {len(run.refusals)} refused"
+    )
+
+
+def _write_refusals(run: MonthlyRun, path: Path) -> None:
+    with path.open("w", encoding="utf-8-sig", newline="") as out:
+        writer = csv.writer(out)
+        writer.writerow(["month", "post_id", "person_id", "rule", "field", "message"])
+        for refusal in run.refusals:
+            writer.writerow(
+                [
+                    run.month,
+                    refusal.post_id,
+                    refusal.person_id,
+                    refusal.rule_id,
+                    refusal.field or "",
+                    refusal.message,
+                ]
+            )

@@ -1,0 +1,194 @@
+"""``disburse serve`` and ``disburse clients``: run the API, manage its keys."""
+
+from __future__ import annotations
+
+import json
+from typing import TYPE_CHECKING, Annotated
+from uuid import UUID
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from disburse.access.clients import Clients
+from disburse.bootstrap import initialise
+from disburse.cli.common import (
+    errors,
+    load_settings,
+    open_ledger,
+    operator_context,
+    refused,
+    text_option,
+)
+from disburse.domain.errors import DomainError
+from disburse.domain.meta import Role  # noqa: TC001 - typer reads annotations at runtime
+from disburse.domain.text import TextKind
+
+if TYPE_CHECKING:
+    from disburse.application.ledger import Ledger
+
+clients_app = typer.Typer(help="API clients and their keys.", no_args_is_help=True)
+console = Console()
+
+
+def serve(
+    host: Annotated[str | None, typer.Option(help="Bind address (DISBURSE_HOST).")] = None,
+    port: Annotated[int | None, typer.Option(help="Port (DISBURSE_PORT).")] = None,
+) -> None:
+    """Run the HTTP API on the configured store (views kept current in-process by default)."""
+    import uvicorn  # noqa: PLC0415 - only the server needs it
+
+    from disburse.api.app import create_app  # noqa: PLC0415
+    from disburse.api.logs import configure_logging  # noqa: PLC0415
+    from disburse.readside.views import open_views  # noqa: PLC0415
+
+    settings = load_settings()
+    configure_logging()
+    ledger = open_ledger(settings)
+    initialise(ledger)
+    views = open_views(ledger.store, ledger.keys, settings)
+    if not Clients(ledger.store, ledger.keys).list():
+        errors.print(
+            "[yellow]no API clients yet.[/yellow] Create one, e.g.:\n"
+            "  disburse clients create --name county-finance --role finance --region 220221"
+        )
+    app = create_app(ledger, views, settings)
+    errors.print(
+        f"disburse on http://{host or settings.host}:{port or settings.port} "
+        f"(store {settings.store.describe()}, views {settings.projector})"
+    )
+    try:
+        uvicorn.run(
+            app,
+            host=host or settings.host,
+            port=port or settings.port,
+            access_log=False,
+            log_level="warning",
+        )
+    finally:
+        views.close()
+        ledger.close()
+
+
+def _open() -> tuple[Clients, Ledger]:
+    ledger = open_ledger(load_settings())
+    return Clients(ledger.store, ledger.keys), ledger
+
+
+@clients_app.command("create")
+def create(
+    name: Annotated[
+        str,
+        typer.Option(
+            help="Unique name; it names the actor in the log.",
+            callback=text_option(TextKind.CODE),
+        ),
+    ],
+    role: Annotated[Role, typer.Option(help="clerk, finance, inspector, claimant or admin.")],
+    region: Annotated[str, typer.Option(help="2-, 4- or 6-digit region prefix.")],
+    gateway: Annotated[
+        bool,
+        typer.Option(
+            "--gateway",
+            help="An outside system that signs in its own users: its X-Actor-Id names "
+            "them (other keys may not send X-Actor-Id).",
+        ),
+    ] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """Create a client; its key is printed once and cannot be shown again."""
+    clients, ledger = _open()
+    try:
+        issued = clients.create(
+            operator_context(), name=name, role=role, region_code=region, gateway=gateway
+        )
+    except DomainError as error:
+        raise refused(error) from None
+    finally:
+        ledger.close()
+    client = issued.client
+    if as_json:
+        typer.echo(
+            json.dumps(
+                {
+                    "client_id": str(client.id),
+                    "name": client.name,
+                    "role": client.role.value,
+                    "region": client.region_code,
+                    "gateway": client.gateway,
+                    "key": issued.key,
+                }
+            )
+        )
+        return
+    kind = ", gateway" if client.gateway else ""
+    console.print(f"client {client.name} ({client.role.value}, region {client.region_code}{kind})")
+    console.print(f"key: {issued.key}")
+    console.print("[yellow]keep the key now: only its hash is stored[/yellow]")
+
+
+@clients_app.command("list")
+def list_clients(
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """Every client, revoked ones included (keys are never shown)."""
+    clients, ledger = _open()
+    try:
+        found = clients.list()
+    finally:
+        ledger.close()
+    rows = [
+        {
+            "client_id": str(c.id),
+            "name": c.name,
+            "role": c.role.value,
+            "region": c.region_code,
+            "gateway": c.gateway,
+            "revoked": c.revoked,
+            "created_by": c.created_by,
+        }
+        for c in found
+    ]
+    if as_json:
+        typer.echo(json.dumps(rows))
+        return
+    table = Table(title="API clients")
+    for column in ("name", "role", "region", "gateway", "state", "client id", "created by"):
+        table.add_column(column)
+    for row in rows:
+        table.add_row(
+            str(row["name"]),
+            str(row["role"]),
+            str(row["region"]),
+            "yes" if row["gateway"] else "",
+            "revoked" if row["revoked"] else "live",
+            str(row["client_id"]),
+            str(row["created_by"]),
+        )
+    console.print(table)
+
+
+@clients_app.command("revoke")
+def revoke(
+    client: Annotated[str, typer.Argument(help="Client name or id.")],
+    reason: Annotated[
+        str,
+        typer.Option(help="Why (kept in the record).", callback=text_option(TextKind.REASON)),
+    ],
+) -> None:
+    """Revoke a client's key at once (the client stays in the record)."""
+    clients, ledger = _open()
+    try:
+        found = clients.find_by_name(client)
+        if found is None:
+            try:
+                found = clients.get(UUID(client))
+            except (ValueError, DomainError):
+                errors.print(f"[red]no client[/red] {client}")
+                raise typer.Exit(1) from None
+        clients.revoke(operator_context(), found.id, reason=reason)
+    except DomainError as error:
+        raise refused(error) from None
+    finally:
+        ledger.close()
+    console.print(f"revoked {found.name}")

@@ -1,0 +1,1 @@
+"""The event store: recorders per backend, the hash chain, sealing and keys."""

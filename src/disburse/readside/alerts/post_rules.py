@@ -1,0 +1,368 @@
+"""The FRAUD-* rules of DOMAIN.md, evaluated on the facts the alerts view keeps.
+
+Each function looks at the facts around one subject and returns findings; the view calls
+them when a fact arrives, whatever order the facts arrive in, so a rule fires
+retroactively (a death recorded today flags the payouts already made for later months).
+A payout counts while it is live: not rejected and not cancelled.
+"""
+
+from __future__ import annotations
+
+import bisect
+from datetime import date
+from typing import TYPE_CHECKING, Any
+
+from disburse.domain.catalogue import select_in_force
+from disburse.domain.errors import NotFoundError
+from disburse.domain.money import yuan
+from disburse.domain.rules import PolicyDocument
+from disburse.readside.alerts.findings import Finding
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable
+
+    from disburse.readside.db import Row, Tx
+
+LIVE_PAYOUT = "status NOT IN ('rejected', 'cancelled')"
+LIVE_SOURCE = (
+    "NOT EXISTS (SELECT 1 FROM alert_payouts x WHERE x.source_id = {src}"
+    " AND x.status IN ('rejected', 'cancelled'))"
+)
+
+
+def period_start(period: str) -> date:
+    """First day of a payout period: ``YYYY`` or ``YYYY-MM``."""
+    year, _, month = period.partition("-")
+    return date(int(year), int(month or 1), 1)
+
+
+def month_of(day: str) -> str:
+    """``YYYY-MM`` of an ISO date."""
+    return day[:7]
+
+
+class PolicyBook:
+    """The catalogue versions published so far (as the view has seen them)."""
+
+    def __init__(self) -> None:
+        self._marker: tuple[int, int] | None = None
+        self._documents: list[PolicyDocument] = []
+
+    def in_force(self, tx: Tx, region_code: str, on: date) -> PolicyDocument | None:
+        """The version governing ``region_code`` on ``on``, or None if none does."""
+        marker_row = tx.one(
+            "SELECT COUNT(*) AS n, COALESCE(MAX(position), 0) AS m FROM alert_policy"
+        )
+        marker = (int(marker_row["n"]), int(marker_row["m"])) if marker_row else (0, 0)
+        if marker != self._marker:
+            rows = tx.all("SELECT document FROM alert_policy ORDER BY position")
+            self._documents = [PolicyDocument.model_validate_json(r["document"]) for r in rows]
+            self._marker = marker
+        try:
+            return select_in_force(self._documents, region_code, on)
+        except NotFoundError:
+            return None
+
+
+# -- people and posts -------------------------------------------------------------------------
+
+
+def ineligible_placement(
+    tx: Tx, person: Row, post: Row, appointed_at: int, policy: PolicyDocument | None
+) -> list[Finding]:
+    """FRAUD-INELIGIBLE-PLACEMENT at an appointment: status, public payroll, second post."""
+    pid, post_id = person["person_id"], post["post_id"]
+    found: list[Finding] = []
+
+    def finding(key: str, summary: str, evidence: Iterable[int]) -> None:
+        found.append(
+            Finding(
+                "FRAUD-INELIGIBLE-PLACEMENT",
+                "post",
+                post_id,
+                key,
+                post["region_code"],
+                pid,
+                summary,
+                tuple(evidence),
+            )
+        )
+
+    if person["public_payroll"]:
+        finding(
+            f"payroll:{pid}:{post_id}",
+            "the post holder is on a government payroll",
+            (appointed_at, person["status_position"]),
+        )
+    if policy is not None and person["poverty_status"] not in {
+        str(s) for s in policy.post.eligible_statuses
+    }:
+        finding(
+            f"status:{pid}:{post_id}",
+            f"a {person['poverty_status']} person is not eligible for a post under "
+            f"{policy.version}",
+            (appointed_at, person["status_position"]),
+        )
+    others = tx.all(
+        "SELECT post_id, appointed_position FROM alert_tenures WHERE person_id = :p"
+        " AND exited_on IS NULL ORDER BY appointed_position",
+        {"p": pid},
+    )
+    if len(others) > 1:
+        finding(
+            f"second-post:{pid}",
+            f"the person holds {len(others)} posts at once: "
+            + ", ".join(r["post_id"] for r in others),
+            (r["appointed_position"] for r in others),
+        )
+    return found
+
+
+def payroll_holder(tx: Tx, person: Row) -> list[Finding]:
+    """FRAUD-INELIGIBLE-PLACEMENT, retroactively: a holder later found on a public payroll."""
+    if not person["public_payroll"]:
+        return []
+    rows = tx.all(
+        "SELECT t.post_id, t.appointed_position, p.region_code FROM alert_tenures t"
+        " JOIN alert_posts p ON p.post_id = t.post_id"
+        " WHERE t.person_id = :p AND t.exited_on IS NULL",
+        {"p": person["person_id"]},
+    )
+    return [
+        Finding(
+            "FRAUD-INELIGIBLE-PLACEMENT",
+            "post",
+            r["post_id"],
+            f"payroll:{person['person_id']}:{r['post_id']}",
+            r["region_code"],
+            person["person_id"],
+            "the post holder is on a government payroll",
+            (r["appointed_position"], person["status_position"]),
+        )
+        for r in rows
+    ]
+
+
+def pay_outliers(tx: Tx, region_code: str, part_time: int, policy: PolicyDocument) -> list[Finding]:
+    """FRAUD-PAY-OUTLIER: a stipend further from the median of similar posts than allowed.
+
+    Similar posts: same region code, same part-time flag. The median is of the others
+    (the lower median), and only once there are enough of them.
+    """
+    posts = tx.all(
+        "SELECT post_id, stipend_fen, created_position FROM alert_posts"
+        " WHERE region_code = :r AND part_time = :pt ORDER BY created_position",
+        {"r": region_code, "pt": part_time},
+    )
+    peers_needed = policy.alerts.outlier_min_peers
+    if len(posts) - 1 < peers_needed:
+        return []
+    values = sorted(int(p["stipend_fen"]) for p in posts)
+    allowed = policy.post.uniform_deviation_pct
+    found = []
+    for post in posts:
+        own = int(post["stipend_fen"])
+        index = bisect.bisect_left(values, own)
+        k = (len(values) - 2) // 2  # lower median of the others
+        median = values[k] if k < index else values[k + 1]
+        if median and abs(own - median) * 100 > allowed * median:
+            found.append(
+                Finding(
+                    "FRAUD-PAY-OUTLIER",
+                    "post",
+                    post["post_id"],
+                    f"outlier:{post['post_id']}",
+                    region_code,
+                    None,
+                    f"stipend {yuan(own)} yuan is more than {allowed}% from the median "
+                    f"{yuan(median)} yuan of {len(posts) - 1} similar posts in {region_code}",
+                    (int(post["created_position"]),),
+                )
+            )
+    return found
+
+
+def shared_account(
+    tx: Tx, account_hash: str, region_code: str, policy: PolicyDocument
+) -> list[Finding]:
+    """FRAUD-SHARED-ACCOUNT: one account on record for people of several households."""
+    rows = tx.all(
+        "SELECT person_id, household_id, account_position FROM alert_people"
+        " WHERE account_hash = :h ORDER BY account_position",
+        {"h": account_hash},
+    )
+    first_of_household: dict[str, int] = {}
+    for row in rows:  # ordered by position: the first member of each household
+        first_of_household.setdefault(row["household_id"], int(row["account_position"]))
+    households = first_of_household
+    if len(households) < policy.alerts.shared_account_households:
+        return []
+    return [
+        Finding(
+            "FRAUD-SHARED-ACCOUNT",
+            "account",
+            account_hash[:16],
+            f"account:{account_hash}",
+            region_code,
+            None,
+            f"one bank account is on record for {len(rows)} people of {len(households)} "
+            "households: " + ", ".join(r["person_id"] for r in rows),
+            tuple(sorted(households.values())),  # one per household: the same households are
+            # the same evidence, so a dismissed alert returns only for a new household
+        )
+    ]
+
+
+# -- payouts ------------------------------------------------------------------------------------
+
+
+def payouts_where(tx: Tx, condition: str, params: dict[str, Any]) -> list[Row]:
+    """Live payouts matching a condition, with their source's start date when known."""
+    return tx.all(
+        "SELECT p.*, s.starts_on FROM alert_payouts p"
+        " LEFT JOIN alert_sources s ON s.source_id = p.source_id"
+        f" WHERE p.{LIVE_PAYOUT} AND {condition} ORDER BY p.position",
+        params,
+    )
+
+
+def after_exit_or_death(tx: Tx, payouts: Iterable[Row]) -> list[Finding]:
+    """FRAUD-PAID-AFTER-EXIT for stipends, FRAUD-DECEASED for every other payout.
+
+    A stipend for a month after the holder's exit month or death month is one
+    FRAUD-PAID-AFTER-EXIT alert per payout, whichever facts show it. Any other payout
+    (grant, application) to a person who died before its period started (the work start
+    of a grant, the period start of an application) is FRAUD-DECEASED. One alert per
+    payout: the stipend rule is the specific one.
+    """
+    found = []
+    for payout in payouts:
+        pid, month = payout["beneficiary_id"], payout["period"]
+        facts: list[tuple[str, int]] = []
+        person = tx.one(
+            "SELECT died_on, death_position FROM alert_people WHERE person_id = :p", {"p": pid}
+        )
+        died_on = person["died_on"] if person is not None else None
+        if payout["kind"] == "stipend":
+            exit_row = tx.one(
+                "SELECT exited_on, exit_position FROM alert_tenures"
+                " WHERE post_id = :post AND person_id = :p AND exited_on IS NOT NULL",
+                {"post": payout["source_id"], "p": pid},
+            )
+            if exit_row is not None and month > month_of(exit_row["exited_on"]):
+                facts.append((f"left on {exit_row['exited_on']}", int(exit_row["exit_position"])))
+            if died_on is not None and month > month_of(died_on):
+                facts.append((f"died on {died_on}", int(person["death_position"])))  # type: ignore[index]
+            rule, summary = "FRAUD-PAID-AFTER-EXIT", f"stipend for {month}; the holder "
+        else:
+            starts = payout["starts_on"] or period_start(month).isoformat()
+            if died_on is not None and died_on < starts:
+                facts.append((f"died on {died_on}", int(person["death_position"])))  # type: ignore[index]
+            rule, summary = "FRAUD-DECEASED", f"{payout['programme']} from {starts}; the payee "
+        if facts:
+            found.append(
+                Finding(
+                    rule,
+                    "payout",
+                    payout["payout_id"],
+                    f"payout:{payout['payout_id']}",
+                    payout["region_code"],
+                    pid,
+                    summary + " and ".join(text for text, _ in facts),
+                    (int(payout["position"]), *(position for _, position in facts)),
+                )
+            )
+    return found
+
+
+def second_stipend(tx: Tx, payout: Row) -> list[Finding]:
+    """FRAUD-OVER-CAP (month limit): two stipends for one month from posts held at once.
+
+    Handing over mid-month (exit from one post, a later start at the next) is allowed;
+    a post with no known tenure counts as held.
+    """
+    rows = payouts_where(
+        tx,
+        "p.kind = 'stipend' AND p.beneficiary_id = :b AND p.period = :m",
+        {"b": payout["beneficiary_id"], "m": payout["period"]},
+    )
+    spans = []
+    for row in rows:
+        tenure = tx.one(
+            "SELECT term_start, exited_on FROM alert_tenures"
+            " WHERE post_id = :post AND person_id = :p",
+            {"post": row["source_id"], "p": row["beneficiary_id"]},
+        )
+        start = tenure["term_start"] if tenure else "0000-00-00"
+        end = (tenure["exited_on"] if tenure else None) or "9999-99-99"
+        spans.append((start, end, row))
+    overlapping = [
+        row
+        for start, end, row in spans
+        if any(o is not row and start <= o_end and o_start <= end for o_start, o_end, o in spans)
+    ]
+    if len({r["source_id"] for r in overlapping}) < 2:  # noqa: PLR2004 - two posts
+        return []
+    return [
+        Finding(
+            "FRAUD-OVER-CAP",
+            "person",
+            payout["beneficiary_id"],
+            f"stipend-month:{payout['beneficiary_id']}:{payout['period']}",
+            payout["region_code"],
+            payout["beneficiary_id"],
+            f"{len(overlapping)} stipends for {payout['period']} from posts held at the same "
+            "time: one post, one stipend a month",
+            tuple(int(r["position"]) for r in overlapping),
+        )
+    ]
+
+
+def income_over(tx: Tx, person_id: str, policies: PolicyBook) -> list[Finding]:
+    """FRAUD-INCOME-OVER: a part-time holder paid despite income over the threshold.
+
+    Counts the stipends for months from the first month whose reported income exceeded
+    the catalogue's threshold (004 §16).
+    """
+    tenures = tx.all(
+        "SELECT t.post_id, t.term_start, t.exited_on, p.region_code FROM alert_tenures t"
+        " JOIN alert_posts p ON p.post_id = t.post_id"
+        " WHERE t.person_id = :p AND p.part_time = 1",
+        {"p": person_id},
+    )
+    found = []
+    for tenure in tenures:
+        incomes = tx.all(
+            "SELECT month, amount_fen, position FROM alert_incomes"
+            " WHERE person_id = :p AND month >= :start ORDER BY month",
+            {"p": person_id, "start": month_of(tenure["term_start"])},
+        )
+        over = []
+        for income in incomes:
+            policy = policies.in_force(tx, tenure["region_code"], period_start(income["month"]))
+            threshold = policy.post.income_exit_threshold_fen if policy else None
+            if isinstance(threshold, int) and int(income["amount_fen"]) > threshold:
+                over.append(income)
+        if not over:
+            continue
+        paid = payouts_where(
+            tx,
+            "p.kind = 'stipend' AND p.source_id = :post AND p.beneficiary_id = :b"
+            " AND p.period >= :m",
+            {"post": tenure["post_id"], "b": person_id, "m": over[0]["month"]},
+        )
+        if paid:
+            found.append(
+                Finding(
+                    "FRAUD-INCOME-OVER",
+                    "post",
+                    tenure["post_id"],
+                    f"income:{person_id}:{tenure['post_id']}",
+                    tenure["region_code"],
+                    person_id,
+                    f"income of {yuan(int(over[0]['amount_fen']))} yuan in {over[0]['month']} "
+                    f"is over the threshold, yet {len(paid)} stipend(s) from then on",
+                    (*(int(o["position"]) for o in over), *(int(p["position"]) for p in paid)),
+                )
+            )
+    return found

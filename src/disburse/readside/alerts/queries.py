@@ -1,0 +1,152 @@
+"""Questions inspectors ask of the alerts view."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+from uuid import UUID
+
+from disburse.domain.regions import check_region_scope, region_scope
+
+if TYPE_CHECKING:
+    from disburse.readside.db import Row, Tx, ViewDB
+
+STATES = ("open", "confirmed", "dismissed")
+#: An alert lies in a scope if it was raised there or concerns a region there (its
+#: person's home, a claim's region): the inspectors of each region it concerns see it.
+_IN_SCOPE = (
+    "(region_code LIKE :scope OR alert_id IN"
+    " (SELECT alert_id FROM alert_regions WHERE region_code LIKE :scope))"
+)
+
+
+@dataclass(frozen=True)
+class Alert:
+    """One alert: the rule, what it is about, the evidence, and its state."""
+
+    alert_id: UUID
+    rule_id: str
+    subject_type: str
+    subject_id: str
+    person_id: str | None
+    region_code: str  # where it was raised
+    summary: str
+    evidence: tuple[int, ...]  # positions of the events in the log
+    raised_at: str
+    raised_position: int
+    generation: int  # > 1: raised again after a dismissal, for new evidence
+    state: str  # open, confirmed or dismissed
+    resolved_by: str | None
+    resolution: str | None
+    resolved_at: str | None
+    #: Every region it concerns, ``region_code`` included, sorted.
+    regions: tuple[str, ...] = ()
+
+    @classmethod
+    def from_row(cls, row: Row, regions: tuple[str, ...] = ()) -> Alert:
+        """From a row of the ``alerts`` table and the regions filed for it."""
+        return cls(
+            alert_id=UUID(row["alert_id"]),
+            rule_id=row["rule_id"],
+            subject_type=row["subject_type"],
+            subject_id=row["subject_id"],
+            person_id=row["person_id"],
+            region_code=row["region_code"],
+            summary=row["summary"],
+            evidence=tuple(json.loads(row["evidence"])),
+            raised_at=row["raised_at"],
+            raised_position=int(row["raised_position"]),
+            generation=int(row["generation"]),
+            state=row["state"],
+            resolved_by=row["resolved_by"],
+            resolution=row["resolution"],
+            resolved_at=row["resolved_at"],
+            regions=tuple(sorted({row["region_code"], *regions})),
+        )
+
+
+class AlertQueries:
+    """Reads of the alerts view."""
+
+    def __init__(self, db: ViewDB) -> None:
+        self.db = db
+
+    def find(
+        self,
+        *,
+        rule: str | None = None,
+        state: str | None = None,
+        region: str | None = None,
+        person_id: str | None = None,
+        limit: int = 100,
+        offset: int = 0,
+    ) -> list[Alert]:
+        """Alerts, oldest first, filtered by rule, state, region (code or prefix), person."""
+        conditions = ["1 = 1"]
+        if rule is not None:
+            conditions.append("rule_id = :rule")
+        if state is not None:
+            conditions.append("state = :state")
+        if region is not None:
+            conditions.append(_IN_SCOPE)
+        if person_id is not None:
+            conditions.append("person_id = :person")
+        scope = region_scope(region or "")
+        params = {
+            "rule": rule,
+            "state": state,
+            "scope": f"{scope}%",
+            "person": person_id,
+            "limit": limit,
+            "offset": offset,
+        }
+        with self.db.read() as tx:
+            rows = tx.all(
+                f"SELECT * FROM alerts WHERE {' AND '.join(conditions)}"
+                " ORDER BY raised_position, rule_id, subject_key, generation"
+                " LIMIT :limit OFFSET :offset",
+                params,
+            )
+            regions = _regions_of(tx, [r["alert_id"] for r in rows])
+        return [Alert.from_row(r, regions.get(r["alert_id"], ())) for r in rows]
+
+    def get(self, alert_id: UUID) -> Alert | None:
+        """One alert, or None."""
+        with self.db.read() as tx:
+            row = tx.one("SELECT * FROM alerts WHERE alert_id = :id", {"id": str(alert_id)})
+            regions = _regions_of(tx, [str(alert_id)])
+        return None if row is None else Alert.from_row(row, regions.get(str(alert_id), ()))
+
+    def rule_of(self, alert_id: UUID) -> str | None:
+        """The rule of an alert (for resolving it), or None if there is no such alert."""
+        alert = self.get(alert_id)
+        return None if alert is None else alert.rule_id
+
+    def counts(self, region: str = "") -> dict[tuple[str, str], int]:
+        """Number of alerts per (rule, state) inside a region prefix."""
+        check_region_scope(region, field="region")
+        with self.db.read() as tx:
+            rows = tx.all(
+                f"SELECT rule_id, state, COUNT(*) AS n FROM alerts WHERE {_IN_SCOPE}"
+                " GROUP BY rule_id, state ORDER BY rule_id, state",
+                {"scope": f"{region}%"},
+            )
+        return {(r["rule_id"], r["state"]): int(r["n"]) for r in rows}
+
+
+def _regions_of(tx: Tx, alert_ids: list[str]) -> dict[str, tuple[str, ...]]:
+    """The regions filed for each of these alerts."""
+    if not alert_ids:
+        return {}
+    names = {f"a{i}": alert_id for i, alert_id in enumerate(alert_ids)}
+    rows = tx.all(
+        "SELECT alert_id, region_code FROM alert_regions"
+        f" WHERE alert_id IN ({', '.join(':' + name for name in names)})"
+        " ORDER BY alert_id, region_code",
+        names,
+    )
+    found: dict[str, list[str]] = {}
+    for row in rows:
+        found.setdefault(row["alert_id"], []).append(row["region_code"])
+    return {alert_id: tuple(regions) for alert_id, regions in found.items()}

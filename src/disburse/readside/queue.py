@@ -1,0 +1,295 @@
+"""The payout queue: every payout with its status, evidence and explanation, and every batch.
+
+One row per payout mirrors the aggregate's transitions event by event (status, version,
+approvers, batch, failure, recovery). The evidence of a payout's source (a grant's
+evidence reference, an application's documents, a post's attendance for the month) is
+kept apart, keyed by source and period, and joined when the queue is read: within one
+save the payout's ``Requested`` event may come before or after its source's event.
+Payment batches keep their lines and the bank's last result for each line.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from disburse.domain.batch import Outcome
+from disburse.domain.payout import PayoutKind, PayoutStatus
+from disburse.readside.base import Position, View, dumps, event_type, handles
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from disburse.readside.db import Row, Tx
+
+_PAYOUT_COLUMNS = (
+    "payout_id TEXT PRIMARY KEY, kind TEXT NOT NULL, programme TEXT NOT NULL,"
+    " source_id TEXT NOT NULL, period TEXT NOT NULL, beneficiary_id TEXT NOT NULL,"
+    " fund_id TEXT NOT NULL, region_code TEXT NOT NULL, amount_fen BIGINT NOT NULL,"
+    " status TEXT NOT NULL, version BIGINT NOT NULL, requested_at TEXT NOT NULL,"
+    " requested_position BIGINT NOT NULL, requested_by TEXT NOT NULL,"
+    " updated_at TEXT NOT NULL, notice_ends_on TEXT, open_objections INTEGER NOT NULL,"
+    " approvers TEXT NOT NULL, batch_id TEXT, failure TEXT, explanation TEXT NOT NULL,"
+    " recovery_ordered_fen BIGINT NOT NULL, recovered_fen BIGINT NOT NULL"
+)
+_EVIDENCE_COLUMNS = (
+    "source_id TEXT NOT NULL, period TEXT NOT NULL, kind TEXT NOT NULL, evidence_ref TEXT,"
+    " external_claim_id TEXT, documents TEXT, days_worked INTEGER, days_required INTEGER,"
+    " recorded_at TEXT NOT NULL, PRIMARY KEY (source_id, period)"
+)
+_EVIDENCE_FIELDS = (
+    "evidence_ref",
+    "external_claim_id",
+    "documents",
+    "days_worked",
+    "days_required",
+)
+_BATCH_COLUMNS = (
+    "batch_id TEXT PRIMARY KEY, fund_id TEXT NOT NULL, count INTEGER NOT NULL,"
+    " total_fen BIGINT NOT NULL, released_at TEXT NOT NULL, released_by TEXT NOT NULL,"
+    " released_position BIGINT NOT NULL, version BIGINT NOT NULL, updated_at TEXT NOT NULL,"
+    " results INTEGER NOT NULL, paid_count INTEGER NOT NULL, paid_fen BIGINT NOT NULL,"
+    " failed_count INTEGER NOT NULL, failed_fen BIGINT NOT NULL,"
+    " reversed_count INTEGER NOT NULL, reversed_fen BIGINT NOT NULL"
+)
+_LINE_COLUMNS = (
+    "batch_id TEXT NOT NULL, payout_id TEXT NOT NULL, amount_fen BIGINT NOT NULL,"
+    " outcome TEXT, detail TEXT, PRIMARY KEY (batch_id, payout_id)"
+)
+
+
+def _objection_resolved(event: Any, row: Row) -> dict[str, object]:
+    still_open = max(int(row["open_objections"]) - 1, 0)
+    if event.upheld:
+        return {"status": PayoutStatus.REJECTED, "open_objections": still_open}
+    status = PayoutStatus.ON_NOTICE if still_open == 0 else PayoutStatus(row["status"])
+    return {"status": status, "open_objections": still_open}
+
+
+def _recovered(event: Any, row: Row) -> dict[str, object]:
+    recovered = int(row["recovered_fen"]) + event.amount_fen
+    settled = recovered == int(row["recovery_ordered_fen"])
+    status = PayoutStatus.RECOVERED if settled else PayoutStatus(row["status"])
+    return {"status": status, "recovered_fen": recovered}
+
+
+#: How each payout event after ``Requested`` changes its row, as the aggregate changes
+#: itself (the view also sets the version and the update time). Keys are column names.
+_TRANSITIONS: dict[str, Callable[[Any, Row], dict[str, object]]] = {
+    "Payout.NoticeStarted": lambda e, _row: {
+        "status": PayoutStatus.ON_NOTICE,
+        "notice_ends_on": e.ends_on.isoformat(),
+    },
+    "Payout.ObjectionLodged": lambda _e, row: {
+        "status": PayoutStatus.HELD,
+        "open_objections": int(row["open_objections"]) + 1,
+    },
+    "Payout.ObjectionResolved": _objection_resolved,
+    "Payout.Approved": lambda e, row: {
+        "status": PayoutStatus.APPROVED if e.final else PayoutStatus.FIRST_APPROVED,
+        "approvers": dumps([*json.loads(row["approvers"]), e.meta.actor_id]),
+    },
+    "Payout.Rejected": lambda _e, _row: {"status": PayoutStatus.REJECTED},
+    "Payout.Batched": lambda e, _row: {"status": PayoutStatus.BATCHED, "batch_id": str(e.batch_id)},
+    "Payout.Paid": lambda _e, _row: {"status": PayoutStatus.PAID},
+    "Payout.Failed": lambda e, _row: {"status": PayoutStatus.FAILED, "failure": e.failure},
+    "Payout.PaymentReversed": lambda e, _row: {
+        "status": PayoutStatus.FAILED,
+        "failure": f"reversed by the bank ({e.bank_reference})",
+    },
+    "Payout.Reissued": lambda _e, _row: {"status": PayoutStatus.APPROVED, "batch_id": None},
+    "Payout.Cancelled": lambda _e, _row: {"status": PayoutStatus.CANCELLED},
+    "Payout.RecoveryOrdered": lambda e, row: {
+        "status": PayoutStatus.RECOVERY_ORDERED,
+        "recovery_ordered_fen": int(row["recovery_ordered_fen"]) + e.amount_fen,
+    },
+    "Payout.Recovered": _recovered,
+}
+
+
+class PayoutQueueView(View):
+    """Payouts awaiting (or past) a decision, their sources' evidence, and payment batches."""
+
+    name = "queue"
+    tables = ("queue_payouts", "queue_evidence", "queue_batches", "queue_batch_lines")
+    schema: ClassVar[tuple[str, ...]] = (
+        f"CREATE TABLE IF NOT EXISTS queue_payouts ({_PAYOUT_COLUMNS})",
+        f"CREATE TABLE IF NOT EXISTS queue_evidence ({_EVIDENCE_COLUMNS})",
+        f"CREATE TABLE IF NOT EXISTS queue_batches ({_BATCH_COLUMNS})",
+        f"CREATE TABLE IF NOT EXISTS queue_batch_lines ({_LINE_COLUMNS})",
+        (
+            "CREATE INDEX IF NOT EXISTS queue_payouts_status"
+            " ON queue_payouts (status, requested_position)"
+        ),
+        "CREATE INDEX IF NOT EXISTS queue_payouts_fund ON queue_payouts (fund_id)",
+        "CREATE INDEX IF NOT EXISTS queue_payouts_region ON queue_payouts (region_code)",
+        (
+            "CREATE INDEX IF NOT EXISTS queue_batches_fund"
+            " ON queue_batches (fund_id, released_position)"
+        ),
+    )
+
+    # -- payouts ----------------------------------------------------------------------------
+
+    @handles("Payout.Requested")
+    def _requested(self, tx: Tx, event: Any, where: Position) -> None:
+        tx.execute(
+            "INSERT INTO queue_payouts (payout_id, kind, programme, source_id, period,"
+            " beneficiary_id, fund_id, region_code, amount_fen, status, version, requested_at,"
+            " requested_position, requested_by, updated_at, notice_ends_on, open_objections,"
+            " approvers, batch_id, failure, explanation, recovery_ordered_fen, recovered_fen)"
+            " VALUES (:id, :kind, :programme, :source, :period, :beneficiary, :fund, :region,"
+            " :amount, :status, :version, :at, :position, :by, :at, NULL, 0, '[]', NULL, NULL,"
+            " :explanation, 0, 0)",
+            {
+                "id": str(event.originator_id),
+                "kind": PayoutKind(event.kind).value,
+                "programme": event.programme,
+                "source": str(event.source_id),
+                "period": event.period,
+                "beneficiary": str(event.beneficiary_id),
+                "fund": str(event.fund_id),
+                "region": event.region_code,
+                "amount": event.amount_fen,
+                "status": PayoutStatus.REQUESTED.value,
+                "version": event.originator_version,
+                "at": where.at,
+                "position": where.position,
+                "by": event.meta.actor_id,
+                "explanation": dumps(event.explanation),
+            },
+        )
+
+    @handles(*_TRANSITIONS)
+    def _transition(self, tx: Tx, event: Any, where: Position) -> None:
+        key = {"id": str(event.originator_id)}
+        row = tx.one("SELECT * FROM queue_payouts WHERE payout_id = :id", key)
+        if row is None:  # pragma: no cover - a payout is requested before anything else
+            return
+        fields = _TRANSITIONS[event_type(event)](event, row)
+        values = {k: v.value if isinstance(v, PayoutStatus) else v for k, v in fields.items()}
+        assignments = "".join(f", {column} = :{column}" for column in values)
+        tx.execute(
+            f"UPDATE queue_payouts SET version = :version, updated_at = :at{assignments}"
+            " WHERE payout_id = :id",
+            values | key | {"version": event.originator_version, "at": where.at},
+        )
+
+    # -- evidence ---------------------------------------------------------------------------
+
+    @handles("TransportGrant.Claimed")
+    def _grant_claimed(self, tx: Tx, event: Any, where: Position) -> None:
+        self._evidence(
+            tx,
+            where,
+            source_id=str(event.originator_id),
+            period=event.period,
+            kind=PayoutKind.GRANT.value,
+            evidence_ref=event.evidence_ref,
+            external_claim_id=event.external_claim_id,
+        )
+
+    @handles("SubsidyApplication.Submitted")
+    def _application_submitted(self, tx: Tx, event: Any, where: Position) -> None:
+        self._evidence(
+            tx,
+            where,
+            source_id=str(event.originator_id),
+            period=str(event.period_start.year),  # as SubsidyApplication.period
+            kind=PayoutKind.APPLICATION.value,
+            external_claim_id=event.external_claim_id,
+            documents=dumps(list(event.evidence)),
+        )
+
+    @handles("Post.AttendanceRecorded")
+    def _attendance_recorded(self, tx: Tx, event: Any, where: Position) -> None:
+        self._evidence(
+            tx,
+            where,
+            source_id=str(event.originator_id),
+            period=str(event.month),
+            kind=PayoutKind.STIPEND.value,
+            days_worked=event.days_worked,
+            days_required=event.days_required,
+        )
+
+    @staticmethod
+    def _evidence(tx: Tx, where: Position, **values: object) -> None:
+        params = dict.fromkeys(_EVIDENCE_FIELDS) | {"recorded_at": where.at} | values
+        tx.execute(
+            "INSERT INTO queue_evidence (source_id, period, kind, evidence_ref,"
+            " external_claim_id, documents, days_worked, days_required, recorded_at)"
+            " VALUES (:source_id, :period, :kind, :evidence_ref, :external_claim_id,"
+            " :documents, :days_worked, :days_required, :recorded_at)"
+            " ON CONFLICT (source_id, period) DO UPDATE SET kind = excluded.kind,"
+            " evidence_ref = excluded.evidence_ref,"
+            " external_claim_id = excluded.external_claim_id, documents = excluded.documents,"
+            " days_worked = excluded.days_worked, days_required = excluded.days_required,"
+            " recorded_at = excluded.recorded_at",
+            params,
+        )
+
+    # -- payment batches --------------------------------------------------------------------
+
+    @handles("PaymentBatch.Released")
+    def _batch_released(self, tx: Tx, event: Any, where: Position) -> None:
+        batch_id = str(event.originator_id)
+        tx.execute(
+            "INSERT INTO queue_batches (batch_id, fund_id, count, total_fen, released_at,"
+            " released_by, released_position, version, updated_at, results, paid_count,"
+            " paid_fen, failed_count, failed_fen, reversed_count, reversed_fen)"
+            " VALUES (:id, :fund, :count, :total, :at, :by, :position, :version, :at,"
+            " 0, 0, 0, 0, 0, 0, 0)",
+            {
+                "id": batch_id,
+                "fund": str(event.fund_id),
+                "count": event.count,
+                "total": event.total_fen,
+                "at": where.at,
+                "by": event.meta.actor_id,
+                "position": where.position,
+                "version": event.originator_version,
+            },
+        )
+        for payout_id, amount_fen in sorted(event.lines.items()):
+            tx.execute(
+                "INSERT INTO queue_batch_lines (batch_id, payout_id, amount_fen, outcome, detail)"
+                " VALUES (:batch, :payout, :amount, NULL, NULL)",
+                {"batch": batch_id, "payout": str(payout_id), "amount": amount_fen},
+            )
+
+    @handles("PaymentBatch.ResultRecorded")
+    def _result_recorded(self, tx: Tx, event: Any, where: Position) -> None:
+        batch_id = str(event.originator_id)
+        tx.execute(
+            "UPDATE queue_batch_lines SET outcome = :outcome, detail = :detail"
+            " WHERE batch_id = :batch AND payout_id = :payout",
+            {
+                "batch": batch_id,
+                "payout": str(event.payout_id),
+                "outcome": Outcome(event.outcome).value,
+                "detail": event.detail,
+            },
+        )
+        rows = tx.all(
+            "SELECT outcome, COUNT(*) AS n, SUM(amount_fen) AS fen FROM queue_batch_lines"
+            " WHERE batch_id = :batch AND outcome IS NOT NULL GROUP BY outcome",
+            {"batch": batch_id},
+        )
+        sums = {row["outcome"]: (int(row["n"]), int(row["fen"])) for row in rows}
+        params: dict[str, object] = {
+            "batch": batch_id,
+            "version": event.originator_version,
+            "at": where.at,
+            "results": sum(n for n, _ in sums.values()),
+        }
+        for outcome in Outcome:
+            count, fen = sums.get(outcome.value, (0, 0))
+            params |= {f"{outcome.value}_count": count, f"{outcome.value}_fen": fen}
+        tx.execute(
+            "UPDATE queue_batches SET version = :version, updated_at = :at, results = :results,"
+            " paid_count = :paid_count, paid_fen = :paid_fen, failed_count = :failed_count,"
+            " failed_fen = :failed_fen, reversed_count = :reversed_count,"
+            " reversed_fen = :reversed_fen WHERE batch_id = :batch",
+            params,
+        )

@@ -23,7 +23,6 @@ from disburse.domain.rules import NotSpecified, QuotaBand
 from disburse.domain.site import Site, SiteKind
 from disburse.policy.default import LIUZHOU_VERSION, NATIONAL_VERSION, liuzhou, national
 from tests import factories as f
-from tests.unit import builders as b
 
 if TYPE_CHECKING:
     from disburse.application.ledger import Ledger
@@ -153,10 +152,10 @@ def test_a_published_version_records_its_label_on_the_event(memory_ledger: Ledge
     f.publish(memory_ledger, f.regional_policy(version="V-2202"), reason="Jilin 2024 rules")
 
     catalogue_id = PolicyCatalogue.create_id()
-    published = b.stored_events(memory_ledger, catalogue_id)[-1]
-    meta = b.meta_of(published)
+    published = f.stored_events(memory_ledger, catalogue_id)[-1]
+    meta = f.meta_of(published)
 
-    assert b.name_of(published) == "VersionPublished"
+    assert f.name_of(published) == "VersionPublished"
     assert meta.policy_version == "V-2202"
     assert meta.actor_id == "admin-1"
     assert meta.reason == "Jilin 2024 rules"
@@ -236,14 +235,14 @@ def test_adding_a_post_to_a_settlement_in_the_gap_band_is_refused_with_a_policy_
     )
 
     with pytest.raises(PolicyGapError) as caught:
-        site.add_post(post_id=b.post().id, policy=national(), meta=f.meta())
+        site.add_post(post_id=f.domain_post().id, policy=national(), meta=f.meta())
     assert caught.value.rule_id == "POST-QUOTA-SITE"
     assert site.post_ids == []
 
 
 def test_a_region_can_fill_the_quota_gap_by_publishing_a_version(memory_ledger: Ledger) -> None:
     place = f.county(memory_ledger)
-    site_id = b.settlement(memory_ledger, population=4000)
+    site_id = f.settlement(memory_ledger, population=4000)
     bands = [
         band.model_copy(update={"posts": 7}) if isinstance(band.posts, NotSpecified) else band
         for band in national().post.site_quota_bands
@@ -259,7 +258,7 @@ def test_creating_a_post_at_a_settlement_in_the_gap_band_is_refused_through_the_
     memory_ledger: Ledger,
 ) -> None:
     place = f.county(memory_ledger)
-    site_id = b.settlement(memory_ledger, population=3500)
+    site_id = f.settlement(memory_ledger, population=3500)
 
     with pytest.raises(PolicyGapError) as caught:
         f.post(memory_ledger, place, site_id=site_id, title="保洁")
@@ -271,11 +270,11 @@ def test_creating_a_post_at_a_settlement_in_the_gap_band_is_refused_through_the_
 
 
 def test_appointing_in_liuzhou_is_refused_until_its_stipend_floor_is_published() -> None:
-    post = b.post(policy=national())
+    post = f.domain_post(policy=national())
 
     with pytest.raises(PolicyGapError) as caught:
         post.appoint(
-            person=b.person(),
+            person=f.domain_person(),
             term_start=date(2024, 1, 1),
             term_end=date(2024, 12, 31),
             policy=liuzhou(),

@@ -21,7 +21,6 @@ from disburse.domain.errors import ConflictError, InvalidInputError, RuleViolati
 from disburse.domain.fund import Fund, FundSource, fund_id_for
 from disburse.domain.meta import Role
 from tests import factories as f
-from tests.unit import builders as b
 
 if TYPE_CHECKING:
     from uuid import UUID
@@ -45,14 +44,14 @@ def assert_balanced(fund: Fund) -> None:
 
 
 def test_a_new_fund_has_its_whole_allocation_available() -> None:
-    fund = b.fund(1_000_000)
+    fund = f.domain_fund(1_000_000)
 
     assert fund.allocated_fen == fund.available_fen == 1_000_000
     assert fund.committed_fen == fund.paid_fen == fund.recovered_fen == 0
 
 
 def test_a_fund_is_named_by_its_source_region_and_year() -> None:
-    fund = b.fund()
+    fund = f.domain_fund()
 
     assert fund.id == fund_id_for(FundSource.EMPLOYMENT_SUBSIDY, f.COUNTY, 2024)
     assert fund.id != fund_id_for(FundSource.EMPLOYMENT_SUBSIDY, f.COUNTY, 2025)
@@ -109,7 +108,7 @@ def test_a_top_up_adds_to_the_allocation_and_what_is_available(memory_ledger: Le
 
 
 def test_a_top_up_of_zero_is_refused() -> None:
-    fund = b.fund()
+    fund = f.domain_fund()
 
     with pytest.raises(InvalidInputError) as caught:
         fund.top_up(amount_fen=0, meta=f.meta())
@@ -120,7 +119,7 @@ def test_a_top_up_of_zero_is_refused() -> None:
 
 
 def test_committing_more_than_is_available_is_refused_with_fund_insufficient() -> None:
-    fund = b.fund(1_000)
+    fund = f.domain_fund(1_000)
     fund.commit(payout_id=PAYOUT, amount_fen=600, meta=f.meta())
 
     with pytest.raises(RuleViolationError) as caught:
@@ -131,7 +130,7 @@ def test_committing_more_than_is_available_is_refused_with_fund_insufficient() -
 
 
 def test_committing_exactly_what_is_available_empties_the_fund() -> None:
-    fund = b.fund(1_000)
+    fund = f.domain_fund(1_000)
 
     fund.commit(payout_id=PAYOUT, amount_fen=1_000, meta=f.meta())
 
@@ -141,7 +140,7 @@ def test_committing_exactly_what_is_available_empties_the_fund() -> None:
 
 
 def test_a_payout_is_committed_at_most_once() -> None:
-    fund = b.fund(1_000)
+    fund = f.domain_fund(1_000)
     fund.commit(payout_id=PAYOUT, amount_fen=100, meta=f.meta())
 
     with pytest.raises(ConflictError) as caught:
@@ -151,7 +150,7 @@ def test_a_payout_is_committed_at_most_once() -> None:
 
 
 def test_a_released_commitment_is_available_again() -> None:
-    fund = b.fund(1_000)
+    fund = f.domain_fund(1_000)
     fund.commit(payout_id=PAYOUT, amount_fen=300, meta=f.meta())
 
     fund.release(payout_id=PAYOUT, meta=f.meta())
@@ -162,7 +161,7 @@ def test_a_released_commitment_is_available_again() -> None:
 
 
 def test_releasing_an_uncommitted_payout_is_refused() -> None:
-    fund = b.fund(1_000)
+    fund = f.domain_fund(1_000)
 
     with pytest.raises(ConflictError) as caught:
         fund.release(payout_id=PAYOUT, meta=f.meta())
@@ -170,7 +169,7 @@ def test_releasing_an_uncommitted_payout_is_refused() -> None:
 
 
 def test_paying_an_uncommitted_payout_is_refused() -> None:
-    fund = b.fund(1_000)
+    fund = f.domain_fund(1_000)
 
     with pytest.raises(ConflictError) as caught:
         fund.record_payment(payout_id=PAYOUT, meta=f.meta())
@@ -179,7 +178,7 @@ def test_paying_an_uncommitted_payout_is_refused() -> None:
 
 
 def test_a_payment_moves_a_commitment_to_paid() -> None:
-    fund = b.fund(1_000)
+    fund = f.domain_fund(1_000)
     fund.commit(payout_id=PAYOUT, amount_fen=300, meta=f.meta())
 
     fund.record_payment(payout_id=PAYOUT, meta=f.meta())
@@ -189,7 +188,7 @@ def test_a_payment_moves_a_commitment_to_paid() -> None:
 
 
 def test_a_paid_payout_cannot_be_released_or_committed_again() -> None:
-    fund = b.fund(1_000)
+    fund = f.domain_fund(1_000)
     fund.commit(payout_id=PAYOUT, amount_fen=300, meta=f.meta())
     fund.record_payment(payout_id=PAYOUT, meta=f.meta())
 
@@ -204,7 +203,7 @@ def test_a_paid_payout_cannot_be_released_or_committed_again() -> None:
 
 
 def test_recovered_money_returns_to_what_is_available() -> None:
-    fund = b.fund(1_000)
+    fund = f.domain_fund(1_000)
     fund.commit(payout_id=PAYOUT, amount_fen=300, meta=f.meta())
     fund.record_payment(payout_id=PAYOUT, meta=f.meta())
 
@@ -215,7 +214,7 @@ def test_recovered_money_returns_to_what_is_available() -> None:
 
 
 def test_recovering_more_than_was_paid_is_refused_with_fund_recovery() -> None:
-    fund = b.fund(1_000)
+    fund = f.domain_fund(1_000)
     fund.commit(payout_id=PAYOUT, amount_fen=300, meta=f.meta())
     fund.record_payment(payout_id=PAYOUT, meta=f.meta())
     fund.record_recovery(payout_id=PAYOUT, amount_fen=200, meta=f.meta())
@@ -227,7 +226,7 @@ def test_recovering_more_than_was_paid_is_refused_with_fund_recovery() -> None:
 
 
 def test_recovering_a_payout_that_was_not_paid_from_the_fund_is_refused() -> None:
-    fund = b.fund(1_000)
+    fund = f.domain_fund(1_000)
     fund.commit(payout_id=PAYOUT, amount_fen=300, meta=f.meta())
 
     with pytest.raises(ConflictError) as caught:
@@ -236,7 +235,7 @@ def test_recovering_a_payout_that_was_not_paid_from_the_fund_is_refused() -> Non
 
 
 def test_every_fund_event_carries_who_did_it_and_replays_to_the_same_books() -> None:
-    fund = b.fund(1_000)
+    fund = f.domain_fund(1_000)
     meta = f.meta("finance-2", Role.FINANCE)
     fund.top_up(amount_fen=500, meta=meta)
     fund.commit(payout_id=PAYOUT, amount_fen=300, meta=meta)
@@ -246,9 +245,9 @@ def test_every_fund_event_carries_who_did_it_and_replays_to_the_same_books() -> 
     fund.record_recovery(payout_id=PAYOUT, amount_fen=50, meta=meta)
 
     events = fund.collect_events()
-    rebuilt = b.replay(Fund, events)
+    rebuilt = f.replay(Fund, events)
 
-    assert b.names_of(events) == [
+    assert f.names_of(events) == [
         "Allocated",
         "ToppedUp",
         "Committed",
@@ -257,7 +256,7 @@ def test_every_fund_event_carries_who_did_it_and_replays_to_the_same_books() -> 
         "Paid",
         "Recovered",
     ]
-    assert all(b.meta_of(e) == meta for e in events[1:])
+    assert all(f.meta_of(e) == meta for e in events[1:])
     assert (rebuilt.allocated_fen, rebuilt.committed_fen, rebuilt.paid_fen) == (1_500, 0, 300)
     assert (rebuilt.recovered_fen, rebuilt.available_fen) == (50, 1_250)
 
@@ -283,7 +282,7 @@ class FundBooks(RuleBasedStateMachine):
 
     @initialize(amount=st.integers(min_value=0, max_value=10**9))
     def allocate(self, amount: int) -> None:
-        self.fund = b.fund(amount)
+        self.fund = f.domain_fund(amount)
         self.allocated = amount
 
     @rule(amount=st.integers(min_value=1, max_value=10**8))
@@ -358,7 +357,7 @@ class FundBooks(RuleBasedStateMachine):
     def teardown(self) -> None:
         if not hasattr(self, "fund"):
             return
-        rebuilt = b.replay(Fund, self.fund.collect_events())
+        rebuilt = f.replay(Fund, self.fund.collect_events())
         assert rebuilt.available_fen == self.fund.available_fen
         assert_balanced(rebuilt)
 
@@ -374,7 +373,7 @@ def test_for_any_sequence_of_fund_commands_the_books_balance_and_available_stays
 def test_top_ups_cannot_grow_a_fund_past_the_largest_amount() -> None:
     from disburse.domain.money import MAX_FEN  # noqa: PLC0415 - one test's limit
 
-    fund = b.fund(MAX_FEN - 10)
+    fund = f.domain_fund(MAX_FEN - 10)
     fund.top_up(amount_fen=10, meta=f.meta("finance-1", Role.FINANCE))
     with pytest.raises(InvalidInputError, match="MONEY-FEN"):
         fund.top_up(amount_fen=1, meta=f.meta("finance-1", Role.FINANCE))

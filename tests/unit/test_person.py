@@ -20,7 +20,6 @@ from disburse.domain.person import (
 )
 from disburse.domain.regions import check_region_code
 from tests import factories as f
-from tests.unit import builders as b
 
 if TYPE_CHECKING:
     from disburse.application.ledger import Ledger
@@ -60,7 +59,7 @@ def test_registering_the_same_resident_id_twice_names_the_same_person(
     assert first.created
     assert not second.created
     assert second.person_id == first.person_id
-    assert len(b.stored_events(memory_ledger, first.person_id)) == 1
+    assert len(f.stored_events(memory_ledger, first.person_id)) == 1
 
 
 def test_a_resident_id_with_a_lower_case_x_names_the_same_person_as_with_upper_case(
@@ -147,7 +146,7 @@ def test_a_registration_is_normalised_by_trimming_name_and_household() -> None:
 
 
 def test_a_person_is_alive_through_the_month_of_death_and_not_after() -> None:
-    person = b.person()
+    person = f.domain_person()
 
     person.record_death(died_on=date(2024, 2, 10), evidence="civil registry", meta=f.meta())
 
@@ -157,7 +156,7 @@ def test_a_person_is_alive_through_the_month_of_death_and_not_after() -> None:
 
 
 def test_a_second_death_record_is_refused_with_person_death() -> None:
-    person = b.person()
+    person = f.domain_person()
     person.record_death(died_on=date(2024, 2, 10), evidence="civil registry", meta=f.meta())
 
     with pytest.raises(ConflictError) as caught:
@@ -167,7 +166,7 @@ def test_a_second_death_record_is_refused_with_person_death() -> None:
 
 
 def test_a_death_before_birth_is_refused_with_person_death() -> None:
-    person = b.person(rid=f.resident_id(born=date(1980, 5, 17)))
+    person = f.domain_person(rid=f.resident_id(born=date(1980, 5, 17)))
 
     with pytest.raises(InvalidInputError) as caught:
         person.record_death(died_on=date(1980, 5, 16), evidence="?", meta=f.meta())
@@ -179,7 +178,7 @@ def test_a_death_before_birth_is_refused_with_person_death() -> None:
 
 
 def test_reported_income_is_kept_per_month_and_the_latest_report_counts() -> None:
-    person = b.person()
+    person = f.domain_person()
 
     person.report_income(month=FEB, amount_fen=80_000, source="flexible work", meta=f.meta())
     person.report_income(month=FEB, amount_fen=90_000, source="correction", meta=f.meta())
@@ -191,7 +190,7 @@ def test_reported_income_is_kept_per_month_and_the_latest_report_counts() -> Non
 
 
 def test_a_negative_income_is_refused() -> None:
-    person = b.person()
+    person = f.domain_person()
 
     with pytest.raises(InvalidInputError) as caught:
         person.report_income(month=FEB, amount_fen=-1, source="?", meta=f.meta())
@@ -203,7 +202,7 @@ def test_a_negative_income_is_refused() -> None:
 
 
 def test_a_status_change_updates_only_the_facts_given() -> None:
-    person = b.person(status=PovertyStatus.LIFTED, labour=LabourCapacity.WEAK)
+    person = f.domain_person(status=PovertyStatus.LIFTED, labour=LabourCapacity.WEAK)
 
     person.change_status(
         poverty_status=PovertyStatus.MONITORED, effective_on=date(2024, 2, 1), meta=f.meta()
@@ -215,7 +214,7 @@ def test_a_status_change_updates_only_the_facts_given() -> None:
 
 
 def test_a_status_change_with_nothing_to_change_is_refused() -> None:
-    person = b.person()
+    person = f.domain_person()
 
     with pytest.raises(InvalidInputError) as caught:
         person.change_status(effective_on=date(2024, 2, 1), meta=f.meta())
@@ -223,7 +222,7 @@ def test_a_status_change_with_nothing_to_change_is_refused() -> None:
 
 
 def test_changing_to_the_account_already_on_record_is_refused() -> None:
-    person = b.person(account="6222020200001234")
+    person = f.domain_person(account="6222020200001234")
 
     with pytest.raises(ConflictError) as caught:
         person.change_bank_account(bank_account="6222020200001234", meta=f.meta())
@@ -231,7 +230,7 @@ def test_changing_to_the_account_already_on_record_is_refused() -> None:
 
 
 def test_a_malformed_new_account_is_refused_and_the_old_one_kept() -> None:
-    person = b.person(account="6222020200001234")
+    person = f.domain_person(account="6222020200001234")
 
     with pytest.raises(InvalidInputError) as caught:
         person.change_bank_account(bank_account="12ab", meta=f.meta())
@@ -240,7 +239,7 @@ def test_a_malformed_new_account_is_refused_and_the_old_one_kept() -> None:
 
 
 def test_employment_in_an_unknown_province_is_refused() -> None:
-    person = b.person()
+    person = f.domain_person()
 
     with pytest.raises(InvalidInputError) as caught:
         person.record_employment(
@@ -251,7 +250,7 @@ def test_employment_in_an_unknown_province_is_refused() -> None:
 
 
 def test_employment_without_an_employer_is_refused() -> None:
-    person = b.person()
+    person = f.domain_person()
 
     with pytest.raises(InvalidInputError) as caught:
         person.record_employment(
@@ -261,7 +260,7 @@ def test_employment_without_an_employer_is_refused() -> None:
 
 
 def test_employment_is_recorded_with_its_province_employer_and_start() -> None:
-    person = b.person()
+    person = f.domain_person()
 
     person.record_employment(
         province_code="44", employer=" 东莞某厂 ", started_on=date(2024, 3, 1), meta=f.meta()
@@ -276,7 +275,7 @@ def test_employment_is_recorded_with_its_province_employer_and_start() -> None:
 
 
 def test_every_person_event_carries_who_did_it() -> None:
-    person = b.person()
+    person = f.domain_person()
     meta = f.meta("clerk-7", Role.CLERK)
     person.report_income(month=FEB, amount_fen=1, source="x", meta=meta)
     person.change_bank_account(bank_account="6222020200009999", meta=meta)
@@ -284,22 +283,22 @@ def test_every_person_event_carries_who_did_it() -> None:
 
     events = person.collect_events()
 
-    assert b.names_of(events) == [
+    assert f.names_of(events) == [
         "Registered",
         "IncomeReported",
         "BankAccountChanged",
         "DeathRecorded",
     ]
     for event in events[1:]:
-        assert b.meta_of(event) == meta
+        assert f.meta_of(event) == meta
 
 
 def test_a_person_rebuilt_from_their_events_has_the_same_facts() -> None:
-    person = b.person()
+    person = f.domain_person()
     person.report_income(month=FEB, amount_fen=5_000, source="x", meta=f.meta())
     person.change_status(public_payroll=True, effective_on=date(2024, 3, 1), meta=f.meta())
 
-    rebuilt = b.replay(Person, person.collect_events())
+    rebuilt = f.replay(Person, person.collect_events())
 
     assert rebuilt.incomes == {"2024-02": 5_000}
     assert rebuilt.public_payroll

@@ -21,7 +21,6 @@ from disburse.domain.post import ExitReason, InsuranceKind, Post
 from disburse.domain.reservation import Reservation, reservation_id_for
 from disburse.policy.default import NATIONAL_VERSION, national
 from tests import factories as f
-from tests.unit import builders as b
 
 if TYPE_CHECKING:
     from uuid import UUID
@@ -154,8 +153,8 @@ def test_an_appointment_records_whether_the_appointee_is_priority_labour(
 
     appoint(memory_ledger, post_id, person_id)
 
-    appointed = b.stored_events(memory_ledger, post_id)[-1]
-    assert b.name_of(appointed) == "Appointed"
+    appointed = f.stored_events(memory_ledger, post_id)[-1]
+    assert f.name_of(appointed) == "Appointed"
     assert vars(appointed)["priority_labour"] is priority
 
 
@@ -256,7 +255,7 @@ def test_a_renewal_is_a_new_term_that_covers_the_following_months(
         (START, END),
         (date(2025, 1, 1), date(2025, 12, 31)),
     ]
-    assert b.name_of(b.stored_events(memory_ledger, post_id)[-1]) == "TermRenewed"
+    assert f.name_of(f.stored_events(memory_ledger, post_id)[-1]) == "TermRenewed"
     assert attend(memory_ledger, post_id, next_jan) is not None
 
 
@@ -356,9 +355,9 @@ def test_a_post_at_the_regional_stipend_floor_is_accepted(
 
     post_id = f.post(memory_ledger, place, stipend_fen=180_000)
 
-    created = b.stored_events(memory_ledger, post_id)[0]
-    assert b.meta_of(created).policy_version == f.REGIONAL_VERSION
-    assert "POST-STIPEND-FLOOR" in b.meta_of(created).rule_ids
+    created = f.stored_events(memory_ledger, post_id)[0]
+    assert f.meta_of(created).policy_version == f.REGIONAL_VERSION
+    assert "POST-STIPEND-FLOOR" in f.meta_of(created).rule_ids
 
 
 def test_an_appointment_to_a_post_paying_below_a_newly_published_floor_is_refused(
@@ -440,10 +439,10 @@ def test_appointing_a_person_again_to_the_post_they_left_is_allowed(
 def test_a_settlement_site_of_800_people_accepts_three_posts_and_refuses_the_fourth(
     memory_ledger: Ledger, place: f.County
 ) -> None:
-    posts = [b.settlement_post(memory_ledger, place) for _ in range(3)]
+    posts = [f.settlement_post(memory_ledger, place) for _ in range(3)]
 
     with pytest.raises(RuleViolationError) as caught:
-        b.settlement_post(memory_ledger, place)
+        f.settlement_post(memory_ledger, place)
     assert caught.value.rule_id == "POST-QUOTA-SITE"
     assert memory_ledger.posts.get_site(place.settlement_id).post_ids == posts
 
@@ -451,12 +450,12 @@ def test_a_settlement_site_of_800_people_accepts_three_posts_and_refuses_the_fou
 def test_a_settlement_site_counts_each_post_under_post_quota_site(
     memory_ledger: Ledger, place: f.County
 ) -> None:
-    b.settlement_post(memory_ledger, place)
+    f.settlement_post(memory_ledger, place)
 
-    added = b.stored_events(memory_ledger, place.settlement_id)[-1]
-    assert b.name_of(added) == "PostAdded"
-    assert b.meta_of(added).rule_ids == ("POST-QUOTA-SITE",)
-    assert b.meta_of(added).policy_version == NATIONAL_VERSION
+    added = f.stored_events(memory_ledger, place.settlement_id)[-1]
+    assert f.name_of(added) == "PostAdded"
+    assert f.meta_of(added).rule_ids == ("POST-QUOTA-SITE",)
+    assert f.meta_of(added).policy_version == NATIONAL_VERSION
 
 
 def test_a_village_has_no_settlement_quota(memory_ledger: Ledger, place: f.County) -> None:
@@ -691,7 +690,7 @@ def test_a_month_with_no_day_worked_records_attendance_but_requests_no_payout(
     assert attend(memory_ledger, post_id, JAN, worked=0) is None
 
     assert memory_ledger.posts.get(post_id).attendance == {"2024-01": 0}
-    assert b.stored_events(memory_ledger, memory_ledger.posts.stipend_payout_id(post_id, JAN)) == []
+    assert f.stored_events(memory_ledger, memory_ledger.posts.stipend_payout_id(post_id, JAN)) == []
 
 
 def test_without_proration_any_day_worked_earns_the_whole_stipend(
@@ -757,9 +756,9 @@ def test_every_stored_post_event_carries_actor_role_client_and_request(
         note="moved away",
     )
 
-    events = b.stored_events(memory_ledger, post_id)
+    events = f.stored_events(memory_ledger, post_id)
 
-    assert b.names_of(events) == [
+    assert f.names_of(events) == [
         "Created",
         "Appointed",
         "InsuranceRecorded",
@@ -767,12 +766,12 @@ def test_every_stored_post_event_carries_actor_role_client_and_request(
         "Exited",
     ]
     for event in events:
-        meta = b.meta_of(event)
+        meta = f.meta_of(event)
         assert meta.actor_id == "clerk-1"
         assert meta.role is Role.CLERK
         assert meta.client_id == "test-client"
         assert meta.request_id
-    assert b.meta_of(events[-1]).reason == "moved away"
+    assert f.meta_of(events[-1]).reason == "moved away"
 
 
 @pytest.mark.parametrize(
@@ -793,9 +792,9 @@ def test_post_events_cite_the_rules_they_were_checked_against(
     post_id, _ = f.staffed_post(memory_ledger, place)
     attend(memory_ledger, post_id, JAN)
 
-    event = next(e for e in b.stored_events(memory_ledger, post_id) if b.name_of(e) == event_name)
+    event = next(e for e in f.stored_events(memory_ledger, post_id) if f.name_of(e) == event_name)
 
-    assert set(b.meta_of(event).rule_ids) == rule_ids
+    assert set(f.meta_of(event).rule_ids) == rule_ids
 
 
 def test_the_stipend_payout_event_cites_its_programme_and_catalogue_version(
@@ -805,10 +804,10 @@ def test_the_stipend_payout_event_cites_its_programme_and_catalogue_version(
     payout_id = attend(memory_ledger, post_id, JAN)
     assert payout_id is not None
 
-    (requested,) = b.stored_events(memory_ledger, payout_id)
+    (requested,) = f.stored_events(memory_ledger, payout_id)
 
-    meta = b.meta_of(requested)
-    assert b.name_of(requested) == "Requested"
+    meta = f.meta_of(requested)
+    assert f.name_of(requested) == "Requested"
     assert meta.rule_ids == ("POST-STIPEND",)
     assert meta.policy_version == NATIONAL_VERSION
     assert meta.actor_id == "clerk-1"
@@ -823,19 +822,19 @@ def test_the_events_of_one_appointment_share_its_request_id(
 
     appoint(memory_ledger, post_id, person_id, ctx=ctx)
 
-    appointed = b.stored_events(memory_ledger, post_id)[-1]
-    seat_events = b.stored_events(
+    appointed = f.stored_events(memory_ledger, post_id)[-1]
+    seat_events = f.stored_events(
         memory_ledger, reservation_id_for(f"public-post-holder:{person_id}")
     )
-    assert [b.meta_of(e).request_id for e in (appointed, *seat_events)] == [ctx.request_id] * 2
-    assert b.meta_of(seat_events[0]).rule_ids == ("POST-ONE-PERSON-ONE-POST",)
-    assert b.meta_of(appointed).actor_id == "clerk-9"
+    assert [f.meta_of(e).request_id for e in (appointed, *seat_events)] == [ctx.request_id] * 2
+    assert f.meta_of(seat_events[0]).rule_ids == ("POST-ONE-PERSON-ONE-POST",)
+    assert f.meta_of(appointed).actor_id == "clerk-9"
 
 
 def test_domain_post_commands_emit_events_carrying_the_given_meta() -> None:
     meta = f.meta("clerk-3")
-    post = b.post(meta=meta)
-    holder = b.person()
+    post = f.domain_post(meta=meta)
+    holder = f.domain_person()
     post.appoint(person=holder, term_start=START, term_end=END, policy=national(), meta=meta)
     post.record_insurance(
         kind=InsuranceKind.ACCIDENT,
@@ -853,9 +852,9 @@ def test_domain_post_commands_emit_events_carrying_the_given_meta() -> None:
 
     assert stipend.amount_fen == 75_000
     assert stipend.policy_version == NATIONAL_VERSION
-    assert b.names_of(events) == ["Created", "Appointed", "InsuranceRecorded", "AttendanceRecorded"]
+    assert f.names_of(events) == ["Created", "Appointed", "InsuranceRecorded", "AttendanceRecorded"]
     for event in events:
-        carried = b.meta_of(event)
+        carried = f.meta_of(event)
         assert (carried.actor_id, carried.role, carried.client_id, carried.request_id) == (
             "clerk-3",
             Role.CLERK,
@@ -863,14 +862,14 @@ def test_domain_post_commands_emit_events_carrying_the_given_meta() -> None:
             "req-1",
         )
         assert carried.rule_ids
-    rebuilt = b.replay(Post, events)
+    rebuilt = f.replay(Post, events)
     assert rebuilt.attendance == {"2024-01": 75_000}
     assert rebuilt.holder_id == holder.id
 
 
 def test_attendance_is_only_for_the_posts_holder() -> None:
-    post = b.post()
-    holder, stranger = b.person(), b.person()
+    post = f.domain_post()
+    holder, stranger = f.domain_person(), f.domain_person()
     post.appoint(person=holder, term_start=START, term_end=END, policy=national(), meta=f.meta())
 
     with pytest.raises(ConflictError) as caught:

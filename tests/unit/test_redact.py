@@ -20,14 +20,13 @@ from disburse.readside.redact import (
     public_payload,
 )
 from tests import factories as f
-from tests.unit import builders as b
 
 RID = f.resident_id(serial=321)
 ACCOUNT = "6222020212345678"
 
 
 def test_a_registration_shows_no_resident_id_no_full_name_and_no_full_account() -> None:
-    [registered] = b.person(rid=RID, account=ACCOUNT).collect_events()
+    [registered] = f.domain_person(rid=RID, account=ACCOUNT).collect_events()
 
     payload = public_payload(registered)
 
@@ -43,7 +42,7 @@ def test_a_registration_shows_no_resident_id_no_full_name_and_no_full_account() 
 
 
 def test_a_registration_keeps_its_other_fields_as_json_values() -> None:
-    [registered] = b.person(rid=RID, account=ACCOUNT).collect_events()
+    [registered] = f.domain_person(rid=RID, account=ACCOUNT).collect_events()
 
     payload = public_payload(registered)
 
@@ -58,7 +57,7 @@ def test_a_registration_keeps_its_other_fields_as_json_values() -> None:
 
 
 def test_the_masked_id_region_and_birth_date_together_do_not_spell_out_the_resident_id() -> None:
-    [registered] = b.person(rid=RID).collect_events()
+    [registered] = f.domain_person(rid=RID).collect_events()
 
     payload = public_payload(registered)
 
@@ -68,7 +67,7 @@ def test_the_masked_id_region_and_birth_date_together_do_not_spell_out_the_resid
 
 
 def test_the_envelope_is_not_part_of_the_payload() -> None:
-    [registered] = b.person().collect_events()
+    [registered] = f.domain_person().collect_events()
 
     payload = public_payload(registered)
 
@@ -78,7 +77,7 @@ def test_the_envelope_is_not_part_of_the_payload() -> None:
 
 
 def test_a_changed_bank_account_is_masked_to_its_last_four_digits() -> None:
-    person = b.person()
+    person = f.domain_person()
     person.change_bank_account(bank_account="6228480099998888", meta=f.meta())
     changed = person.collect_events()[-1]
 

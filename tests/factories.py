@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from eventsourcing.domain import Aggregate
 
 from disburse.access.context import Context
+from disburse.application.alert_desk import Alerts
 from disburse.domain.fund import Fund, FundSource
 from disburse.domain.identity import birth_date, check_digit, mask_resident_id
 from disburse.domain.meta import Meta, Role
@@ -66,6 +67,11 @@ def organisation(ledger: Ledger, kind: OrganisationKind, name: str = "某人力�
         region_code=COUNTY,
         bank_account="6228480012345678",
     ).organisation_id
+
+
+def alert_desk(ledger: Ledger, views: Views) -> Alerts:
+    """The inspectors' alert desk: the ledger's store, alerts known from the alerts view."""
+    return Alerts(ledger.store, views.alerts)
 
 
 def clerk(actor: str = "clerk-1") -> Context:

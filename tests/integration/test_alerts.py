@@ -401,7 +401,7 @@ def test_a_dismissed_alert_is_not_raised_again_for_the_same_evidence(
     member(ledger, "H-LI", shared)
     [alert] = raised(views, "FRAUD-SHARED-ACCOUNT")
 
-    views.alert_desk.resolve(
+    f.alert_desk(ledger, views).resolve(
         f.inspector(), alert.alert_id, outcome=AlertOutcome.DISMISSED, reason="a married couple"
     )
     views.projector.rebuild()
@@ -430,17 +430,19 @@ def test_only_an_inspector_resolves_an_alert_once_with_a_reason(
     [alert] = raised(views, "FRAUD-SHARED-ACCOUNT")
 
     with pytest.raises(RuleViolationError) as denied:
-        views.alert_desk.resolve(
+        f.alert_desk(ledger, views).resolve(
             f.finance(), alert.alert_id, outcome=AlertOutcome.CONFIRMED, reason="x"
         )
     assert denied.value.rule_id == "ALERT-RESOLVER"
     with pytest.raises(NotFoundError):
-        views.alert_desk.resolve(f.inspector(), uuid4(), outcome=AlertOutcome.CONFIRMED, reason="x")
-    views.alert_desk.resolve(
+        f.alert_desk(ledger, views).resolve(
+            f.inspector(), uuid4(), outcome=AlertOutcome.CONFIRMED, reason="x"
+        )
+    f.alert_desk(ledger, views).resolve(
         f.inspector(), alert.alert_id, outcome=AlertOutcome.CONFIRMED, reason="case 12 opened"
     )
     with pytest.raises(ConflictError):
-        views.alert_desk.resolve(
+        f.alert_desk(ledger, views).resolve(
             f.inspector(), alert.alert_id, outcome=AlertOutcome.DISMISSED, reason="second look"
         )
     views.catch_up()

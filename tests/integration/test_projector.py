@@ -33,7 +33,7 @@ def busy_county(ledger: Ledger, views: Views) -> None:
     f.register(ledger, account=shared)
     views.catch_up()
     [alert] = views.alerts.find(rule="FRAUD-SHARED-ACCOUNT")
-    views.alert_desk.resolve(
+    f.alert_desk(ledger, views).resolve(
         f.inspector(), alert.alert_id, outcome=AlertOutcome.CONFIRMED, reason="case 3"
     )
     ledger.people.record_death(f.clerk(), story.person, died_on=date(2023, 12, 1), evidence="x")

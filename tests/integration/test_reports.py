@@ -91,7 +91,9 @@ def _raise_alerts(ledger: Ledger, views: Views) -> None:
         f.register(ledger, region=region, account=account)
         views.catch_up()
         [alert] = views.alerts.find(rule="FRAUD-SHARED-ACCOUNT", state="open")
-        views.alert_desk.resolve(f.inspector(), alert.alert_id, outcome=outcome, reason="seen")
+        f.alert_desk(ledger, views).resolve(
+            f.inspector(), alert.alert_id, outcome=outcome, reason="seen"
+        )
     f.register(ledger, account="6222020200000053")
     f.register(ledger, account="6222020200000053")
     twice = f.register(ledger)

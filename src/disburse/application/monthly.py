@@ -5,13 +5,16 @@ asks ``Posts.request_stipend``, one transaction per post, so a refusal (insuranc
 missing, term over, holder exited or dead, income over the threshold, no budget) skips
 that post and is reported by rule while the others go on. A sheet already requested is
 counted, not requested again: running the same month twice writes nothing new.
+
+The run finds its work in a :class:`Worklist` (the read side's roster, passed in by the
+caller), so the write side never imports the read side.
 """
 
 from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 from uuid import UUID
 
 from disburse.domain.errors import ConflictError, DomainError
@@ -19,15 +22,47 @@ from disburse.domain.fund import Fund
 from disburse.domain.payout import Payout
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
+    from collections.abc import Callable, Sequence
 
     from disburse.access.context import Context
     from disburse.application.ledger import Ledger
     from disburse.domain.months import Month
-    from disburse.readside.roster import Sheet
-    from disburse.readside.views import Views
 
 ALREADY_RULE = "POST-ATTENDANCE-ONCE"
+
+
+class Sheet(Protocol):
+    """A logged attendance sheet: whose post, whose attendance, already requested or not."""
+
+    @property
+    def post_id(self) -> str: ...  # noqa: D102 - the fields of a sheet
+    @property
+    def person_id(self) -> str: ...  # noqa: D102
+    @property
+    def requested(self) -> bool: ...  # noqa: D102
+
+
+class Roster(Protocol):
+    """The sheets logged per month and region, and the posts held."""
+
+    def sheets(self, month: str, region_prefix: str) -> Sequence[Sheet]:
+        """Every sheet logged for ``month`` at posts under ``region_prefix``."""
+        ...
+
+    def held_posts(self, region_prefix: str) -> int:
+        """Posts under ``region_prefix`` with a holder who has not exited."""
+        ...
+
+
+class Worklist(Protocol):
+    """Where the run finds its work: a roster brought up to date on request."""
+
+    @property
+    def roster(self) -> Roster: ...  # noqa: D102 - the roster the run reads
+
+    def catch_up(self) -> int:
+        """Bring the roster up to date with every recorded event."""
+        ...
 
 
 @dataclass
@@ -166,7 +201,7 @@ class _Runner:
 
 def run_month(
     ledger: Ledger,
-    views: Views,
+    views: Worklist,
     ctx: Context,
     *,
     month: Month,

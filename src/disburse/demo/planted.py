@@ -17,6 +17,7 @@ from datetime import date
 from typing import TYPE_CHECKING
 from uuid import UUID
 
+from disburse.application.alert_desk import Alerts
 from disburse.demo.cast import CLERK, FINANCE, INSPECTOR, MIGRATION, NEIGHBOUR
 from disburse.domain.alert import AlertOutcome
 from disburse.domain.grant import TransportGrant
@@ -234,8 +235,9 @@ class Planted:
         county.views.catch_up()
         alerts = county.views.alerts.find(rule="FRAUD-PAID-AFTER-EXIT")
         recovered = 0
+        desk = Alerts(county.ledger.store, county.views.alerts)
         for alert in alerts:
-            county.views.alert_desk.resolve(
+            desk.resolve(
                 INSPECTOR,
                 alert.alert_id,
                 outcome=AlertOutcome.CONFIRMED,

@@ -6,7 +6,6 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 from uuid import UUID
 
-from disburse.application.alert_desk import Alerts
 from disburse.domain.fund import Fund
 from disburse.domain.text import readable
 from disburse.readside.alerts.queries import AlertQueries
@@ -37,7 +36,6 @@ class Views:
     projector: Projector
     balances: BalanceQueries
     alerts: AlertQueries
-    alert_desk: Alerts
     audit: AuditQueries
     queue: QueueQueries
     roster: RosterQueries
@@ -125,13 +123,11 @@ def open_views(store: LedgerStore, keys: KeyRing, settings: Settings) -> Views:
     ]
     projector = Projector(store, db, views)
     projector.setup()
-    alerts = AlertQueries(db)
     return Views(
         db=db,
         projector=projector,
         balances=BalanceQueries(db),
-        alerts=alerts,
-        alert_desk=Alerts(store, alerts),
+        alerts=AlertQueries(db),
         audit=AuditQueries(db),
         queue=QueueQueries(db),
         roster=RosterQueries(db),

@@ -26,6 +26,7 @@ from disburse.api.deps import (
 from disburse.api.problems import ApiError
 from disburse.api.responses import JSONResponse
 from disburse.api.schemas import Input
+from disburse.application.alert_desk import Alerts
 from disburse.domain.alert import AlertOutcome
 from disburse.domain.person import Person
 from disburse.domain.text import Code, Reason
@@ -255,7 +256,7 @@ def resolve_alert(
     return run_command(
         request,
         who,
-        lambda: views.alert_desk.resolve(
+        lambda: Alerts(state(request).ledger.store, views.alerts).resolve(
             who.context(), alert_id, outcome=body.outcome, reason=body.reason
         ),
         lambda _: Resolved(alert_id=alert_id, outcome=body.outcome),

@@ -6,10 +6,12 @@ from datetime import date
 from typing import TYPE_CHECKING
 
 from eventsourcing.persistence import PersistenceError
+from eventsourcing.utils import get_topic as topic_of
 
 from disburse.access.context import system_context
 from disburse.application.ledger import Ledger
 from disburse.persistence.keys import KeyRing, load_keys
+from disburse.persistence.recorders import ChainedPostgresRecorder, ChainedSQLiteRecorder
 from disburse.persistence.store import LedgerStore
 from disburse.policy.default import default_documents
 from disburse.settings import ConfigurationError, Settings, StoreUrl
@@ -38,12 +40,12 @@ def store_env(store: StoreUrl, keys: KeyRing, settings: Settings) -> dict[str, s
         env |= {
             "PERSISTENCE_MODULE": "eventsourcing.sqlite",
             "SQLITE_DBNAME": str(store.path),
-            "APPLICATION_RECORDER_TOPIC": "disburse.persistence.recorders:ChainedSQLiteRecorder",
+            "APPLICATION_RECORDER_TOPIC": topic_of(ChainedSQLiteRecorder),
         }
     else:
         env |= {
             "PERSISTENCE_MODULE": "eventsourcing.postgres",
-            "APPLICATION_RECORDER_TOPIC": "disburse.persistence.recorders:ChainedPostgresRecorder",
+            "APPLICATION_RECORDER_TOPIC": topic_of(ChainedPostgresRecorder),
             "POSTGRES_DBNAME": store.dbname,
             "POSTGRES_HOST": store.host,
             "POSTGRES_PORT": str(store.port),

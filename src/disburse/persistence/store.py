@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import importlib
 import threading
 from collections.abc import Callable
 from contextlib import contextmanager
@@ -22,7 +23,7 @@ from eventsourcing.persistence import (
     Transcoding,
 )
 from eventsourcing.popo import POPOFactory
-from eventsourcing.utils import Environment, EnvType
+from eventsourcing.utils import Environment, EnvType, register_topic
 
 from disburse.domain.errors import ConflictError, NotFoundError, PreconditionFailedError
 from disburse.domain.meta import Meta
@@ -87,6 +88,21 @@ class Changes:
         self.aggregates.extend(aggregates)
 
 
+#: Modules whose aggregates moved after events naming them were stored. A stored topic
+#: (``module:Class.Event``) never changes, so each old module name resolves to the new one.
+#: Names, not imports: the store is below the packages these aggregates live in.
+MOVED_MODULES = {
+    "disburse.domain.client": "disburse.access.client",  # stored topic
+    "disburse.domain.request": "disburse.access.request",  # stored topic
+}
+
+
+def register_moved_topics() -> None:
+    """Let stored events name the modules their aggregates lived in when they were written."""
+    for old, new in MOVED_MODULES.items():
+        register_topic(old, importlib.import_module(new))
+
+
 class LedgerStore(Application[UUID]):
     """The ledger's event store. Configured only by the env its builder passes."""
 
@@ -97,6 +113,7 @@ class LedgerStore(Application[UUID]):
 
     def __init__(self, env: EnvType | None = None) -> None:
         """Open the store; personal fields are sealed under per-person keys if a wrap key is set."""
+        register_moved_topics()
         super().__init__(env=env)
         wrap = self.env.get(self.PERSON_KEY_WRAP)
         self.person_keys = PersonKeys(self.chained, base64.b64decode(wrap)) if wrap else None

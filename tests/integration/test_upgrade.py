@@ -1,0 +1,78 @@
+"""A store written by an earlier release opens, verifies and serves with today's code."""
+
+from __future__ import annotations
+
+import shutil
+import sqlite3
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import pytest
+
+from disburse.access.client import ApiClient
+from disburse.access.request import RecordedRequest
+from disburse.audit.verify import verify
+from disburse.bootstrap import build_ledger
+from disburse.readside.views import open_views
+from disburse.settings import Settings
+from tests.api_support import running_api
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+
+    from disburse.application.ledger import Ledger
+
+FIXTURE = Path(__file__).parents[1] / "fixtures" / "store-2026-12"
+PERSON = "1a8a1fc5-7497-5b06-828d-1d23c9a19694"
+
+
+@pytest.fixture
+def old_store(tmp_path: Path) -> Iterator[tuple[Ledger, Settings]]:
+    """The fixture's SQLite store restored beside its key, opened by today's code."""
+    db = tmp_path / "ledger.db"
+    with sqlite3.connect(db) as conn:
+        conn.executescript((FIXTURE / "store.sql").read_text(encoding="utf-8"))
+    conn.close()
+    shutil.copy(FIXTURE / "ledger.db.key", tmp_path / "ledger.db.key")
+    settings = Settings(env="test", database_url=f"sqlite:///{db}")
+    ledger = build_ledger(settings)
+    yield ledger, settings
+    ledger.close()
+
+
+def test_events_stored_under_moved_modules_are_read_as_the_classes_that_moved(
+    old_store: tuple[Ledger, Settings],
+) -> None:
+    ledger, _ = old_store
+    topics = {n.topic.partition(":")[0] for n in ledger.store.recorder.select_notifications(1, 100)}
+    events = [
+        ledger.store.mapper.to_domain_event(n)
+        for n in ledger.store.recorder.select_notifications(1, 100)
+    ]
+
+    assert {"disburse.domain.client", "disburse.domain.request"} <= topics  # stored topic
+    owners = {type(e).__qualname__.partition(".")[0]: type(e).__module__ for e in events}
+    assert owners["ApiClient"] == ApiClient.__module__ == "disburse.access.client"
+    assert owners["RecordedRequest"] == RecordedRequest.__module__
+
+
+def test_an_old_store_verifies_and_serves_its_people_to_its_old_keys(
+    old_store: tuple[Ledger, Settings],
+) -> None:
+    ledger, settings = old_store
+    report = verify(ledger.store.chained)
+    assert report.ok, report.as_dict()
+    assert report.checked == 8
+
+    views = open_views(ledger.store, ledger.keys, settings)
+    try:
+        with running_api(ledger, views, settings) as api:
+            key = (FIXTURE / "clerk.key").read_text(encoding="utf-8").strip()
+            answer = api.client.get(
+                f"/v1/people/{PERSON}", headers={"Authorization": f"Bearer {key}"}
+            )
+    finally:
+        views.close()
+
+    assert answer.status_code == 200, answer.text
+    assert answer.json()["name"] == "张三"

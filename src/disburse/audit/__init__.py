@@ -1,1 +1,1 @@
-"""Tamper evidence: the hash chain kept with the events, digests, verification, evidence."""
+"""Inspectors' use cases over the store and the views: verify, digests, as-of, evidence, samples."""

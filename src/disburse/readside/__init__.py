@@ -1,1 +1,4 @@
-"""Read models built from the event log (balances, queues, alerts, audit trail)."""
+"""The read side, built from events alone: view database, runner, views, queries, reports.
+
+Views can be dropped and rebuilt from the log at any time.
+"""

@@ -34,7 +34,7 @@ from pathlib import Path
 from pydantic import SecretStr
 
 from disburse.access.context import Context
-from disburse.bootstrap import build_ledger, initialise
+from disburse.bootstrap import open_system
 from disburse.domain.identity import check_digit
 from disburse.domain.meta import Role
 from disburse.importing.columns import read_header
@@ -83,15 +83,12 @@ def measure(path: Path, *, store: bool) -> dict[str, float]:
                     database_url=f"sqlite:///{Path(work) / 'ledger.db'}",
                     secret_key=SecretStr(generate_secret()),
                 )
-                ledger = build_ledger(settings)
-                try:
-                    initialise(ledger)
+                with open_system(settings, initialised=True) as system:
+                    ledger = system.ledger
                     actor = Context(actor_id="benchmark", role=Role.CLERK, client_id="benchmark")
                     summary = import_table(
                         ledger, PEOPLE, table, header=header, report=report, actor=actor
                     )
-                finally:
-                    ledger.close()
             else:
                 with (
                     report.open("w", encoding="utf-8-sig", newline="") as handle,

@@ -33,7 +33,7 @@ from pydantic import SecretStr
 
 from disburse.access.context import Context
 from disburse.application.payouts import BankResult
-from disburse.bootstrap import build_ledger, initialise
+from disburse.bootstrap import initialise, open_system
 from disburse.domain.batch import Outcome
 from disburse.domain.fund import FundSource
 from disburse.domain.identity import check_digit
@@ -45,7 +45,6 @@ from disburse.domain.site import SiteKind
 from disburse.persistence.keys import generate_secret
 from disburse.readside.base import event_type
 from disburse.readside.runner import Projector
-from disburse.readside.views import open_views
 from disburse.settings import Settings
 
 if TYPE_CHECKING:
@@ -450,8 +449,8 @@ def postgres_reachable(admin_url: str) -> str | None:
 def run_backend(backend: str, url: str, args: argparse.Namespace) -> list[Row]:
     """Fill a fresh store and measure it."""
     settings = settings_for(url)
-    ledger = build_ledger(settings, today=lambda: TODAY)
-    try:
+    with open_system(settings, today=lambda: TODAY) as system:
+        ledger = system.ledger
         started = time.perf_counter()
         boundaries = fill(ledger, args.events)
         total = boundaries[-1]
@@ -464,13 +463,7 @@ def run_backend(backend: str, url: str, args: argparse.Namespace) -> list[Row]:
         emit(f"  {len(mix)} event types; most common: {top}")
         # The per-event rows replay whole counties only, so their mix is the log's mix.
         small = next((b for b in boundaries if b >= args.small), total)
-        views = open_views(ledger.store, ledger.keys, settings)
-        try:
-            return bench(ledger, views, small=small, repeats=args.repeats)
-        finally:
-            views.close()
-    finally:
-        ledger.close()
+        return bench(ledger, system.views, small=small, repeats=args.repeats)
 
 
 def table(backend: str, rows: Sequence[Row]) -> None:

@@ -27,8 +27,8 @@ if TYPE_CHECKING:
     from httpx2 import Response
 
     from disburse.application.ledger import Ledger
+    from disburse.bootstrap import System
     from disburse.readside.views import Views
-    from disburse.settings import Settings
 
 CITY = COUNTY[:4]  # 2202: the city the test county belongs to
 PROVINCE = COUNTY[:2]
@@ -111,12 +111,12 @@ def make_keys(ledger: Ledger) -> dict[tuple[Role, str], str]:
 
 
 @contextmanager
-def running_api(ledger: Ledger, views: Views, settings: Settings) -> Iterator[Api]:
+def running_api(system: System) -> Iterator[Api]:
     """The app with its background projector, started and stopped like ``disburse serve``."""
-    keys = make_keys(ledger)
-    app = create_app(ledger, views, settings)
+    keys = make_keys(system.ledger)
+    app = create_app(system)
     with TestClient(app, raise_server_exceptions=False) as client:
-        yield Api(client=client, ledger=ledger, views=views, keys=keys)
+        yield Api(client=client, ledger=system.ledger, views=system.views, keys=keys)
 
 
 class LogTrap:

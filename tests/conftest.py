@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Callable, Iterator
+from contextlib import ExitStack
 from datetime import date
 from typing import TYPE_CHECKING
 
@@ -13,18 +14,20 @@ import pytest
 from pydantic import SecretStr
 
 from disburse.application.ledger import Ledger
-from disburse.bootstrap import build_ledger, initialise
+from disburse.bootstrap import System, initialise, open_system
 from disburse.persistence.keys import generate_secret
-from disburse.readside.views import Views, open_views
 from disburse.settings import Settings
 from tests.api_support import Api, LogTrap, running_api
 
 if TYPE_CHECKING:
     from pathlib import Path
 
+    from disburse.readside.views import Views
+
 TODAY = date(2024, 3, 1)
 DEFAULT_PG = "postgresql://postgres@127.0.0.1:5432/postgres"
 LedgerFactory = Callable[[], Ledger]
+SystemFactory = Callable[[], System]
 
 
 def _pg_admin_url() -> str:
@@ -75,46 +78,56 @@ def settings(database_url: str) -> Settings:
 
 
 @pytest.fixture
-def open_ledger(settings: Settings) -> Iterator[LedgerFactory]:
-    """Opens ledgers on the same store (as after a restart); closes them all at the end."""
-    opened: list[Ledger] = []
+def open_system_at(settings: Settings) -> Iterator[SystemFactory]:
+    """Opens systems on the same store (as after a restart); closes them all at the end."""
+    with ExitStack() as opened:
 
-    def factory() -> Ledger:
-        ledger = build_ledger(settings, today=lambda: TODAY)
-        opened.append(ledger)
-        return ledger
+        def factory() -> System:
+            return opened.enter_context(open_system(settings, today=lambda: TODAY))
 
-    yield factory
-    for ledger in opened:
-        ledger.close()
+        yield factory
 
 
 @pytest.fixture
-def ledger(open_ledger: LedgerFactory) -> Ledger:
-    """An initialised ledger on a real backend."""
-    opened = open_ledger()
-    initialise(opened)
+def open_ledger(open_system_at: SystemFactory) -> LedgerFactory:
+    """Opens ledgers on the same store (as after a restart), each in a system of its own."""
+    return lambda: open_system_at().ledger
+
+
+@pytest.fixture
+def system(open_system_at: SystemFactory) -> System:
+    """An initialised system on a real backend: the ledger, its views, its clients."""
+    opened = open_system_at()
+    initialise(opened.ledger)
     return opened
 
 
 @pytest.fixture
-def memory_ledger() -> Iterator[Ledger]:
-    """An initialised in-memory ledger, for application-level unit tests."""
-    opened = build_ledger(
-        Settings(env="test", database_url="memory://", secret_key=SecretStr(generate_secret())),
-        today=lambda: TODAY,
-    )
-    initialise(opened)
-    yield opened
-    opened.close()
+def ledger(system: System) -> Ledger:
+    """An initialised ledger on a real backend."""
+    return system.ledger
 
 
 @pytest.fixture
-def views(ledger: Ledger, settings: Settings) -> Iterator[Views]:
+def views(system: System) -> Views:
     """The read side of ``ledger``, in the same database."""
-    opened = open_views(ledger.store, ledger.keys, settings)
-    yield opened
-    opened.close()
+    return system.views
+
+
+@pytest.fixture
+def memory_system() -> Iterator[System]:
+    """An initialised in-memory system, for application-level unit tests."""
+    settings = Settings(
+        env="test", database_url="memory://", secret_key=SecretStr(generate_secret())
+    )
+    with open_system(settings, today=lambda: TODAY, initialised=True) as opened:
+        yield opened
+
+
+@pytest.fixture
+def memory_ledger(memory_system: System) -> Ledger:
+    """An initialised in-memory ledger, for application-level unit tests."""
+    return memory_system.ledger
 
 
 _TRAPS: list[LogTrap] = []
@@ -138,8 +151,8 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
 
 
 @pytest.fixture
-def api(ledger: Ledger, views: Views, settings: Settings, log_trap: LogTrap) -> Iterator[Api]:
+def api(system: System, log_trap: LogTrap) -> Iterator[Api]:
     """The real app on a real store (both backends), with a key per role and region."""
     assert log_trap is not None
-    with running_api(ledger, views, settings) as running:
+    with running_api(system) as running:
         yield running

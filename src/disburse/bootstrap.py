@@ -1,23 +1,32 @@
-"""The composition root: builds the ledger from settings. Nothing is built at import time."""
+"""The composition root: builds everything from settings. Nothing is built at import time.
+
+``open_system(settings)`` is the one way in for the CLI, the API's server, the demo and the
+tests: the ledger, its views (opened on first use) and the API clients, closed together.
+"""
 
 from __future__ import annotations
 
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 from datetime import date
 from typing import TYPE_CHECKING
 
 from eventsourcing.persistence import PersistenceError
 from eventsourcing.utils import get_topic as topic_of
 
+from disburse.access.clients import Clients
 from disburse.access.context import system_context
+from disburse.application.alert_desk import Alerts
 from disburse.application.ledger import Ledger
 from disburse.persistence.keys import KeyRing, load_keys
 from disburse.persistence.recorders import ChainedPostgresRecorder, ChainedSQLiteRecorder
 from disburse.persistence.store import LedgerStore
 from disburse.policy.default import default_documents
+from disburse.readside.views import Views, open_views
 from disburse.settings import ConfigurationError, Settings, StoreUrl
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
+    from collections.abc import Callable, Iterator
 
 
 def store_env(store: StoreUrl, keys: KeyRing, settings: Settings) -> dict[str, str]:
@@ -97,3 +106,55 @@ def initialise(ledger: Ledger, *, reason: str = "disburse init") -> list[str]:
     if missing:
         ledger.policy.publish_many(system_context("init"), missing, reason=reason)
     return [d.version for d in missing]
+
+
+@dataclass
+class System:
+    """An open ledger with what serves it; built and closed by :func:`open_system`."""
+
+    settings: Settings
+    ledger: Ledger
+    _views: Views | None = field(default=None, repr=False)
+
+    @property
+    def views(self) -> Views:
+        """The read side, opened (tables created) the first time it is asked for."""
+        if self._views is None:
+            self._views = open_views(self.ledger.store, self.ledger.keys, self.settings)
+        return self._views
+
+    @property
+    def clients(self) -> Clients:
+        """The API clients and their keys."""
+        return Clients(self.ledger.store, self.ledger.keys)
+
+    @property
+    def alert_desk(self) -> Alerts:
+        """Inspectors resolve alerts: the ledger's store, alerts known from the alerts view."""
+        return Alerts(self.ledger.store, self.views.alerts)
+
+    def close(self) -> None:
+        """Close the views (if opened), then the ledger."""
+        try:
+            if self._views is not None:
+                self._views.close()
+        finally:
+            self.ledger.close()
+
+
+@contextmanager
+def open_system(
+    settings: Settings, *, today: Callable[[], date] = date.today, initialised: bool = False
+) -> Iterator[System]:
+    """The system the settings name, closed with its views on the way out.
+
+    ``ConfigurationError`` if the store cannot be opened; ``initialised``: publish the
+    default catalogue first (as ``disburse init`` and ``serve`` do).
+    """
+    system = System(settings, build_ledger(settings, today=today))
+    try:
+        if initialised:
+            initialise(system.ledger)
+        yield system
+    finally:
+        system.close()

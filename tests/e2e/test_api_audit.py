@@ -30,6 +30,7 @@ from disburse.audit.digest import (
     generate_signing_key,
     publish_digest,
 )
+from disburse.bootstrap import System
 from disburse.domain.meta import Role
 from disburse.persistence.chain import ALGORITHM
 from tests import factories as f
@@ -179,7 +180,7 @@ def signed_api(
     """The app of an installation that signs its digests."""
     assert log_trap is not None
     signing = settings.model_copy(update={"audit_signing_key": SecretStr(signing_key)})
-    with running_api(ledger, views, signing) as running:
+    with running_api(System(signing, ledger, views)) as running:
         yield running
 
 
@@ -572,7 +573,7 @@ def lagging_api(
     """The app without its own projector: views follow the log only when a worker runs."""
     assert log_trap is not None
     keys = make_keys(ledger)
-    app = create_app(ledger, views, settings, projector=False)
+    app = create_app(System(settings, ledger, views), projector=False)
     with TestClient(app, raise_server_exceptions=False) as client:
         yield Api(client=client, ledger=ledger, views=views, keys=keys)
 

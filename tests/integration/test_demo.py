@@ -17,23 +17,19 @@ import pytest
 from disburse.audit.verify import verify
 from disburse.demo import build_demo
 from disburse.demo.planted import FRAUD_RULES
-from disburse.readside.views import open_views
-from disburse.settings import Settings
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator
-
-    from disburse.application.ledger import Ledger
-    from disburse.readside.views import Views
+    from disburse.bootstrap import System
 
 YEAR = 2023  # the test ledger's today is 2024-03-01
 PROJECTIONS = Path(__file__).parents[2] / "src" / "disburse" / "readside"
 
 
 def test_the_demo_raises_every_fraud_rule_pays_with_four_eyes_and_reconciles(
-    ledger: Ledger, views: Views
+    system: System,
 ) -> None:
-    summary = build_demo(ledger, views, people=300, seed=11, year=YEAR)
+    ledger, views = system.ledger, system.views
+    summary = build_demo(system, people=300, seed=11, year=YEAR)
 
     assert summary.rules_without_alert == []
     assert summary.problems == []
@@ -81,25 +77,16 @@ def test_the_demo_knows_every_fraud_rule_the_alerts_view_raises() -> None:
     assert in_code == set(FRAUD_RULES)
 
 
-@pytest.fixture
-def memory_views(memory_ledger: Ledger) -> Iterator[Views]:
-    """The read side of the in-memory ledger (an in-memory SQLite database)."""
-    settings = Settings(env="test", database_url="memory://", secret_key=None)
-    opened = open_views(memory_ledger.store, memory_ledger.keys, settings)
-    yield opened
-    opened.close()
-
-
 @pytest.mark.parametrize(("seed", "people"), [(5, 300), (1, 300), (2, 340), (3, 420)])
 def test_the_demo_comes_out_right_for_any_seed_and_size(
-    memory_ledger: Ledger, memory_views: Views, seed: int, people: int
+    memory_system: System, seed: int, people: int
 ) -> None:
     """Every seed raises every FRAUD-* rule, FRAUD-SHARED-ACCOUNT included, and reconciles.
 
     Seed 5 with 300 people drew two people of one household for the shared account, which
     is no irregularity: the demo now picks the second from another household.
     """
-    summary = build_demo(memory_ledger, memory_views, people=people, seed=seed, year=YEAR)
+    summary = build_demo(memory_system, people=people, seed=seed, year=YEAR)
 
     assert summary.rules_without_alert == []
     assert summary.problems == []

@@ -12,8 +12,7 @@ import pytest
 from disburse.access.client import ApiClient
 from disburse.access.request import RecordedRequest
 from disburse.audit.verify import verify
-from disburse.bootstrap import build_ledger
-from disburse.readside.views import open_views
+from disburse.bootstrap import System, open_system
 from disburse.settings import Settings
 from tests.api_support import running_api
 
@@ -35,9 +34,8 @@ def old_store(tmp_path: Path) -> Iterator[tuple[Ledger, Settings]]:
     conn.close()
     shutil.copy(FIXTURE / "ledger.db.key", tmp_path / "ledger.db.key")
     settings = Settings(env="test", database_url=f"sqlite:///{db}")
-    ledger = build_ledger(settings)
-    yield ledger, settings
-    ledger.close()
+    with open_system(settings) as system:
+        yield system.ledger, settings
 
 
 def test_events_stored_under_moved_modules_are_read_as_the_classes_that_moved(
@@ -64,15 +62,9 @@ def test_an_old_store_verifies_and_serves_its_people_to_its_old_keys(
     assert report.ok, report.as_dict()
     assert report.checked == 8
 
-    views = open_views(ledger.store, ledger.keys, settings)
-    try:
-        with running_api(ledger, views, settings) as api:
-            key = (FIXTURE / "clerk.key").read_text(encoding="utf-8").strip()
-            answer = api.client.get(
-                f"/v1/people/{PERSON}", headers={"Authorization": f"Bearer {key}"}
-            )
-    finally:
-        views.close()
+    with running_api(System(settings, ledger)) as api:
+        key = (FIXTURE / "clerk.key").read_text(encoding="utf-8").strip()
+        answer = api.client.get(f"/v1/people/{PERSON}", headers={"Authorization": f"Bearer {key}"})
 
     assert answer.status_code == 200, answer.text
     assert answer.json()["name"] == "张三"

@@ -9,7 +9,6 @@ from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 
 from disburse import __version__
-from disburse.access.clients import Clients
 from disburse.api import problems
 from disburse.api.middleware import BodyLimit, RequestLog
 from disburse.api.responses import JSONResponse
@@ -28,14 +27,12 @@ from disburse.api.routes import (
 from disburse.api.state import ApiState
 from disburse.audit.digest import signer_for
 from disburse.audit.publisher import DigestPublisher
+from disburse.bootstrap import System
 from disburse.readside.worker import BackgroundProjector
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator
 
-    from disburse.application.ledger import Ledger
-    from disburse.readside.views import Views
-    from disburse.settings import Settings
 
 DESCRIPTION = """\
 Commands and queries of the disburse ledger for finance bureaus, discipline
@@ -45,18 +42,19 @@ inspectors and claimant systems. Authenticate with `Authorization: Bearer <key>`
 """
 
 
-def create_app(
-    ledger: Ledger, views: Views, settings: Settings, *, projector: bool | None = None
-) -> FastAPI:
-    """The ASGI app over an open ledger and its views.
+def create_app(system: System, *, projector: bool | None = None) -> FastAPI:
+    """The ASGI app over an open system (``bootstrap.open_system``): ledger, views, clients.
 
     With ``projector`` (default: ``settings.projector == "embedded"``) the views are kept
     current by a thread of this process; otherwise by ``disburse project run`` workers.
+    The app's lifespan starts and stops that thread and the digest publisher; the system
+    is closed by whoever opened it.
     """
+    ledger, views, settings = system.ledger, system.views, system.settings
     shared = ApiState(
         ledger=ledger,
         views=views,
-        ledger_clients=Clients(ledger.store, ledger.keys),
+        ledger_clients=system.clients,
         settings=settings,
     )
     embedded = settings.projector == "embedded" if projector is None else projector

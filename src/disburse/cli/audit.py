@@ -31,7 +31,7 @@ from disburse.audit.verify import verify as verify_chain
 from disburse.cli.common import (
     errors,
     load_settings,
-    open_ledger,
+    opened,
     operator_context,
     progress_bar,
     refused,
@@ -39,7 +39,6 @@ from disburse.cli.common import (
 )
 from disburse.domain.errors import DomainError, InvalidInputError
 from disburse.domain.text import TextKind
-from disburse.readside.views import open_views
 from disburse.settings import ConfigurationError, Settings
 
 if TYPE_CHECKING:
@@ -94,13 +93,11 @@ def digest(
     """
     settings = load_settings()
     signer = _signer(settings)
-    ledger = open_ledger(settings)
-    try:
+    with opened(settings) as system:
+        ledger = system.ledger
         recorder = ledger.store.chained
         head = publish_digest(recorder, signer) if publish else None
         result = head or take_digest(recorder, signer)
-    finally:
-        ledger.close()
     text = result.to_json()
     if out is not None:
         out.write_text(text, encoding="utf-8")
@@ -130,8 +127,8 @@ def verify(
     settings = load_settings()
     pinned = public_key or settings.audit_public_key
     expected = _read_digest(from_digest, pinned)
-    ledger = open_ledger(settings)
-    try:
+    with opened(settings) as system:
+        ledger = system.ledger
         recorder = ledger.store.chained
         total = recorder.max_notification_id() or 0
         with progress_bar("verifying", quiet=as_json) as progress:
@@ -142,8 +139,6 @@ def verify(
                 pinned_public_key=pinned,
                 progress=lambda position: progress.update(task, completed=position),
             )
-    finally:
-        ledger.close()
     if as_json:
         typer.echo(json.dumps(report.as_dict(), indent=2))
     else:
@@ -198,45 +193,43 @@ def as_of(
     """An entity as it stood at the end of DATE; for a fund or region, balances as of then."""
     when = _day(day, "date")
     settings = load_settings()
-    ledger = open_ledger(settings)
-    views = open_views(ledger.store, ledger.keys, settings)
-    try:
-        views.catch_up()
-        target = parse_target(entity)
-        if isinstance(target, UUID):
-            found = entity_as_of(
-                ledger.store,
-                views.balances,
-                target,
-                when,
-                settings.zone,
-                full_identity=full_identity,
+    with opened(settings) as system:
+        ledger = system.ledger
+        views = system.views
+        try:
+            views.catch_up()
+            target = parse_target(entity)
+            if isinstance(target, UUID):
+                found = entity_as_of(
+                    ledger.store,
+                    views.balances,
+                    target,
+                    when,
+                    settings.zone,
+                    full_identity=full_identity,
+                )
+                result: dict[str, object] = {
+                    "as_of": when.isoformat(),
+                    "cut": found.cut.isoformat(),
+                    "entity_id": str(found.entity_id),
+                    "entity_type": found.entity_type,
+                    "version": found.version,
+                    "later_events": found.later_events,
+                    "state": found.state,
+                }
+                totals = found.balances.totals if found.balances else None
+            else:
+                region = region_as_of(views.balances, target, when, settings.zone)
+                result = {"as_of": when.isoformat(), "region": region.scope}
+                totals = region.totals
+        except DomainError as error:
+            raise refused(error) from None
+        except PersistenceError as error:
+            errors.print(
+                f"[red]cannot read the store:[/red] {error}; `disburse audit verify` shows "
+                "whether stored events were altered"
             )
-            result: dict[str, object] = {
-                "as_of": when.isoformat(),
-                "cut": found.cut.isoformat(),
-                "entity_id": str(found.entity_id),
-                "entity_type": found.entity_type,
-                "version": found.version,
-                "later_events": found.later_events,
-                "state": found.state,
-            }
-            totals = found.balances.totals if found.balances else None
-        else:
-            region = region_as_of(views.balances, target, when, settings.zone)
-            result = {"as_of": when.isoformat(), "region": region.scope}
-            totals = region.totals
-    except DomainError as error:
-        raise refused(error) from None
-    except PersistenceError as error:
-        errors.print(
-            f"[red]cannot read the store:[/red] {error}; `disburse audit verify` shows "
-            "whether stored events were altered"
-        )
-        raise typer.Exit(1) from None
-    finally:
-        views.close()
-        ledger.close()
+            raise typer.Exit(1) from None
     if totals is not None:
         result["balances"] = _totals(totals)
     if as_json:
@@ -281,15 +274,14 @@ def erase(
     """
     if not yes:
         typer.confirm(f"Destroy the identity of person {person_id} for good?", abort=True)
-    ledger = open_ledger(load_settings())
-    try:
-        destroyed = ledger.people.erase_identity(
-            operator_context(), person_id, legal_basis=legal_basis, reason=reason
-        )
-    except DomainError as error:
-        raise refused(error) from None
-    finally:
-        ledger.close()
+    with opened(load_settings()) as system:
+        ledger = system.ledger
+        try:
+            destroyed = ledger.people.erase_identity(
+                operator_context(), person_id, legal_basis=legal_basis, reason=reason
+            )
+        except DomainError as error:
+            raise refused(error) from None
     state = "key destroyed" if destroyed else "the key was already destroyed"
     console.print(f"identity of {person_id} erased ({state})")
 
@@ -331,14 +323,12 @@ def export(
     except DomainError as error:
         raise refused(error) from None
     signer = _signer(settings)
-    ledger = open_ledger(settings)
-    views = open_views(ledger.store, ledger.keys, settings)
     partial = out.with_name(out.name + ".partial")
     try:
-        with partial.open("wb") as handle:
+        with opened(settings) as system, partial.open("wb") as handle:
             summary = write_pack(
-                ledger,
-                views,
+                system.ledger,
+                system.views,
                 selection,
                 handle,
                 full_identity=full_identity,
@@ -351,8 +341,6 @@ def export(
         raise refused(error) from None
     finally:
         partial.unlink(missing_ok=True)
-        views.close()
-        ledger.close()
     span = (
         f"positions {summary.first_position}-{summary.last_position}"
         if summary.events
@@ -402,17 +390,15 @@ def sample(
 ) -> None:
     """Pick payouts for manual review, reproducibly, and record the draw as an event."""
     settings = load_settings()
-    ledger = open_ledger(settings)
-    views = open_views(ledger.store, ledger.keys, settings)
-    try:
-        result = draw_sample(
-            ledger, views, operator_context(), rate=rate, seed=seed, scope=region, reason=reason
-        )
-    except DomainError as error:
-        raise refused(error) from None
-    finally:
-        views.close()
-        ledger.close()
+    with opened(settings) as system:
+        ledger = system.ledger
+        views = system.views
+        try:
+            result = draw_sample(
+                ledger, views, operator_context(), rate=rate, seed=seed, scope=region, reason=reason
+            )
+        except DomainError as error:
+            raise refused(error) from None
     if as_json:
         body = {
             "sample_id": str(result.sample_id),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import getpass
+from contextlib import ExitStack, contextmanager
 from typing import TYPE_CHECKING
 
 import typer
@@ -17,15 +18,14 @@ from rich.progress import (
 )
 
 from disburse.access.context import Context
-from disburse.bootstrap import build_ledger
+from disburse.bootstrap import System, open_system
 from disburse.domain.meta import Role
 from disburse.domain.text import TextError, TextKind, clean_text
 from disburse.settings import ConfigurationError, Settings
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
+    from collections.abc import Callable, Iterator
 
-    from disburse.application.ledger import Ledger
     from disburse.domain.errors import DomainError
 
 errors = Console(stderr=True)
@@ -40,13 +40,20 @@ def load_settings() -> Settings:
         raise typer.Exit(2) from None
 
 
-def open_ledger(settings: Settings) -> Ledger:
-    """The ledger the settings name; exit 1 saying why it cannot be opened."""
-    try:
-        return build_ledger(settings)
-    except ConfigurationError as error:
-        errors.print(f"[red]cannot start:[/red] {error}")
-        raise typer.Exit(1) from None
+@contextmanager
+def opened(settings: Settings | None = None, *, initialised: bool = False) -> Iterator[System]:
+    """The system the settings name (``open_system``), closed on the way out.
+
+    Exit 2 if the settings are invalid, 1 saying why the store cannot be opened.
+    """
+    settings = settings or load_settings()
+    with ExitStack() as stack:
+        try:
+            system = stack.enter_context(open_system(settings, initialised=initialised))
+        except ConfigurationError as error:
+            errors.print(f"[red]cannot start:[/red] {error}")
+            raise typer.Exit(1) from None
+        yield system
 
 
 def refused(error: DomainError) -> typer.Exit:

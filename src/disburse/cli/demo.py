@@ -12,11 +12,10 @@ from rich.console import Console
 from rich.table import Table
 
 from disburse.bootstrap import initialise
-from disburse.cli.common import errors, load_settings, open_ledger
+from disburse.cli.common import errors, load_settings, opened
 from disburse.cli.report import table
 from disburse.demo import MIN_PEOPLE, build_demo
 from disburse.readside.reports import funds_report
-from disburse.readside.views import open_views
 
 if TYPE_CHECKING:
     from disburse.application.ledger import Ledger
@@ -53,8 +52,8 @@ def demo(
         errors.print("[red]refused[/red] DEMO-YEAR (year): from 2022 to last year")
         raise typer.Exit(1)
     settings = load_settings()
-    ledger = open_ledger(settings)
-    try:
+    with opened(settings) as system:
+        ledger = system.ledger
         recorded = _records(ledger)
         if recorded:
             errors.print(
@@ -64,25 +63,18 @@ def demo(
             )
             raise typer.Exit(1)
         initialise(ledger)
-        views = open_views(ledger.store, ledger.keys, settings)
-        try:
-            with errors.status("building the demo county") as status:
-                summary = build_demo(
-                    ledger,
-                    views,
-                    people=people,
-                    seed=seed,
-                    year=story_year,
-                    say=lambda step: status.update(f"demo: {step}"),
-                )
-            if as_json:
-                typer.echo(json.dumps(_as_json(summary), ensure_ascii=False, indent=2))
-            else:
-                _print(summary, views, settings.store.describe())
-        finally:
-            views.close()
-    finally:
-        ledger.close()
+        with errors.status("building the demo county") as status:
+            summary = build_demo(
+                system,
+                people=people,
+                seed=seed,
+                year=story_year,
+                say=lambda step: status.update(f"demo: {step}"),
+            )
+        if as_json:
+            typer.echo(json.dumps(_as_json(summary), ensure_ascii=False, indent=2))
+        else:
+            _print(summary, system.views, settings.store.describe())
     if not summary.ok:
         errors.print(
             f"[red]the demo did not come out right:[/red] rules without an alert "

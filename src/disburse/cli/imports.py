@@ -10,6 +10,7 @@ again is safe. Column names and values: docs/import.md.
 from __future__ import annotations
 
 import json
+from contextlib import ExitStack
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, NoReturn, TypeVar
 
@@ -20,7 +21,7 @@ from rich.markup import escape
 from disburse.cli.common import (
     errors,
     load_settings,
-    open_ledger,
+    opened,
     operator_context,
     progress_bar,
 )
@@ -142,14 +143,12 @@ def _import(
         except FileError as error:
             _refuse(str(error))
         settings = load_settings()
-        try:
-            ledger = open_ledger(settings)
-        except typer.Exit:
-            raise typer.Exit(REFUSED) from None
-        try:
-            summary = _run(kind, table, header, target, ledger)
-        finally:
-            ledger.close()
+        with ExitStack() as stack:
+            try:
+                system = stack.enter_context(opened(settings))
+            except typer.Exit:
+                raise typer.Exit(REFUSED) from None
+            summary = _run(kind, table, header, target, system.ledger)
     if as_json:
         typer.echo(json.dumps(_as_json(kind, table, target, summary), ensure_ascii=False, indent=2))
     else:

@@ -9,7 +9,7 @@ from rich.table import Table
 from disburse import __version__
 from disburse.bootstrap import initialise
 from disburse.cli.audit import audit_app
-from disburse.cli.common import load_settings, open_ledger
+from disburse.cli.common import load_settings, opened
 from disburse.cli.demo import demo
 from disburse.cli.imports import import_app
 from disburse.cli.project import project_app
@@ -47,8 +47,8 @@ def version() -> None:
 def init() -> None:
     """Create the store's tables if needed and publish missing default catalogue versions."""
     settings = load_settings()
-    ledger = open_ledger(settings)
-    try:
+    with opened(settings) as system:
+        ledger = system.ledger
         published = initialise(ledger)
         table = Table(title="Policy catalogue", show_header=True)
         for column in ("version", "region", "effective from", "title"):
@@ -67,8 +67,6 @@ def init() -> None:
             console.print(f"published: {', '.join(published)}")
         else:
             console.print("already initialised: nothing to publish")
-    finally:
-        ledger.close()
 
 
 @keys_app.command("generate")

@@ -15,17 +15,17 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from disburse.api.logs import configure_logging
-from disburse.bootstrap import build_ledger
+from disburse.cli.common import opened
 from disburse.readside.runner import DEFAULT_BATCH
 from disburse.readside.stalls import SkipRefusedError
-from disburse.readside.views import Views, open_views
 from disburse.readside.worker import follow
-from disburse.settings import ConfigurationError, Settings
+from disburse.settings import Settings
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
 
     from disburse.application.ledger import Ledger
+    from disburse.readside.views import Views
 
 project_app = typer.Typer(
     help="Read models (balances, queue, alerts, audit, roster): run, rebuild, check, skip.",
@@ -40,17 +40,12 @@ log = structlog.get_logger("disburse.readside")
 def _opened(batch_size: int = DEFAULT_BATCH) -> Iterator[tuple[Ledger, Views]]:
     try:
         settings = Settings()
-        ledger = build_ledger(settings)
-    except (ConfigurationError, ValueError) as error:
+    except ValueError as error:
         errors.print(f"[red]cannot start:[/red] {error}")
         raise typer.Exit(1) from None
-    views = open_views(ledger.store, ledger.keys, settings)
-    views.projector.batch_size = batch_size
-    try:
-        yield ledger, views
-    finally:
-        views.close()
-        ledger.close()
+    with opened(settings) as system:
+        system.views.projector.batch_size = batch_size
+        yield system.ledger, system.views
 
 
 def _check_names(views: Views, names: list[str] | None) -> list[str] | None:

@@ -25,7 +25,7 @@ from rich.table import Table
 from rich.text import Text
 
 from disburse.audit.export import spreadsheet_text
-from disburse.cli.common import errors, load_settings, open_ledger, refused
+from disburse.cli.common import errors, opened, refused
 from disburse.domain.errors import DomainError
 from disburse.domain.money import FEN_PER_YUAN, yuan
 from disburse.domain.regions import region_scope
@@ -37,7 +37,6 @@ from disburse.readside.reports import (
     programme_report,
     region_report,
 )
-from disburse.readside.views import open_views
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -175,20 +174,15 @@ def _report(build: Callable[[Views, Ledger], Report], fmt: Format, out: Path | N
     if fmt is Format.TABLE and out is not None:
         errors.print("[red]--out writes a file:[/red] add --format csv or --format xlsx")
         raise typer.Exit(2)
-    settings = load_settings()
-    ledger = open_ledger(settings)
-    views = open_views(ledger.store, ledger.keys, settings)
-    try:
-        views.catch_up()
-        report = build(views, ledger)
-    except DomainError as error:
-        raise refused(error) from None
-    except ViewMovingError as error:
-        errors.print(f"[red]cannot read a steady view:[/red] {error}")
-        raise typer.Exit(1) from None
-    finally:
-        views.close()
-        ledger.close()
+    with opened() as system:
+        try:
+            system.views.catch_up()
+            report = build(system.views, system.ledger)
+        except DomainError as error:
+            raise refused(error) from None
+        except ViewMovingError as error:
+            errors.print(f"[red]cannot read a steady view:[/red] {error}")
+            raise typer.Exit(1) from None
     if out is None and fmt is Format.CSV:
         text = io.StringIO()
         write_csv(report, text)

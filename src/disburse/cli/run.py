@@ -14,8 +14,7 @@ from rich.table import Table
 from disburse.application.monthly import run_month
 from disburse.cli.common import (
     errors,
-    load_settings,
-    open_ledger,
+    opened,
     operator_context,
     progress_bar,
     refused,
@@ -25,7 +24,6 @@ from disburse.domain.meta import Role
 from disburse.domain.money import yuan
 from disburse.domain.months import Month
 from disburse.domain.regions import check_region_scope
-from disburse.readside.views import open_views
 
 if TYPE_CHECKING:
     from disburse.application.monthly import MonthlyRun
@@ -59,23 +57,16 @@ def month_run(
     if not scope:
         errors.print("[red]refused[/red] REGION-CODE (region): name a region")
         raise typer.Exit(1)
-    settings = load_settings()
-    ledger = open_ledger(settings)
-    views = open_views(ledger.store, ledger.keys, settings)
-    try:
-        with progress_bar(f"stipends {target} {scope}", quiet=as_json) as bar:
-            task = bar.add_task("run", total=None)
-            run = run_month(
-                ledger,
-                views,
-                operator_context(Role.CLERK),
-                month=target,
-                region=scope,
-                progress=lambda done, total: bar.update(task, completed=done, total=total),
-            )
-    finally:
-        views.close()
-        ledger.close()
+    with opened() as system, progress_bar(f"stipends {target} {scope}", quiet=as_json) as bar:
+        task = bar.add_task("run", total=None)
+        run = run_month(
+            system.ledger,
+            system.views,
+            operator_context(Role.CLERK),
+            month=target,
+            region=scope,
+            progress=lambda done, total: bar.update(task, completed=done, total=total),
+        )
     if report is not None:
         _write_refusals(run, report)
     if as_json:

@@ -3,19 +3,17 @@
 from __future__ import annotations
 
 import json
-from typing import TYPE_CHECKING, Annotated
+from typing import Annotated
 from uuid import UUID
 
 import typer
 from rich.console import Console
 from rich.table import Table
 
-from disburse.access.clients import Clients
-from disburse.bootstrap import initialise
 from disburse.cli.common import (
     errors,
     load_settings,
-    open_ledger,
+    opened,
     operator_context,
     refused,
     text_option,
@@ -23,9 +21,6 @@ from disburse.cli.common import (
 from disburse.domain.errors import DomainError
 from disburse.domain.meta import Role  # noqa: TC001 - typer reads annotations at runtime
 from disburse.domain.text import TextKind
-
-if TYPE_CHECKING:
-    from disburse.application.ledger import Ledger
 
 clients_app = typer.Typer(help="API clients and their keys.", no_args_is_help=True)
 console = Console()
@@ -40,24 +35,20 @@ def serve(
 
     from disburse.api.app import create_app  # noqa: PLC0415
     from disburse.api.logs import configure_logging  # noqa: PLC0415
-    from disburse.readside.views import open_views  # noqa: PLC0415
 
     settings = load_settings()
     configure_logging()
-    ledger = open_ledger(settings)
-    initialise(ledger)
-    views = open_views(ledger.store, ledger.keys, settings)
-    if not Clients(ledger.store, ledger.keys).list():
+    with opened(settings, initialised=True) as system:
+        if not system.clients.list():
+            errors.print(
+                "[yellow]no API clients yet.[/yellow] Create one, e.g.:\n"
+                "  disburse clients create --name county-finance --role finance --region 220221"
+            )
+        app = create_app(system)
         errors.print(
-            "[yellow]no API clients yet.[/yellow] Create one, e.g.:\n"
-            "  disburse clients create --name county-finance --role finance --region 220221"
+            f"disburse on http://{host or settings.host}:{port or settings.port} "
+            f"(store {settings.store.describe()}, views {settings.projector})"
         )
-    app = create_app(ledger, views, settings)
-    errors.print(
-        f"disburse on http://{host or settings.host}:{port or settings.port} "
-        f"(store {settings.store.describe()}, views {settings.projector})"
-    )
-    try:
         uvicorn.run(
             app,
             host=host or settings.host,
@@ -65,14 +56,6 @@ def serve(
             access_log=False,
             log_level="warning",
         )
-    finally:
-        views.close()
-        ledger.close()
-
-
-def _open() -> tuple[Clients, Ledger]:
-    ledger = open_ledger(load_settings())
-    return Clients(ledger.store, ledger.keys), ledger
 
 
 @clients_app.command("create")
@@ -97,15 +80,14 @@ def create(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
     """Create a client; its key is printed once and cannot be shown again."""
-    clients, ledger = _open()
-    try:
-        issued = clients.create(
-            operator_context(), name=name, role=role, region_code=region, gateway=gateway
-        )
-    except DomainError as error:
-        raise refused(error) from None
-    finally:
-        ledger.close()
+    with opened() as system:
+        clients = system.clients
+        try:
+            issued = clients.create(
+                operator_context(), name=name, role=role, region_code=region, gateway=gateway
+            )
+        except DomainError as error:
+            raise refused(error) from None
     client = issued.client
     if as_json:
         typer.echo(
@@ -132,11 +114,9 @@ def list_clients(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
     """Every client, revoked ones included (keys are never shown)."""
-    clients, ledger = _open()
-    try:
+    with opened() as system:
+        clients = system.clients
         found = clients.list()
-    finally:
-        ledger.close()
     rows = [
         {
             "client_id": str(c.id),
@@ -177,18 +157,17 @@ def revoke(
     ],
 ) -> None:
     """Revoke a client's key at once (the client stays in the record)."""
-    clients, ledger = _open()
-    try:
-        found = clients.find_by_name(client)
-        if found is None:
-            try:
-                found = clients.get(UUID(client))
-            except (ValueError, DomainError):
-                errors.print(f"[red]no client[/red] {client}")
-                raise typer.Exit(1) from None
-        clients.revoke(operator_context(), found.id, reason=reason)
-    except DomainError as error:
-        raise refused(error) from None
-    finally:
-        ledger.close()
+    with opened() as system:
+        clients = system.clients
+        try:
+            found = clients.find_by_name(client)
+            if found is None:
+                try:
+                    found = clients.get(UUID(client))
+                except (ValueError, DomainError):
+                    errors.print(f"[red]no client[/red] {client}")
+                    raise typer.Exit(1) from None
+            clients.revoke(operator_context(), found.id, reason=reason)
+        except DomainError as error:
+            raise refused(error) from None
     console.print(f"revoked {found.name}")

@@ -17,7 +17,6 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import TYPE_CHECKING
 
-from disburse.access.clients import Clients
 from disburse.demo.cast import ADMIN, API_CLIENTS, FINANCE
 from disburse.demo.county import MONTHS, County
 from disburse.demo.planted import FRAUD_RULES, Planted
@@ -26,8 +25,7 @@ from disburse.domain.months import Month
 if TYPE_CHECKING:
     from collections.abc import Callable
 
-    from disburse.application.ledger import Ledger
-    from disburse.readside.views import Views
+    from disburse.bootstrap import System
 
 MIN_PEOPLE = 300  # enough eligible people for every post and every planted case
 
@@ -77,15 +75,15 @@ class DemoSummary:
 
 
 def build_demo(
-    ledger: Ledger,
-    views: Views,
+    system: System,
     *,
     people: int,
     seed: int,
     year: int,
     say: Callable[[str], None] = lambda _: None,
 ) -> DemoSummary:
-    """Build the county in ``ledger`` (a fresh store) and return the summary."""
+    """Build the county in the system's ledger (a fresh store) and return the summary."""
+    ledger, views = system.ledger, system.views
     county = County(ledger, views, random.Random(seed), year, people, say)  # noqa: S311 - a demo
     planted = Planted(county)
     say("catalogue, budgets, villages, organisations")
@@ -135,7 +133,7 @@ def build_demo(
         applications["HIRE-WAGE"][1][0],
     )
     recoveries = planted.investigate()
-    clients = Clients(ledger.store, ledger.keys)
+    clients = system.clients
     issued = [
         clients.create(ADMIN, name=name, role=role, region_code=region)
         for name, role, region in API_CLIENTS

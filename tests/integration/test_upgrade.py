@@ -68,3 +68,22 @@ def test_an_old_store_verifies_and_serves_its_people_to_its_old_keys(
 
     assert answer.status_code == 200, answer.text
     assert answer.json()["name"] == "张三"
+
+
+def test_a_client_created_before_gateways_is_upcast_to_version_2_as_no_gateway(
+    old_store: tuple[Ledger, Settings],
+) -> None:
+    """ApiClient.Created v1 had no ``gateway``: upcast_v1_v2 reads it as False."""
+    ledger, settings = old_store
+    [created] = [
+        event
+        for notification in ledger.store.recorder.select_notifications(1, 100)
+        if notification.topic.endswith(":ApiClient.Created")
+        for event in [ledger.store.mapper.to_domain_event(notification)]
+    ]
+    [client] = System(settings, ledger).clients.list()
+
+    assert isinstance(created, ApiClient.Created)
+    assert ApiClient.Created.class_version == 2
+    assert created.gateway is False
+    assert (client.name, client.gateway) == ("county-clerk", False)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 import uuid
+from typing import Any
 from uuid import UUID
 
 from eventsourcing.domain import Aggregate, event
@@ -50,7 +51,27 @@ class ApiClient(Aggregate):
     (their ``Created`` event has no flag) are not gateways.
     """
 
-    @event("Created")
+    class Created(Aggregate.Created):
+        """A client was created. Version 2 records whether it is a gateway.
+
+        Version 1 (stored before gateways existed) had no ``gateway``: it is read as
+        ``False`` by :meth:`upcast_v1_v2`, so the stored event is never rewritten.
+        """
+
+        class_version = 2
+        name: str
+        role: Role
+        region_code: str
+        key_hash: str
+        meta: Meta
+        gateway: bool
+
+        @staticmethod
+        def upcast_v1_v2(state: dict[str, Any]) -> None:
+            """A client created before gateways existed is not a gateway."""
+            state["gateway"] = False
+
+    @event(Created)
     def __init__(
         self,
         *,

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from disburse.persistence.keys import generate_secret
+from tests.integration.test_upgrade import restore_old_store
 
 DISBURSE = str(Path(sys.executable).with_name("disburse"))
 
@@ -95,3 +96,25 @@ def test_postgresql_url_options_other_than_schema_are_refused(tmp_path: Path) ->
     result = run("init", cwd=tmp_path, env={"DISBURSE_DATABASE_URL": url})
     assert result.returncode == 2
     assert "PGSSLMODE" in result.stderr
+
+
+def test_migrate_upgrades_a_store_written_before_versions_once_and_it_still_verifies(
+    tmp_path: Path,
+) -> None:
+    """Disburse migrate: the ledger's tables get version 1, alerts and roster are rebuilt."""
+    settings = restore_old_store(tmp_path)
+    env = {"DISBURSE_DATABASE_URL": settings.database_url}
+
+    first = run("migrate", cwd=tmp_path, env=env)
+    again = run("migrate", cwd=tmp_path, env=env)
+    verified = run("audit", "verify", cwd=tmp_path, env=env)
+
+    assert first.returncode == 0, first.stderr
+    assert "ledger tables: version none -> 1" in first.stdout
+    rebuilt = [line for line in first.stdout.splitlines() if "rebuilt from version 1" in line]
+    assert [line.split()[1] for line in rebuilt] == ["alerts", "roster"]
+    assert again.returncode == 0, again.stderr
+    assert "nothing to upgrade" in again.stdout
+    assert "rebuilt" not in again.stdout
+    assert verified.returncode == 0, verified.stdout + verified.stderr
+    assert "chain intact" in verified.stdout

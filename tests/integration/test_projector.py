@@ -11,6 +11,7 @@ import pytest
 from structlog.testing import capture_logs
 
 from disburse.domain.alert import AlertOutcome
+from disburse.readside.balances import BalancesView
 from disburse.readside.base import Position, View, handles
 from disburse.readside.db import Tx, ViewDB
 from disburse.readside.runner import Projector, ViewLagError
@@ -51,6 +52,33 @@ def test_a_rebuilt_view_equals_the_live_one_row_for_row(ledger: Ledger, views: V
 
     assert f.dump_views(views) == live
     assert views.check(ledger.store) == []
+
+
+def test_a_view_whose_definition_changed_is_rebuilt_when_the_views_open(
+    ledger: Ledger, views: Views, settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A raised View.version drops the view's old rows and fills it again from the log."""
+    busy_county(ledger, views)
+    live = f.dump_views(views)
+    with views.db.transaction() as tx:  # a row the old definition wrote, the new one would not
+        tx.execute("DELETE FROM balance_entries")
+    stale = f.dump_views(views)
+    assert stale != live
+    monkeypatch.setattr(BalancesView, "version", BalancesView.version + 1)
+
+    with capture_logs() as logs:
+        reopened = open_views(ledger.store, ledger.keys, settings)
+    try:
+        upgraded = [e for e in logs if e["event"] == "view_upgraded"]
+        reopened.catch_up()
+
+        assert [(e["view"], e["was"], e["version"]) for e in upgraded] == [
+            ("balances", BalancesView.version - 1, BalancesView.version)
+        ]
+        assert reopened.projector.versions()["balances"] == BalancesView.version
+        assert f.dump_views(reopened) == live
+    finally:
+        reopened.close()
 
 
 def test_replaying_positions_already_applied_changes_nothing(ledger: Ledger, views: Views) -> None:

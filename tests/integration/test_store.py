@@ -13,6 +13,7 @@ from pydantic import SecretStr
 from disburse.bootstrap import build_ledger, initialise
 from disburse.domain.errors import RuleViolationError
 from disburse.persistence.keys import generate_secret
+from disburse.persistence.recorders.sql import LEDGER_SCHEMA
 from disburse.settings import ConfigurationError, Settings
 from tests import factories as f
 
@@ -152,3 +153,23 @@ def test_registering_the_same_person_twice_from_two_systems_gives_one_person(
     )
     assert second.person_id == first
     assert not second.created
+
+
+def test_a_new_store_records_the_version_of_its_own_tables(ledger: Ledger) -> None:
+    assert ledger.store.chained.schema_version() == LEDGER_SCHEMA  # type: ignore[attr-defined]
+
+
+def test_a_store_written_by_a_newer_release_is_refused_not_downgraded(
+    ledger: Ledger, settings: Settings
+) -> None:
+    """Its tables may mean something this release does not know: never open it."""
+    chained = ledger.store.chained
+    chained._write(  # type: ignore[attr-defined]  # noqa: SLF001 - planting a newer store
+        chained._sql(  # type: ignore[attr-defined]  # noqa: SLF001
+            f"UPDATE {chained.schema_table} SET version = %s"  # type: ignore[attr-defined]  # noqa: S608
+        ),
+        (LEDGER_SCHEMA + 1,),
+    )
+
+    with pytest.raises(ConfigurationError, match="newer disburse"):
+        build_ledger(settings)

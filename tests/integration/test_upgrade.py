@@ -8,11 +8,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
+from structlog.testing import capture_logs
 
 from disburse.access.client import ApiClient
 from disburse.access.request import RecordedRequest
 from disburse.audit.verify import verify
 from disburse.bootstrap import System, open_system
+from disburse.persistence.recorders.sql import LEDGER_SCHEMA
 from disburse.settings import Settings
 from tests.api_support import running_api
 
@@ -25,15 +27,20 @@ FIXTURE = Path(__file__).parents[1] / "fixtures" / "store-2026-12"
 PERSON = "1a8a1fc5-7497-5b06-828d-1d23c9a19694"
 
 
-@pytest.fixture
-def old_store(tmp_path: Path) -> Iterator[tuple[Ledger, Settings]]:
-    """The fixture's SQLite store restored beside its key, opened by today's code."""
-    db = tmp_path / "ledger.db"
+def restore_old_store(where: Path) -> Settings:
+    """The fixture's SQLite store restored in ``where`` beside its key; its settings."""
+    db = where / "ledger.db"
     with sqlite3.connect(db) as conn:
         conn.executescript((FIXTURE / "store.sql").read_text(encoding="utf-8"))
     conn.close()
-    shutil.copy(FIXTURE / "ledger.db.key", tmp_path / "ledger.db.key")
-    settings = Settings(env="test", database_url=f"sqlite:///{db}")
+    shutil.copy(FIXTURE / "ledger.db.key", where / "ledger.db.key")
+    return Settings(env="test", database_url=f"sqlite:///{db}")
+
+
+@pytest.fixture
+def old_store(tmp_path: Path) -> Iterator[tuple[Ledger, Settings]]:
+    """The fixture's SQLite store, opened by today's code."""
+    settings = restore_old_store(tmp_path)
     with open_system(settings) as system:
         yield system.ledger, settings
 
@@ -87,3 +94,25 @@ def test_a_client_created_before_gateways_is_upcast_to_version_2_as_no_gateway(
     assert ApiClient.Created.class_version == 2
     assert created.gateway is False
     assert (client.name, client.gateway) == ("county-clerk", False)
+
+
+def test_an_old_store_gets_versioned_tables_and_its_changed_views_rebuilt(tmp_path: Path) -> None:
+    """Written before versions: its tables become version 1, alerts and roster are rebuilt."""
+    settings = restore_old_store(tmp_path)
+
+    with open_system(settings) as system, capture_logs() as logs:
+        chained = system.ledger.store.chained
+        upgraded_from = chained.schema_upgraded_from  # type: ignore[attr-defined]
+        recorded = chained.schema_version()  # type: ignore[attr-defined]
+        projector = system.views.projector
+        system.views.catch_up()
+        versions = projector.versions()
+        with system.views.db.read() as tx:
+            site_tables = tx.all("SELECT COUNT(*) AS n FROM roster_sites")
+
+    assert upgraded_from is None
+    assert recorded == LEDGER_SCHEMA
+    assert projector.upgraded == {"alerts": (1, 2), "roster": (1, 2)}
+    assert versions == {"alerts": 2, "audit": 1, "balances": 1, "queue": 1, "roster": 2}
+    assert site_tables == [{"n": 0}]
+    assert {e["view"] for e in logs if e["event"] == "view_upgraded"} == {"alerts", "roster"}

@@ -17,6 +17,7 @@ from disburse.cli.report import report_app
 from disburse.cli.run import run_app
 from disburse.cli.serve import clients_app, serve
 from disburse.persistence.keys import generate_secret
+from disburse.persistence.recorders.sql import LEDGER_SCHEMA
 
 app = typer.Typer(
     name="disburse",
@@ -67,6 +68,37 @@ def init() -> None:
             console.print(f"published: {', '.join(published)}")
         else:
             console.print("already initialised: nothing to publish")
+
+
+@app.command()
+def migrate() -> None:
+    """Upgrade an older store in place: its own tables, then views whose definition changed.
+
+    Views are dropped and rebuilt from the log; running it again changes nothing.
+    """
+    settings = load_settings()
+    with opened(settings) as system:
+        chained = system.ledger.store.chained
+        was = getattr(chained, "schema_upgraded_from", LEDGER_SCHEMA)
+        projector = system.views.projector
+        caught_up = system.views.catch_up()
+        console.print(f"store: {settings.store.describe()}")
+        if was == LEDGER_SCHEMA:
+            console.print(f"ledger tables: version {LEDGER_SCHEMA}, nothing to upgrade")
+        else:
+            console.print(
+                f"ledger tables: version {'none' if was is None else was} -> {LEDGER_SCHEMA}"
+            )
+        table = Table(title="Views", show_header=True)
+        for column in ("view", "version", "upgrade"):
+            table.add_column(column)
+        for name, version in sorted(projector.versions().items()):
+            change = projector.upgraded.get(name)
+            table.add_row(
+                name, str(version), "" if change is None else f"rebuilt from version {change[0]}"
+            )
+        console.print(table)
+        console.print(f"views caught up: {caught_up} event(s) applied")
 
 
 @keys_app.command("generate")

@@ -110,6 +110,10 @@ class View:
     name: ClassVar[str]
     tables: ClassVar[tuple[str, ...]]
     schema: ClassVar[tuple[str, ...]]
+    #: The view's definition: raise it whenever its tables or what its handlers write
+    #: change. A store whose view was built by another version rebuilds it when the
+    #: views are opened (``view_versions``), instead of serving a stale view.
+    version: ClassVar[int] = 1
     _handlers: ClassVar[dict[str, str]]
 
     def __init_subclass__(cls, **kwargs: object) -> None:

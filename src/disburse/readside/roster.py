@@ -23,6 +23,8 @@ class RosterView(View):
     """One row per post, one per logged attendance sheet, one per site."""
 
     name: ClassVar[str] = "roster"
+    #: 2: sites and the site of each post (the villages' post quota report).
+    version: ClassVar[int] = 2
     tables: ClassVar[tuple[str, ...]] = (
         "roster_posts",
         "roster_sheets",

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import psycopg
+import structlog
 
 from disburse.readside import stalls as book
 from disburse.readside.base import Position, event_type
@@ -33,6 +34,14 @@ POSITIONS_DDL = (
     "CREATE TABLE IF NOT EXISTS view_positions ("
     " view_name TEXT PRIMARY KEY,"
     " position BIGINT NOT NULL)"
+)
+log = structlog.get_logger("disburse.readside")
+
+#: The version of each view's definition its tables were built by (``View.version``).
+VERSIONS_DDL = (
+    "CREATE TABLE IF NOT EXISTS view_versions ("
+    " view_name TEXT PRIMARY KEY,"
+    " version INTEGER NOT NULL)"
 )
 DEFAULT_BATCH = 500
 #: Failures of the database itself (locked, unreachable, a lost connection): every view
@@ -102,6 +111,8 @@ class Projector:
         self.views = {view.name: view for view in views}
         self.batch_size = batch_size
         self.last_error: str | None = None
+        #: Views rebuilt by ``setup`` because their definition changed: name -> (was, now).
+        self.upgraded: dict[str, tuple[int, int]] = {}
         self._work = threading.Lock()
         self.book = book.StallBook(db)
 
@@ -126,15 +137,50 @@ class Projector:
     def _create(self) -> None:
         with self.db.transaction() as tx:
             tx.execute(POSITIONS_DDL)
+            tx.execute(VERSIONS_DDL)
             for statement in book.DDL:
                 tx.execute(statement)
+            built = {
+                row["view_name"]: int(row["version"])
+                for row in tx.all("SELECT view_name, version FROM view_versions")
+            }
+            started = {row["view_name"] for row in tx.all("SELECT view_name FROM view_positions")}
             for view in self.views.values():
+                # a view built before views had versions was built by version 1
+                was = built.get(view.name, 1 if view.name in started else view.version)
+                if was != view.version:
+                    self.upgraded[view.name] = (was, view.version)
+                    self._reset(tx, view)
+                    log.info("view_upgraded", view=view.name, was=was, version=view.version)
                 view.create(tx)
                 tx.execute(
                     "INSERT INTO view_positions (view_name, position) VALUES (:v, 0) "
                     "ON CONFLICT (view_name) DO NOTHING",
                     {"v": view.name},
                 )
+                tx.execute(
+                    "INSERT INTO view_versions (view_name, version) VALUES (:v, :n) "
+                    "ON CONFLICT (view_name) DO UPDATE SET version = excluded.version",
+                    {"v": view.name, "n": view.version},
+                )
+
+    @staticmethod
+    def _reset(tx: Tx, view: View) -> None:
+        """Drop the view and start it again from the beginning of the log."""
+        book.clear_stall(tx, view.name)
+        view.drop(tx)
+        view.create(tx)
+        tx.execute(
+            "INSERT INTO view_positions (view_name, position) VALUES (:v, 0) "
+            "ON CONFLICT (view_name) DO UPDATE SET position = 0",
+            {"v": view.name},
+        )
+
+    def versions(self) -> dict[str, int]:
+        """The version each view's tables were built by."""
+        with self.db.read() as tx:
+            rows = tx.all("SELECT view_name, version FROM view_versions")
+        return {row["view_name"]: int(row["version"]) for row in rows}
 
     def view(self, name: str) -> View:
         """The view called ``name``; ``KeyError`` listing the known names otherwise."""
@@ -324,14 +370,7 @@ class Projector:
             for statement in book.DDL:
                 tx.execute(statement)
             for view in chosen:
-                book.clear_stall(tx, view.name)
-                view.drop(tx)
-                view.create(tx)
-                tx.execute(
-                    "INSERT INTO view_positions (view_name, position) VALUES (:v, 0) "
-                    "ON CONFLICT (view_name) DO UPDATE SET position = 0",
-                    {"v": view.name},
-                )
+                self._reset(tx, view)
         return self.catch_up(names=[v.name for v in chosen], progress=progress)
 
     def wait(

@@ -36,11 +36,13 @@ class ChainedPostgresRecorder(SQLChain, PostgresApplicationRecorder):
         self.digests_table = qualified("ledger_digests")
         self.keys_table = qualified("ledger_person_keys")
         self.meta_table = qualified("ledger_chain_meta")
+        self.schema_table = qualified("ledger_schema")
         self.sql_create_statements.extend(SQL(s).format() for s in self._table_statements())
 
     def create_table(self) -> None:
         super().create_table()
         self._backfill()
+        self._upgrade_schema()
 
     def select_stored(self, after: int, limit: int) -> Sequence[Notification]:
         found: Sequence[Notification] = self.select_notifications(

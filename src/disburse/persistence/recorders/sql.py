@@ -6,6 +6,8 @@ from abc import ABC, abstractmethod
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
+from eventsourcing.persistence import PersistenceError
+
 from disburse.persistence.chain import Link, extend
 
 if TYPE_CHECKING:
@@ -15,6 +17,13 @@ if TYPE_CHECKING:
     from eventsourcing.persistence import Notification, StoredEvent
 
     from disburse.persistence.recorders.protocol import Cursor
+
+#: The version of the ledger's own tables (chain, digests, person keys, chain meta and
+#: ``ledger_schema`` itself). Raise it with a step in :data:`UPGRADES` when they change.
+LEDGER_SCHEMA = 1
+#: The statements that take the tables from version ``n`` to ``n + 1``, per backend.
+UPGRADES: dict[int, Callable[[SQLChain], list[str]]] = {}
+_LEDGER = "ledger"
 
 #: How many events the backfill of an unchained store reads at a time.
 BACKFILL_PAGE = 5000
@@ -27,7 +36,10 @@ class SQLChain(ABC):
     digests_table: str
     keys_table: str
     meta_table: str
+    schema_table: str
     placeholder: str
+    #: The version the ledger's tables had when this recorder opened them (None: unversioned).
+    schema_upgraded_from: int | None = LEDGER_SCHEMA
 
     def _sql(self, text: str) -> str:
         return text.replace("%s", self.placeholder)
@@ -58,7 +70,45 @@ class SQLChain(ABC):
             f"wrapped {blob}, created_at TEXT NOT NULL, destroyed_at TEXT)",
             f"CREATE TABLE IF NOT EXISTS {self.meta_table} (id INTEGER PRIMARY KEY, "
             "started_at TEXT NOT NULL, backfilled BIGINT NOT NULL)",
+            f"CREATE TABLE IF NOT EXISTS {self.schema_table} (component TEXT PRIMARY KEY, "
+            "version INTEGER NOT NULL, recorded_at TEXT NOT NULL)",
         ]
+
+    def schema_version(self) -> int | None:
+        """The version of the ledger's own tables this store was last opened by."""
+        rows = self._read(
+            self._sql(f"SELECT version FROM {self.schema_table} WHERE component = %s"), (_LEDGER,)
+        )
+        return int(rows[0]["version"]) if rows else None
+
+    def _upgrade_schema(self) -> None:
+        """Bring the ledger's own tables to :data:`LEDGER_SCHEMA`, or refuse a newer store.
+
+        A store written before its tables had a version holds version 1's tables.
+        """
+        found = self.schema_version()
+        if found is not None and found > LEDGER_SCHEMA:
+            msg = (
+                f"this store's tables are version {found}, written by a newer disburse; "
+                f"this release knows version {LEDGER_SCHEMA}: upgrade disburse, never downgrade"
+            )
+            raise PersistenceError(msg)
+        version = 1 if found is None else found
+        self.schema_upgraded_from = found if found != LEDGER_SCHEMA else LEDGER_SCHEMA
+        while version < LEDGER_SCHEMA:
+            for statement in UPGRADES[version](self):
+                self._write(statement)
+            version += 1
+        if found != version:
+            now = datetime.now(UTC).isoformat(timespec="seconds")
+            self._write(
+                self._sql(
+                    f"INSERT INTO {self.schema_table} (component, version, recorded_at) "
+                    "VALUES (%s, %s, %s) ON CONFLICT (component) DO UPDATE "
+                    "SET version = excluded.version, recorded_at = excluded.recorded_at"
+                ),
+                (_LEDGER, version, now),
+            )
 
     def _start_chain(
         self, cursor: Cursor, page_after: Callable[[int], Sequence[Notification]]

@@ -23,6 +23,7 @@ class ChainedSQLiteRecorder(SQLChain, SQLiteApplicationRecorder):
     digests_table = "ledger_digests"
     keys_table = "ledger_person_keys"
     meta_table = "ledger_chain_meta"
+    schema_table = "ledger_schema"
     placeholder = "?"
 
     def construct_create_table_statements(self) -> list[str]:
@@ -31,6 +32,7 @@ class ChainedSQLiteRecorder(SQLChain, SQLiteApplicationRecorder):
     def create_table(self) -> None:
         super().create_table()
         self._backfill()
+        self._upgrade_schema()
 
     def _insert_events(
         self, c: Any, stored_events: Sequence[StoredEvent], **kwargs: Any

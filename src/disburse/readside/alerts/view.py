@@ -39,6 +39,8 @@ class AlertsView(View):
     """Facts for the fraud rules, and the alerts with their inspectors' decisions."""
 
     name = "alerts"
+    #: 2: alert_regions (an alert belongs to every region it concerns).
+    version = 2
     tables = (
         "alerts",
         "alert_regions",

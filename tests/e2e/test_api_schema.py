@@ -1,10 +1,12 @@
 """The API answers as /openapi.json documents it: Schemathesis over every operation.
 
-Two passes over every operation of the app's own schema:
+Three passes over the app's own schema:
 
 - the *coverage* cases (Schemathesis' deterministic boundary and wrong-type values for
   every parameter and body field, missing and unexpected fields, undeclared methods);
-- *fuzzing*: Hypothesis-generated valid and invalid requests.
+- *fuzzing*: Hypothesis-generated valid and invalid requests;
+- *stateful* sequences that create resources and follow the schema's links to the reads
+  and commands on what was created.
 
 Requests carry the key of a role the access table (``test_api_access.ROUTES``) allows for
 the operation, mostly of the county that owns the test resources, and half of them name
@@ -28,7 +30,9 @@ from schemathesis import GenerationMode
 from schemathesis.core.result import Ok
 from schemathesis.python.asgi import ASGIClient
 
+from disburse.api.app import CREATES
 from disburse.domain.meta import Role
+from disburse.domain.text import TextKind, text_problem
 from tests.e2e.test_api_access import ROUTES, build_world
 from tests.factories import COUNTY, credit_code, resident_id
 
@@ -206,6 +210,17 @@ def _realistic(body: dict[str, Any], params: dict[str, str]) -> None:
         _realistic(body["fact"], params)
 
 
+def _plausible(value: Any) -> Any:
+    """A generated body with text the ledger stores and years it budgets."""
+    if isinstance(value, dict):
+        return {k: 2024 if k == "year" else _plausible(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_plausible(v) for v in value]
+    if isinstance(value, str) and text_problem(value, TextKind.REASON) is not None:
+        return "测试"
+    return value
+
+
 def _titles(error: BaseException) -> str:
     if isinstance(error, BaseExceptionGroup):
         return ", ".join(sorted({_titles(e) for e in error.exceptions}))
@@ -347,3 +362,79 @@ def test_an_amount_past_64_bits_is_refused_before_it_stops_the_views(api: Api) -
     except Exception as error:  # noqa: BLE001 - reported with what was accepted
         stopped = f"{type(error).__name__}: {error}"
     assert (accepted, stopped) == ([], None), "amounts past 64 bits were logged"
+
+
+def test_each_create_operation_links_to_every_operation_on_what_it_created(api: Api) -> None:
+    """OpenAPI links: the id in a 201 body fills the path of the reads and commands on it."""
+    raw: dict[str, Any] = api.client.get("/openapi.json").json()
+    operation_ids = {
+        operation["operationId"]
+        for methods in raw["paths"].values()
+        for operation in methods.values()
+    }
+    assert len(operation_ids) == sum(len(m) for m in raw["paths"].values()), "ids are unique"
+    for created_at, parameter in CREATES.items():
+        links = raw["paths"][created_at]["post"]["responses"]["201"]["links"]
+        expected = {
+            operation["operationId"]
+            for path, methods in raw["paths"].items()
+            if set(re.findall(r"{(\w+)}", path)) == {parameter}
+            for operation in methods.values()
+        }
+        assert set(links) == expected, created_at
+        assert expected, f"nothing acts on what {created_at} creates"
+        for link in links.values():
+            assert link["operationId"] in operation_ids
+            assert link["parameters"] == {parameter: "$response.body#/id"}
+
+
+STATEFUL = hypothesis.settings(
+    FUZZING, max_examples=40, stateful_step_count=6, phases=[hypothesis.Phase.generate]
+)
+
+
+def test_stateful_sequences_follow_the_links_and_get_documented_answers(api: Api) -> None:
+    """Schemathesis' stateful phase: create, then act on what was created, through links."""
+    probe = Probe(api)
+    # valid requests only, with our keys: the point is to get through creation to what follows
+    probe.schema.config.generation.update(
+        modes=[GenerationMode.POSITIVE], with_security_parameters=False
+    )
+    followed: set[str] = set()
+    turns = itertools.count()
+
+    class Sequences(probe.schema.as_state_machine()):  # type: ignore[misc]
+        def step(self, input: Any) -> Any:  # noqa: A002 - Schemathesis' signature
+            if input.transition is not None and input.is_applied:
+                followed.add(input.transition.id)
+            return super().step(input)
+
+        def before_call(self, case: Case) -> None:
+            # plausible requests, so that creations go through and their links are followed
+            for header in ("X-Actor-Id", "If-Match", "X-Min-Position"):
+                if case.headers is not None and header in case.headers:
+                    del case.headers[header]
+            if isinstance(case.body, dict):
+                body: dict[str, Any] = _plausible(case.body)
+                _realistic(body, probe.world.params)
+                case.body = body
+
+        def get_call_kwargs(self, case: Case) -> dict[str, Any]:
+            roles = probe.roles(case.operation)
+            turn = next(turns)
+            headers = probe.api.headers(roles[turn % len(roles)], "county") if roles else {}
+            return {"base_url": BASE_URL, "session": probe.session, "headers": headers}
+
+        def validate_response(self, response: Any, case: Case, **kwargs: Any) -> None:
+            kwargs.pop("additional_checks", None)
+            case.validate_response(response, checks=CHECKS, headers=kwargs["headers"])
+
+    try:
+        Sequences.run(settings=STATEFUL)
+    except (AssertionError, BaseExceptionGroup) as error:
+        probe.record("stateful", error)
+
+    assert probe.problems == {}, f"{len(probe.problems)} problem(s):\n{probe.report()}"
+    from_creations = {link for link in followed if "-> [201]" in link}
+    assert len(from_creations) >= 2, f"links followed: {sorted(followed)}"
+    assert len(followed) >= 5, f"links followed: {sorted(followed)}"

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import re
 from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING, Any
 
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
+from fastapi.routing import APIRoute
 
 from disburse import __version__
 from disburse.api import problems
@@ -84,6 +86,7 @@ def create_app(system: System, *, projector: bool | None = None) -> FastAPI:
         description=DESCRIPTION,
         lifespan=lifespan,
         default_response_class=JSONResponse,
+        generate_unique_id_function=operation_id,
     )
     app.state.disburse = shared
     problems.install(app)
@@ -129,6 +132,48 @@ PATH_PARAMETERS = {
 }
 
 
+def operation_id(route: APIRoute) -> str:
+    """The route function's name in camelCase: ``approve_payout`` is ``approvePayout``."""
+    first, *rest = route.name.split("_")
+    return first + "".join(word.capitalize() for word in rest)
+
+
+#: What each create operation makes, by the path parameter that names it afterwards.
+CREATES = {
+    "/v1/people": "person_id",
+    "/v1/organisations": "organisation_id",
+    "/v1/funds": "fund_id",
+    "/v1/sites": "site_id",
+    "/v1/posts": "post_id",
+    "/v1/transport-grants": "grant_id",
+    "/v1/applications": "application_id",
+    "/v1/payment-batches": "batch_id",
+}
+
+
+def _links(paths: dict[str, Any]) -> None:
+    """OpenAPI links from each create operation to every operation on what it created.
+
+    A client (or a stateful fuzzer) follows them: the id in the 201 body fills the path
+    parameter of the reads and commands on that resource.
+    """
+    for created_at, parameter in CREATES.items():
+        post = paths.get(created_at, {}).get("post")
+        if post is None:
+            continue
+        links = {}
+        for path, operations in paths.items():
+            if set(re.findall(r"{(\w+)}", path)) != {parameter}:
+                continue
+            for operation in operations.values():
+                links[operation["operationId"]] = {
+                    "operationId": operation["operationId"],
+                    "parameters": {parameter: "$response.body#/id"},
+                    "description": f"The {parameter} of the resource just created.",
+                }
+        post["responses"]["201"]["links"] = dict(sorted(links.items()))
+
+
 def _openapi(app: FastAPI) -> dict[str, Any]:
     """The schema, with problem responses under ``application/problem+json`` only."""
     if app.openapi_schema:
@@ -136,14 +181,10 @@ def _openapi(app: FastAPI) -> dict[str, Any]:
     schema = get_openapi(
         title=app.title, version=app.version, description=app.description, routes=app.routes
     )
-    schema.setdefault("components", {})["securitySchemes"] = {
-        "bearer": {"type": "http", "scheme": "bearer", "description": "An API key."}
-    }
     for path, operations in schema.get("paths", {}).items():
         for operation in operations.values():
             if not path.startswith("/v1/"):
                 continue
-            operation["security"] = [{"bearer": []}]
             for parameter in operation.get("parameters", []):
                 if parameter["in"] == "path":
                     parameter.setdefault("description", PATH_PARAMETERS[parameter["name"]])
@@ -153,5 +194,6 @@ def _openapi(app: FastAPI) -> dict[str, Any]:
                     json_schema = content.pop("application/json", {}).get("schema")
                     if json_schema is not None:
                         content["application/problem+json"] = {"schema": json_schema}
+    _links(schema.get("paths", {}))
     app.openapi_schema = schema
     return schema

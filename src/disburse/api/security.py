@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Annotated, NoReturn
 
 import structlog
 from fastapi import Depends, Header, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from disburse.access.context import Context
 from disburse.api.problems import ApiError
@@ -21,6 +22,13 @@ if TYPE_CHECKING:
 
 log = structlog.get_logger("disburse.api")
 _ACTOR = re.compile(r"^[\w.@-]{1,64}$")
+#: ``Authorization: Bearer <API key>``, the OpenAPI ``bearer`` scheme of every /v1 route.
+#: Missing or malformed credentials are refused here, as problems (not FastAPI's 403).
+BEARER = HTTPBearer(
+    scheme_name="bearer",
+    description="An API key, as printed once by `disburse clients create`.",
+    auto_error=False,
+)
 #: Roles that see resident IDs unmasked: the clerks who register people and the
 #: inspectors who check them. Everyone else sees them masked (``2202**********0018``).
 SEES_RESIDENT_IDS = frozenset({Role.CLERK, Role.INSPECTOR})
@@ -124,10 +132,7 @@ def _state(request: Request) -> ApiState:
 
 def authenticate(
     request: Request,
-    authorization: Annotated[
-        str | None,
-        Header(description="Bearer <API key>, as printed by `disburse clients create`."),
-    ] = None,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(BEARER)],
     x_actor_id: Annotated[
         str | None,
         Header(
@@ -138,9 +143,9 @@ def authenticate(
     ] = None,
 ) -> Principal:
     """The caller behind the bearer key; 401 without a valid, live key."""
-    scheme, _, key = (authorization or "").partition(" ")
+    key = "" if credentials is None else credentials.credentials
     challenge = {"WWW-Authenticate": 'Bearer realm="disburse"'}
-    if scheme.lower() != "bearer" or not key.strip():
+    if not key.strip():
         raise ApiError(
             401,
             "AUTH-REQUIRED",

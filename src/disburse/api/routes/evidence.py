@@ -125,7 +125,7 @@ def _totals(totals: Totals) -> BalancesAsOfOut:
 
 
 @router.get("/v1/audit/digest", response_model=DigestOut, responses=ENTITY)
-def digest(request: Request, who: Auditor) -> JSONResponse:  # noqa: ARG001 - role check
+def get_digest(request: Request, who: Auditor) -> JSONResponse:  # noqa: ARG001 - role check
     """The chain's head now, signed if the service has a signing key."""
     shared = state(request)
     found = take_digest(shared.ledger.store.chained, signer_for(shared.settings))
@@ -133,7 +133,7 @@ def digest(request: Request, who: Auditor) -> JSONResponse:  # noqa: ARG001 - ro
 
 
 @router.get("/v1/audit/verify", response_model=VerifyOut, responses=problems(404, 422))
-def verify(
+def verify_log(
     request: Request,
     who: Auditor,  # noqa: ARG001 - role check
     position: Annotated[
@@ -310,7 +310,7 @@ _PACK_IN_MEMORY = 16 * 2**20
         **QUERY,
     },
 )
-def export(
+def export_evidence_pack(
     request: Request,
     who: Inspector,
     entity_id: Annotated[
@@ -417,7 +417,7 @@ class SampleOut(BaseModel):
 
 
 @creation(router, "/v1/audit/samples", SampleOut, tags=["audit"])
-def draw(body: SampleIn, request: Request, who: Inspector) -> JSONResponse:
+def draw_review_sample(body: SampleIn, request: Request, who: Inspector) -> JSONResponse:
     """Pick payouts for manual review, reproducibly (docs/audit.md#review-samples).
 
     A payout is picked when ``sha256("{seed}:{payout_id}")`` falls below ``rate`` of the

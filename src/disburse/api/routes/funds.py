@@ -89,7 +89,7 @@ def fund_out(fund: Fund) -> FundOut:
 
 
 @creation(router, "/v1/funds", FundOpened)
-def allocate(body: FundIn, request: Request, who: Finance) -> JSONResponse:
+def allocate_fund(body: FundIn, request: Request, who: Finance) -> JSONResponse:
     """Open a fund (once per source, region and year; FUND-EXISTS otherwise)."""
     check_region_code(body.region_code)
     who.require_region(body.region_code, "the fund")

@@ -221,7 +221,7 @@ def _entry(entry: AuditEntry) -> EntryOut:
 
 
 @router.get("/v1/alerts", response_model=AlertPage, responses=QUERY, tags=["alerts"])
-def alerts(
+def list_alerts(
     request: Request,
     who: Overseer,
     rule: Annotated[Code | None, Query(description="A FRAUD-* rule id.")] = None,
@@ -270,7 +270,7 @@ def resolve_alert(
     responses=QUERY,
     tags=["balances"],
 )
-def fund_balance(
+def get_fund_balance(
     fund_id: UUID, request: Request, who: Overseer, min_position: MinPosition = None
 ) -> JSONResponse:
     """A fund's balances (double entry, from the balances view)."""
@@ -297,7 +297,7 @@ def fund_balance(
     responses=QUERY,
     tags=["balances"],
 )
-def region_balance(
+def get_region_balance(
     code: Code,
     request: Request,
     who: Overseer,
@@ -323,7 +323,7 @@ def region_balance(
     responses=QUERY,
     tags=["balances"],
 )
-def person_balance(
+def get_person_balance(
     person_id: UUID, request: Request, who: Reader, min_position: MinPosition = None
 ) -> JSONResponse:
     """What a person received, by programme and year, net of recoveries."""
@@ -364,7 +364,7 @@ After = Annotated[int, Query(ge=0, le=MAX_POSITION, description="Entries after t
 @router.get(
     "/v1/audit/trail/{entity_id}", response_model=EntryPage, responses=QUERY, tags=["audit"]
 )
-def trail(
+def entity_trail(
     entity_id: UUID,
     request: Request,
     who: Inspector,
@@ -405,7 +405,7 @@ def actor_trail(
 
 
 @router.get("/v1/events", response_model=EntryPage, responses=ENTITY, tags=["events"])
-def events(
+def event_feed(
     request: Request,
     who: Reader,
     after: After = 0,

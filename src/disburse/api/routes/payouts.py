@@ -211,7 +211,7 @@ def _evidence(request: Request, payout_id: UUID) -> dict[str, Any] | None:
 
 
 @router.get("/v1/payouts", response_model=QueuePage, responses=QUERY)
-def queue(
+def list_payout_queue(
     request: Request,
     who: Reader,
     status: Annotated[
@@ -330,7 +330,7 @@ def _on_payout(
 
 
 @command(router, "/v1/payouts/{payout_id}/approve", PayoutState)
-def approve(payout_id: UUID, request: Request, who: Finance) -> JSONResponse:
+def approve_payout(payout_id: UUID, request: Request, who: Finance) -> JSONResponse:
     """Approve (PAYOUT-APPROVER, PAYOUT-NOTICE); the final approval commits the money."""
     return _on_payout(
         request,
@@ -342,7 +342,7 @@ def approve(payout_id: UUID, request: Request, who: Finance) -> JSONResponse:
 
 
 @command(router, "/v1/payouts/{payout_id}/reject", PayoutState)
-def reject(payout_id: UUID, body: ReasonIn, request: Request, who: Finance) -> JSONResponse:
+def reject_payout(payout_id: UUID, body: ReasonIn, request: Request, who: Finance) -> JSONResponse:
     """Reject; a committed amount returns to the fund and the claim's limits are freed."""
     return _on_payout(
         request,
@@ -355,7 +355,7 @@ def reject(payout_id: UUID, body: ReasonIn, request: Request, who: Finance) -> J
 
 
 @command(router, "/v1/payouts/{payout_id}/cancel", PayoutState)
-def cancel(payout_id: UUID, body: ReasonIn, request: Request, who: Finance) -> JSONResponse:
+def cancel_payout(payout_id: UUID, body: ReasonIn, request: Request, who: Finance) -> JSONResponse:
     """Cancel an approved or failed payout; its commitment returns to the fund."""
     return _on_payout(
         request,
@@ -403,7 +403,9 @@ def resolve_objection(
 
 
 @command(router, "/v1/payouts/{payout_id}/reissue", PayoutState)
-def reissue(payout_id: UUID, body: ReissueIn, request: Request, who: Finance) -> JSONResponse:
+def reissue_payout(
+    payout_id: UUID, body: ReissueIn, request: Request, who: Finance
+) -> JSONResponse:
     """Pay a failed payout again, to the beneficiary's own account (PAY-ONE-CARD)."""
     return _on_payout(
         request,

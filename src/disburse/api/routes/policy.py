@@ -60,7 +60,7 @@ class Published(BaseModel):
 
 
 @router.get("/v1/policy", response_model=PolicyOut, responses=ENTITY)
-def policy(
+def list_policy_versions(
     request: Request,
     who: Anyone,
     region: Annotated[
@@ -92,7 +92,7 @@ def policy(
 
 
 @creation(router, "/v1/policy/versions", Published)
-def publish(body: PublishIn, request: Request, who: Admin) -> JSONResponse:
+def publish_policy_version(body: PublishIn, request: Request, who: Admin) -> JSONResponse:
     """Publish a catalogue version (admin keys; an audited event)."""
     if not body.document.region_prefix:
         deny(

@@ -280,7 +280,9 @@ def _on_post(
 
 
 @command(router, "/v1/posts/{post_id}/appointments", Done)
-def appoint(post_id: UUID, body: AppointmentIn, request: Request, who: Clerk) -> JSONResponse:
+def appoint_holder(
+    post_id: UUID, body: AppointmentIn, request: Request, who: Clerk
+) -> JSONResponse:
     """Appoint a person (POST-ELIG, POST-ONE-PERSON-ONE-POST, POST-TERM)."""
     person = state(request).ledger.store.find(Person, body.person_id)
     if person is not None:  # an unknown person is left to the command (404)
@@ -301,7 +303,7 @@ def appoint(post_id: UUID, body: AppointmentIn, request: Request, who: Clerk) ->
 
 
 @command(router, "/v1/posts/{post_id}/renewals", Done)
-def renew(post_id: UUID, body: RenewalIn, request: Request, who: Clerk) -> JSONResponse:
+def renew_term(post_id: UUID, body: RenewalIn, request: Request, who: Clerk) -> JSONResponse:
     """Renew the current holder's term (POST-VACANT without one, POST-TERM)."""
     return _on_post(
         request,

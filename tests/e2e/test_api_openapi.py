@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -10,6 +11,8 @@ if TYPE_CHECKING:
 COMMAND_PROBLEMS = {"400", "401", "403", "404", "409", "412", "422"}
 CREATE_PROBLEMS = COMMAND_PROBLEMS - {"412"}
 QUERY_PROBLEMS = {"400", "401", "403", "404", "422"}
+#: Fewer words than this cannot say what a value means beyond its name.
+MIN_DESCRIPTION_WORDS = 3
 
 
 def _acts_on_one(path: str) -> bool:
@@ -42,6 +45,29 @@ def test_every_field_and_parameter_is_described(api: Api) -> None:
                 if not parameter.get("description")
             ]
     assert undescribed == []
+
+
+def _words(text: str) -> str:
+    """``text`` lowercased, each run of non-alphanumerics one space."""
+    return re.sub(r"[^a-z0-9]+", " ", text.lower()).strip()
+
+
+def test_every_field_description_says_more_than_its_name(api: Api) -> None:
+    """A description that restates its field ("Status.", "Its id.") tells an integrator nothing."""
+    schema = _schema(api)
+    restated = []
+    for name, component in schema["components"]["schemas"].items():
+        for field, definition in component.get("properties", {}).items():
+            description = definition.get("description", "")
+            said = _words(description)
+            names = {
+                _words(field.replace("_", " ")),
+                _words(field.removesuffix("_id").replace("_", " ")),
+                _words(field.removesuffix("_fen").replace("_", " ")),
+            }
+            if said in names or len(said.split()) < MIN_DESCRIPTION_WORDS:
+                restated.append(f"{name}.{field}: {description!r}")
+    assert restated == [], "descriptions that only restate the field:\n" + "\n".join(restated)
 
 
 def test_every_route_lists_its_problems_as_problem_json(api: Api) -> None:

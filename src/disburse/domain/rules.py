@@ -146,7 +146,11 @@ class AmountRule(_Frozen):
     """
 
     kind: Literal["fixed", "range", "monthly"] = Field(description="How the amount is set.")
-    amount_fen: StrictInt | NotSpecified | None = Field(default=None, description="Fixed amount.")
+    amount_fen: StrictInt | NotSpecified | None = Field(
+        default=None,
+        description="Amount in fen for fixed, or the monthly amount for monthly; not_specified "
+        "marks a gap.",
+    )
     min_fen: StrictInt | None = Field(default=None, gt=0, description="Lowest amount chosen.")
     max_fen: StrictInt | None = Field(default=None, gt=0, description="Highest amount chosen.")
     max_months: StrictInt | None = Field(default=None, ge=1, le=120, description="Months, at most.")
@@ -167,7 +171,7 @@ class AmountRule(_Frozen):
 class ProgrammeRules(_Frozen):
     """A subsidy programme: who applies, for whom, how much, how often, when."""
 
-    title: str = Field(description="Programme name.")
+    title: str = Field(description="The programme's name in words, as GET /v1/policy shows it.")
     applicant_kind: Literal["person", "employer", "broker", "base"] = Field(
         description="Who applies (and is paid)."
     )
@@ -177,7 +181,9 @@ class ProgrammeRules(_Frozen):
     per_beneficiary: bool = Field(
         default=False, description="The amount is paid for each beneficiary."
     )
-    amount: AmountRule = Field(description="How much.")
+    amount: AmountRule = Field(
+        description="How the amount is computed: fixed, range or monthly, with an optional cap."
+    )
     frequency: Literal["none", "once_ever", "once_per_year"] = Field(
         default="none", description="How often a subject may count."
     )
@@ -224,7 +230,10 @@ class PolicyDocument(_Frozen):
     """One published catalogue version for a region scope and a period."""
 
     version: str = Field(
-        min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._:-]+$", description="Version id."
+        min_length=1,
+        max_length=64,
+        pattern=r"^[A-Za-z0-9._:-]+$",
+        description="Version id that payouts cite (letters, digits, '.', '_', ':', '-').",
     )
     title: str = Field(description="Title of the version.")
     region_prefix: str = Field(description="'' nationwide, or a 2/4/6-digit region prefix.")

@@ -80,10 +80,15 @@ class ItemProblem(BaseModel):
     """Why one item was refused."""
 
     status: int = Field(description="The status it would have had alone (403, 404, 409, 422).")
-    rule_id: str = Field(description="The rule.")
+    rule_id: str = Field(
+        description="Rule ID the item breaks (REQUEST-SCHEMA for its shape, else e.g. GRANT-ONCE)."
+    )
     field: str | None = Field(description="The offending field.")
     detail: str = Field(description="What is wrong.")
-    errors: list[FieldProblem] = Field(default_factory=list, description="Schema problems.")
+    errors: list[FieldProblem] = Field(
+        default_factory=list,
+        description="Each field that failed validation (empty when a rule refused the item).",
+    )
 
 
 class ItemResult(BaseModel):
@@ -101,7 +106,7 @@ class BulkReport(BaseModel):
     """Per-item report of a bulk submission."""
 
     accepted: int = Field(description="Items written or already there.")
-    refused: int = Field(description="Items refused.")
+    refused: int = Field(description="Items refused; each result says why.")
     items: list[ItemResult] = Field(description="One per item, in order.")
 
 

@@ -37,9 +37,14 @@ router = APIRouter(tags=["claims"])
 class GrantIn(Input):
     """A one-time transport grant for work in another province."""
 
-    person_id: UUID = Field(description="The worker.")
+    person_id: UUID = Field(
+        description="The worker's person id (from POST /v1/people); one grant per period "
+        "(GRANT-ONCE)."
+    )
     work_province: Code = Field(description="2-digit province of the workplace.")
-    employer: Name = Field(description="Employer name.")
+    employer: Name = Field(
+        description="Name of the employer in the other province (required, GRANT-EVIDENCE)."
+    )
     started_on: date = Field(description="First day of work.")
     months_worked: Count = Field(description="Months worked so far (GRANT-ELIG minimum).")
     evidence_ref: Label = Field(description="Labour contract or social insurance reference.")
@@ -61,18 +66,22 @@ class ClaimAccepted(BaseModel):
 class GrantOut(BaseModel):
     """A transport grant."""
 
-    grant_id: UUID = Field(description="Grant id.")
-    person_id: UUID = Field(description="The worker.")
+    grant_id: UUID = Field(description="Grant id, as returned by POST /v1/transport-grants.")
+    person_id: UUID = Field(description="The worker's person id (from POST /v1/people).")
     region_code: str = Field(description="The worker's home region.")
     work_province: str = Field(description="Province of the workplace.")
-    employer: str = Field(description="Employer.")
+    employer: str = Field(description="Name of the employer the worker reported.")
     started_on: date = Field(description="First day of work.")
-    months_worked: int = Field(description="Months worked.")
+    months_worked: int = Field(
+        description="Months worked away as claimed (GRANT-ELIG: at least the catalogue's minimum)."
+    )
     period: str = Field(description="The grant period (GRANT-ONCE: one per period).")
     amount_fen: int = Field(description="Amount in fen.")
     policy_version: str | None = Field(description="Catalogue version applied.")
     external_claim_id: str | None = Field(description="The submitter's own id.")
-    payout_id: UUID = Field(description="Its payout.")
+    payout_id: UUID = Field(
+        description="The payout the grant requested (GET /v1/payouts/{payout_id})."
+    )
     version: int = Field(description="Version (also the ETag).")
 
 
@@ -89,7 +98,11 @@ class ApplicationIn(Input):
     chosen_fen: Fen | None = Field(
         default=None, description="Amount asked, where the programme lets the region choose."
     )
-    evidence: list[Label] = Field(default_factory=list, description="Document references.")
+    evidence: list[Label] = Field(
+        default_factory=list,
+        description="References to the supporting documents; needed where the programme lists "
+        "evidence (APP-EVIDENCE).",
+    )
     external_claim_id: Code | None = Field(
         default=None, description="Your system's own id (idempotent resubmission)."
     )
@@ -98,20 +111,32 @@ class ApplicationIn(Input):
 class ApplicationOut(BaseModel):
     """A subsidy application."""
 
-    application_id: UUID = Field(description="Application id.")
-    programme: str = Field(description="Programme code.")
-    applicant_id: UUID = Field(description="Applicant (paid).")
+    application_id: UUID = Field(
+        description="Application id, as returned by POST /v1/applications."
+    )
+    programme: str = Field(
+        description="Catalogue programme code (SVC-BROKER, TRAIN-OJT, HIRE-WAGE...; GET "
+        "/v1/policy)."
+    )
+    applicant_id: UUID = Field(
+        description="Person or organisation that applied and is paid (id from POST /v1/people or "
+        "/v1/organisations)."
+    )
     applicant_kind: str = Field(description="person, employer, broker or base.")
     region_code: str = Field(description="Applicant's region.")
     beneficiary_ids: list[UUID] = Field(description="People it is for.")
-    period_start: date = Field(description="Period start.")
+    period_start: date = Field(description="First day of the period claimed (YYYY-MM-DD).")
     period: str = Field(description="Period key of the programme's frequency limit.")
-    months: int = Field(description="Months.")
+    months: int = Field(
+        description="Months claimed; a monthly programme pays its monthly amount times these."
+    )
     amount_fen: int = Field(description="Amount in fen.")
     explanation: dict[str, Any] = Field(description="How the amount was computed.")
-    evidence: list[str] = Field(description="Document references.")
+    evidence: list[str] = Field(description="References to the supporting documents, as submitted.")
     external_claim_id: str | None = Field(description="The submitter's own id.")
-    payout_id: UUID = Field(description="Its payout.")
+    payout_id: UUID = Field(
+        description="The payout the application requested (GET /v1/payouts/{payout_id})."
+    )
     version: int = Field(description="Version (also the ETag).")
 
 

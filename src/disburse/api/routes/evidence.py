@@ -68,14 +68,14 @@ class DigestOut(BaseModel):
 class HeadOut(BaseModel):
     """A position in the chain and its hash."""
 
-    position: int = Field(description="Log position.")
+    position: int = Field(description="Log position of the last event checked.")
     hash: str = Field(description="Chain hash at that position.")
 
 
 class FindingOut(BaseModel):
     """The first place where the log differs from what was chained."""
 
-    position: int = Field(description="Log position.")
+    position: int = Field(description="Log position where the first break was found.")
     kind: str = Field(
         description="modified, reordered, deleted, inserted, unchained, link-altered, "
         "digest-mismatch or truncated (docs/audit.md)."
@@ -264,7 +264,9 @@ class ErasureIn(Input):
 class ErasureOut(BaseModel):
     """The erasure done."""
 
-    person_id: UUID = Field(description="The person.")
+    person_id: UUID = Field(
+        description="The person whose identity was erased (the path's person_id)."
+    )
     key_destroyed: bool = Field(
         description="Whether the key was destroyed by this request (false: it already was)."
     )
@@ -408,7 +410,9 @@ class SampleOut(BaseModel):
 
     sample_id: UUID = Field(description="The sample (its audit trail holds the draw).")
     rate: float = Field(description="Share asked for.")
-    seed: str = Field(description="The seed.")
+    seed: str = Field(
+        description="The seed given: the same seed, rate and population pick the same payouts."
+    )
     region: str = Field(description="Region scope of the population ('' for all).")
     population: int = Field(description="How many payouts the draw chose from.")
     population_digest: str = Field(description="SHA-256 of the population's sorted ids.")

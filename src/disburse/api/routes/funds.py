@@ -29,9 +29,15 @@ router = APIRouter(tags=["funds"])
 class FundIn(Input):
     """Open the budget of one fund source for a region and year."""
 
-    source: FundSource = Field(description="Fund source.")
+    source: FundSource = Field(
+        description="Fund source: employment_subsidy (就业补助资金), "
+        "rural_revitalisation (衔接资金) or east_west (东西部协作资金)."
+    )
     region_code: Code = Field(description="6-digit code of the county, city or province.")
-    year: StrictInt = Field(description="Budget year.")
+    year: StrictInt = Field(
+        description="Budget year, 2000-2100 (FUND-YEAR); one fund per source, region and year "
+        "(FUND-EXISTS)."
+    )
     amount_fen: Fen = Field(description="Allocated amount in fen (positive).")
     reason: Reason | None = Field(default=None, description="Budget document reference.")
 
@@ -47,9 +53,13 @@ class FundOut(BaseModel):
     """A fund, from its events (always current)."""
 
     fund_id: UUID = Field(description="Stable id (source, region, year).")
-    source: FundSource = Field(description="Fund source.")
-    region_code: str = Field(description="Region code.")
-    year: int = Field(description="Budget year.")
+    source: FundSource = Field(
+        description="Fund source: employment_subsidy, rural_revitalisation or east_west."
+    )
+    region_code: str = Field(
+        description="6-digit code of the county, city or province whose budget it is."
+    )
+    year: int = Field(description="Budget year the allocation is for.")
     allocated_fen: int = Field(description="Allocated, top-ups included.")
     committed_fen: int = Field(description="Approved, not yet paid.")
     paid_fen: int = Field(description="Paid (net of reversals).")
@@ -68,7 +78,7 @@ class FundOpened(BaseModel):
 class TopUpRecorded(BaseModel):
     """The top-up was recorded."""
 
-    fund_id: UUID = Field(description="The fund.")
+    fund_id: UUID = Field(description="The fund topped up (the path's fund_id).")
     added_fen: int = Field(description="The amount added.")
 
 

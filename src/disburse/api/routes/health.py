@@ -16,13 +16,13 @@ router = APIRouter(tags=["operations"])
 class Health(BaseModel):
     """The process is up."""
 
-    status: str = Field(description="ok")
+    status: str = Field(description="Always ok: the process answers.")
 
 
 class ViewLag(BaseModel):
     """A view's position and lag."""
 
-    name: str = Field(description="View.")
+    name: str = Field(description="View name: audit, balances, queue, alerts or roster.")
     position: int = Field(description="Last position applied.")
     lag: int = Field(description="Events behind the log.")
 
@@ -30,7 +30,7 @@ class ViewLag(BaseModel):
 class ViewStalled(BaseModel):
     """A view stopped before an event it cannot apply (the other views go on)."""
 
-    name: str = Field(description="View.")
+    name: str = Field(description="View name: audit, balances, queue, alerts or roster.")
     position: int = Field(description="Log position (notification id) of the event.")
     event_type: str = Field(description="The event's type, e.g. Person.Registered.")
     since: str = Field(description="When the view first stalled there (UTC).")

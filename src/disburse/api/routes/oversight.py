@@ -43,7 +43,10 @@ class AlertOut(BaseModel):
     alert_id: UUID = Field(description="Alert id (stable across view rebuilds).")
     rule_id: str = Field(description="The FRAUD-* rule (docs/policy.md).")
     subject_type: str = Field(description="What it is about (payout, person, household...).")
-    subject_id: str = Field(description="Its id.")
+    subject_id: str = Field(
+        description="Id of the payout, person, post or grant; for an account, 16 hex digits of "
+        "its keyed hash."
+    )
     person_id: str | None = Field(description="The person concerned, if one.")
     region_code: str = Field(description="Region that raised it.")
     regions: list[str] = Field(
@@ -57,13 +60,17 @@ class AlertOut(BaseModel):
     state: str = Field(description="open, confirmed or dismissed.")
     resolved_by: str | None = Field(description="Inspector who resolved it.")
     resolution: str | None = Field(description="The reason given.")
-    resolved_at: str | None = Field(description="When resolved.")
+    resolved_at: str | None = Field(
+        description="When the decision was recorded (UTC, ISO 8601); null while open."
+    )
 
 
 class AlertPage(BaseModel):
     """Alerts, oldest first."""
 
-    items: list[AlertOut] = Field(description="This page.")
+    items: list[AlertOut] = Field(
+        description="Alerts matching the filters (limit and offset), oldest first."
+    )
 
 
 class ResolveIn(Input):
@@ -76,8 +83,10 @@ class ResolveIn(Input):
 class Resolved(BaseModel):
     """The decision was recorded."""
 
-    alert_id: UUID = Field(description="The alert.")
-    outcome: AlertOutcome = Field(description="The decision.")
+    alert_id: UUID = Field(description="The alert resolved (the path's alert_id).")
+    outcome: AlertOutcome = Field(
+        description="confirmed or dismissed, as recorded (ALERT-RESOLVED: once)."
+    )
 
 
 class TotalsOut(BaseModel):
@@ -87,25 +96,29 @@ class TotalsOut(BaseModel):
     available_fen: int = Field(description="Free to commit.")
     committed_fen: int = Field(description="Approved, not yet paid.")
     paid_fen: int = Field(description="Paid, net of reversals.")
-    recovered_fen: int = Field(description="Recovered back.")
+    recovered_fen: int = Field(description="Recovered from improper payments back into the fund.")
     recovery_outstanding_fen: int = Field(description="Recovery ordered, not yet received.")
 
 
 class FundBalanceOut(BaseModel):
     """A fund's balances from the balances view."""
 
-    fund_id: UUID = Field(description="Fund.")
-    source: str = Field(description="Fund source.")
-    region_code: str = Field(description="Region.")
-    year: int = Field(description="Year.")
-    totals: TotalsOut = Field(description="Balances.")
+    fund_id: UUID = Field(description="The fund (GET /v1/funds/{fund_id}).")
+    source: str = Field(
+        description="Fund source: employment_subsidy, rural_revitalisation or east_west."
+    )
+    region_code: str = Field(
+        description="6-digit code of the county, city or province of the fund."
+    )
+    year: int = Field(description="Budget year of the fund.")
+    totals: TotalsOut = Field(description="The fund's balances in fen, from the balances view.")
 
 
 class GroupOut(BaseModel):
     """Balances of a group (a child region, a fund source)."""
 
     key: str = Field(description="Region code or fund source.")
-    totals: TotalsOut = Field(description="Balances.")
+    totals: TotalsOut = Field(description="Balances in fen of the funds in this group.")
 
 
 class RegionBalanceOut(BaseModel):
@@ -120,17 +133,23 @@ class RegionBalanceOut(BaseModel):
 class ReceiptOut(BaseModel):
     """What a person received under a programme in a year."""
 
-    programme: str = Field(description="Programme.")
-    year: str = Field(description="Year.")
-    paid_fen: int = Field(description="Paid.")
-    recovered_fen: int = Field(description="Recovered.")
+    programme: str = Field(
+        description="Programme code (POST-STIPEND, GRANT-TRANSPORT, SVC-BROKER...)."
+    )
+    year: str = Field(description="Year of the period paid for (YYYY).")
+    paid_fen: int = Field(
+        description="Paid to the person under the programme for that year, in fen."
+    )
+    recovered_fen: int = Field(
+        description="Recovered from the person for that programme and year, in fen."
+    )
     net_fen: int = Field(description="Paid minus recovered.")
 
 
 class PersonBalanceOut(BaseModel):
     """A person's receipts."""
 
-    person_id: UUID = Field(description="Person.")
+    person_id: UUID = Field(description="The person (GET /v1/people/{person_id}).")
     receipts: list[ReceiptOut] = Field(description="By programme and year.")
 
 
@@ -139,16 +158,21 @@ class EntryOut(BaseModel):
 
     position: int = Field(description="Position in the log.")
     entity_id: str = Field(description="The aggregate that recorded it.")
-    entity_type: str = Field(description="Its type.")
+    entity_type: str = Field(description="Aggregate type of the entity (Person, Fund, Payout...).")
     version: int = Field(description="Its version after the event.")
-    event_type: str = Field(description="Aggregate.Event.")
+    event_type: str = Field(description="Event type as Aggregate.Event (e.g. Payout.Requested).")
     recorded_at: str = Field(description="When (UTC, ISO 8601).")
-    actor_id: str = Field(description="Who.")
+    actor_id: str = Field(
+        description="Actor who recorded it: the API client's name, <client>/<X-Actor-Id>, or "
+        "cli:<OS user> for the operator."
+    )
     role: str = Field(description="In which role.")
     client_id: str = Field(description="Through which API client.")
     request_id: str = Field(description="The request that caused it.")
     reason: str | None = Field(description="Why, as given.")
-    rule_ids: list[str] = Field(description="Rules applied.")
+    rule_ids: list[str] = Field(
+        description="Rule IDs the event cites (e.g. POST-TERM; docs/policy.md)."
+    )
     policy_version: str | None = Field(description="Catalogue version applied.")
     region_code: str = Field(description="Region of the entity ('' if none).")
     payload: dict[str, Any] = Field(description="The event's data, personal data masked.")
@@ -158,7 +182,7 @@ class EntryOut(BaseModel):
 class EntryPage(BaseModel):
     """A page of events in log order; pass ``next_after`` as ``after`` for the next one."""
 
-    items: list[EntryOut] = Field(description="This page.")
+    items: list[EntryOut] = Field(description="Events of this page, in log order.")
     next_after: int = Field(description="Position to continue after.")
     head: int = Field(description="Position of the last event in the log.")
 

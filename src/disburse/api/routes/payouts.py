@@ -47,14 +47,21 @@ Objector = Annotated[Principal, Depends(allow(Role.CLERK, Role.INSPECTOR))]
 class PayoutOut(BaseModel):
     """A payout: what, to whom, from which fund, why, and where it stands."""
 
-    payout_id: UUID = Field(description="Payout id.")
+    payout_id: UUID = Field(
+        description="Payout id, derived from programme, source and period (one payout for each)."
+    )
     kind: PayoutKind = Field(description="stipend, grant or application.")
-    programme: str = Field(description="Programme code.")
+    programme: str = Field(
+        description="Programme code: POST-STIPEND, GRANT-TRANSPORT or a catalogue programme "
+        "(SVC-BROKER...)."
+    )
     source_id: UUID = Field(description="The post, grant or application it pays for.")
     period: str = Field(description="Month or period paid for.")
     beneficiary_id: UUID = Field(description="Person or organisation paid.")
-    fund_id: UUID = Field(description="Paying fund.")
-    region_code: str = Field(description="Region code.")
+    fund_id: UUID = Field(
+        description="Fund the money is committed and paid from (GET /v1/funds/{fund_id})."
+    )
+    region_code: str = Field(description="6-digit code of the region the payout belongs to.")
     amount_fen: int = Field(description="Amount in fen.")
     status: PayoutStatus = Field(description="Where it stands.")
     explanation: dict[str, Any] = Field(description="Rule, formula and inputs of the amount.")
@@ -65,7 +72,9 @@ class PayoutOut(BaseModel):
     batch_id: UUID | None = Field(description="The batch it was last sent in.")
     bank_reference: str | None = Field(description="The bank's reference, once paid.")
     failure: str | None = Field(description="Why the bank failed or reversed it.")
-    recovery_ordered_fen: int = Field(description="Recovery ordered.")
+    recovery_ordered_fen: int = Field(
+        description="Total ordered back by recovery orders, in fen (at most amount_fen, RECOVERY)."
+    )
     recovered_fen: int = Field(description="Recovered so far.")
     evidence: dict[str, Any] | None = Field(
         description="What the source rests on (attendance, documents), from the queue view; "
@@ -77,15 +86,23 @@ class PayoutOut(BaseModel):
 class QueuedOut(BaseModel):
     """A payout as listed in the queue (from the queue view)."""
 
-    payout_id: UUID = Field(description="Payout id.")
-    kind: PayoutKind = Field(description="Kind.")
-    programme: str = Field(description="Programme.")
-    beneficiary_id: UUID = Field(description="Paid to.")
-    fund_id: UUID = Field(description="Paying fund.")
-    region_code: str = Field(description="Region.")
-    period: str = Field(description="Period.")
+    payout_id: UUID = Field(description="Payout id (GET /v1/payouts/{payout_id}).")
+    kind: PayoutKind = Field(description="What it pays for: stipend, grant or application.")
+    programme: str = Field(
+        description="Programme code: POST-STIPEND, GRANT-TRANSPORT or a catalogue programme "
+        "(SVC-BROKER...)."
+    )
+    beneficiary_id: UUID = Field(description="Person or organisation id the money is paid to.")
+    fund_id: UUID = Field(description="Fund the payout is paid from (GET /v1/funds/{fund_id}).")
+    region_code: str = Field(description="6-digit code of the region the payout belongs to.")
+    period: str = Field(
+        description="Month (YYYY-MM) of a stipend, or year (YYYY) of a grant or application."
+    )
     amount_fen: int = Field(description="Amount in fen.")
-    status: PayoutStatus = Field(description="Status.")
+    status: PayoutStatus = Field(
+        description="Where it stands, as the queue view last saw it (requested, on_notice, "
+        "held...)."
+    )
     requested_at: str = Field(description="When requested (UTC, ISO 8601).")
     open_objections: int = Field(description="Objections not yet resolved.")
     explanation: dict[str, Any] = Field(description="How the amount was computed.")
@@ -97,7 +114,9 @@ class QueuePage(BaseModel):
     """One page of the queue, oldest first."""
 
     total: int = Field(description="Payouts matching the filters.")
-    items: list[QueuedOut] = Field(description="This page.")
+    items: list[QueuedOut] = Field(
+        description="The payouts of this page (limit and offset), oldest first."
+    )
 
 
 class ReasonIn(Input):
@@ -116,14 +135,16 @@ class ObjectionDecisionIn(Input):
     """The decision on an objection."""
 
     upheld: bool = Field(description="True: the payout is rejected. False: it continues.")
-    reason: Reason = Field(description="Why.")
+    reason: Reason = Field(
+        description="Why the objection is upheld or dismissed (kept in the record)."
+    )
 
 
 class ReissueIn(Input):
     """Pay a failed payout again to the beneficiary's corrected own account."""
 
     account: Code = Field(description="The account to pay (must be the beneficiary's own).")
-    reason: Reason = Field(description="Why.")
+    reason: Reason = Field(description="Why the payout is paid again (kept in the record).")
 
 
 class RecoveryOrderIn(Input):
@@ -131,20 +152,22 @@ class RecoveryOrderIn(Input):
 
     amount_fen: Fen = Field(description="Amount to recover, in fen.")
     case_reference: Code = Field(description="Alert id or case number it rests on.")
-    reason: Reason = Field(description="Why.")
+    reason: Reason = Field(
+        description="Why the payment was improper (required, RECOVERY; kept in the record)."
+    )
 
 
 class RecoveryReceiptIn(Input):
     """Recovered money received back into the fund."""
 
     amount_fen: Fen = Field(description="Amount received, in fen.")
-    received_on: date = Field(description="Date received.")
+    received_on: date = Field(description="Day the recovered money came back (YYYY-MM-DD).")
 
 
 class PayoutState(BaseModel):
     """The payout after the command."""
 
-    payout_id: UUID = Field(description="Payout id.")
+    payout_id: UUID = Field(description="The payout the command acted on (the path's payout_id).")
     status: PayoutStatus | None = Field(description="Its status after the command, when known.")
     objection_id: str | None = Field(default=None, description="A new objection's id.")
 
@@ -159,17 +182,22 @@ class BatchIn(Input):
 class BatchLineOut(BaseModel):
     """A line of a batch."""
 
-    payout_id: UUID = Field(description="Payout.")
-    amount_fen: int = Field(description="Amount.")
+    payout_id: UUID = Field(description="A payout sent in the batch (GET /v1/payouts/{payout_id}).")
+    amount_fen: int = Field(description="That payout's amount sent to the bank, in fen.")
     outcome: Outcome | None = Field(description="The bank's last result, if any.")
 
 
 class BatchOut(BaseModel):
     """A payment batch and the bank's results so far."""
 
-    batch_id: UUID = Field(description="Batch id.")
-    fund_id: UUID = Field(description="Fund.")
-    count: int = Field(description="Control count.")
+    batch_id: UUID = Field(description="Batch id, as returned by POST /v1/payment-batches.")
+    fund_id: UUID = Field(
+        description="The one fund every payout in the batch is paid from (BATCH-FUND)."
+    )
+    count: int = Field(
+        description="Control count: payouts in the batch (a result file must state it, "
+        "BATCH-TOTALS)."
+    )
     total_fen: int = Field(description="Control total in fen.")
     lines: list[BatchLineOut] = Field(description="Payouts and results.")
     complete: bool = Field(description="Every line has a result.")
@@ -179,7 +207,7 @@ class BatchOut(BaseModel):
 class BankResultIn(Input):
     """One line of the bank's result file."""
 
-    payout_id: UUID = Field(description="The payout.")
+    payout_id: UUID = Field(description="A payout of this batch that the result line is about.")
     outcome: Outcome = Field(description="paid, failed or reversed.")
     bank_reference: Code = Field(default="", description="The bank's reference.")
     reason: Reason = Field(default="", description="Why it failed or was reversed.")
@@ -191,7 +219,7 @@ class ResultsIn(Input):
 
     control_count: Count = Field(description="The file's stated count (the batch's count).")
     control_total_fen: Fen = Field(description="The file's stated total in fen.")
-    results: list[BankResultIn] = Field(description="Result lines.")
+    results: list[BankResultIn] = Field(description="One line per payout, as in the bank's file.")
 
 
 def load_payout(request: Request, payout_id: UUID, who: Principal) -> Payout:

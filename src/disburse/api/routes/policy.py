@@ -29,10 +29,12 @@ router = APIRouter(tags=["policy"])
 class VersionSummary(BaseModel):
     """A published catalogue version."""
 
-    version: str = Field(description="Version id.")
-    title: str = Field(description="Title.")
+    version: str = Field(
+        description="Catalogue version id, as payouts cite it (e.g. CN-22-2202-2024.1)."
+    )
+    title: str = Field(description="Title of the catalogue version.")
     region_prefix: str = Field(description="Where it applies ('' nationwide).")
-    effective_from: date = Field(description="From when.")
+    effective_from: date = Field(description="First day the version is in force (inclusive).")
 
 
 class PolicyOut(BaseModel):

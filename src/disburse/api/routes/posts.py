@@ -39,7 +39,7 @@ class SiteIn(Input):
 
     region_code: Code = Field(description="6-digit code of the county the site is in.")
     kind: SiteKind = Field(description="village or settlement.")
-    name: Name = Field(description="Site name.")
+    name: Name = Field(description="Name of the village or settlement site (e.g. 东风村).")
     population: StrictInt = Field(
         description="People living there (settlement quotas follow it; 0-1,000,000)."
     )
@@ -49,11 +49,13 @@ class SiteIn(Input):
 class SiteOut(BaseModel):
     """A site."""
 
-    site_id: UUID = Field(description="Site id.")
-    region_code: str = Field(description="Region code.")
+    site_id: UUID = Field(description="Site id, as returned by POST /v1/sites.")
+    region_code: str = Field(description="6-digit code of the county the site is in.")
     kind: SiteKind = Field(description="village or settlement.")
-    name: str = Field(description="Site name.")
-    population: int = Field(description="Population.")
+    name: str = Field(description="Name of the village or settlement site.")
+    population: int = Field(
+        description="People living at the site; settlement post quotas follow it (POST-QUOTA-SITE)."
+    )
     post_ids: list[UUID] = Field(description="Posts set up at the site.")
     version: int = Field(description="Version (also the ETag).")
 
@@ -61,7 +63,9 @@ class SiteOut(BaseModel):
 class PostIn(Input):
     """A public-welfare post at a site."""
 
-    site_id: UUID = Field(description="The site.")
+    site_id: UUID = Field(
+        description="Site the post is set up at (id from POST /v1/sites), in the caller's region."
+    )
     title: Name = Field(description="What the post does (road upkeep, sanitation...).")
     stipend_fen: Fen = Field(description="Monthly stipend in fen (POST-STIPEND-FLOOR).")
     fund_id: UUID = Field(description="The fund that pays it (POST-FUND).")
@@ -71,26 +75,35 @@ class PostIn(Input):
 class Created(BaseModel):
     """The new resource's id."""
 
-    id: UUID = Field(description="Its id.")
+    id: UUID = Field(
+        description="Id of the new site or post, for GET /v1/sites/{site_id} or GET "
+        "/v1/posts/{post_id}."
+    )
 
 
 class Term(BaseModel):
     """One term of appointment."""
 
-    start: date = Field(description="First day.")
-    end: date = Field(description="Last day.")
+    start: date = Field(description="First day of the period (YYYY-MM-DD), inclusive.")
+    end: date = Field(description="Last day of the period (YYYY-MM-DD), inclusive.")
 
 
 class PostOut(BaseModel):
     """A post and its current holder."""
 
-    post_id: UUID = Field(description="Post id.")
-    site_id: UUID = Field(description="Site id.")
-    region_code: str = Field(description="Region code.")
-    title: str = Field(description="Title.")
+    post_id: UUID = Field(description="Post id, as returned by POST /v1/posts.")
+    site_id: UUID = Field(description="Site the post is at (id from POST /v1/sites).")
+    region_code: str = Field(description="6-digit code of the county of the post's site.")
+    title: str = Field(description="What the post does (road upkeep, sanitation...).")
     stipend_fen: int = Field(description="Monthly stipend in fen.")
-    fund_id: UUID = Field(description="Paying fund.")
-    part_time: bool = Field(description="Part-time.")
+    fund_id: UUID = Field(
+        description="Fund whose source and region pay the stipend (POST-FUND; id from POST "
+        "/v1/funds)."
+    )
+    part_time: bool = Field(
+        description="Whether the post is part-time (its holder may earn elsewhere, within "
+        "POST-EXIT-INCOME)."
+    )
     holder_id: UUID | None = Field(description="Current holder (person id), if any.")
     terms: list[Term] = Field(description="Terms of the current holder.")
     insured_periods: list[Term] = Field(description="Insurance cover of the current holder.")
@@ -105,9 +118,15 @@ class PostOut(BaseModel):
 class AppointmentIn(Input):
     """Appoint a person for one term (POST-TERM: at most a year)."""
 
-    person_id: UUID = Field(description="Who.")
-    term_start: date = Field(description="First day.")
-    term_end: date = Field(description="Last day.")
+    person_id: UUID = Field(
+        description="The appointee's person id (from POST /v1/people); checked by POST-ELIG and "
+        "POST-ONE-PERSON-ONE-POST."
+    )
+    term_start: date = Field(description="First day of the term (YYYY-MM-DD).")
+    term_end: date = Field(
+        description="Last day of the term, at most the catalogue's post.max_term_months after "
+        "term_start (POST-TERM)."
+    )
 
 
 class RenewalIn(Input):
@@ -121,41 +140,64 @@ class InsuranceIn(Input):
     """The holder's work-injury or accident insurance (POST-INSURANCE)."""
 
     kind: InsuranceKind = Field(description="Kind of cover.")
-    policy_number: Code = Field(description="Policy number.")
-    insurer: Name = Field(description="Insurer.")
-    valid_from: date = Field(description="Cover starts.")
-    valid_to: date = Field(description="Cover ends.")
+    policy_number: Code = Field(
+        description="The insurer's policy number (required, POST-INSURANCE)."
+    )
+    insurer: Name = Field(description="Name of the insurance company (required, POST-INSURANCE).")
+    valid_from: date = Field(
+        description="First day of cover (YYYY-MM-DD); a stipend month must be covered "
+        "(POST-INSURANCE)."
+    )
+    valid_to: date = Field(description="Last day of cover (YYYY-MM-DD), not before valid_from.")
 
 
 class AttendanceIn(Input):
     """A month's attendance; requests that month's stipend."""
 
-    month: Code = Field(description="YYYY-MM.")
-    days_worked: Count = Field(description="Days worked.")
+    month: Code = Field(
+        description="Month worked, YYYY-MM, within the holder's term; once per post "
+        "(POST-ATTENDANCE-ONCE)."
+    )
+    days_worked: Count = Field(
+        description="Days the holder worked that month, 0 to days_required; 0 requests no stipend."
+    )
     days_required: Count = Field(description="Days the post required that month.")
 
 
 class AttendanceRecorded(BaseModel):
     """Attendance recorded, and the stipend payout it requested (none for 0 days)."""
 
-    post_id: UUID = Field(description="The post.")
-    month: str = Field(description="The month.")
+    post_id: UUID = Field(
+        description="The post the attendance was recorded for (the path's post_id)."
+    )
+    month: str = Field(description="The month recorded, as YYYY-MM.")
     payout_id: UUID | None = Field(description="The stipend payout requested, if any.")
 
 
 class ExitIn(Input):
     """The holder leaves the post."""
 
-    reason: ExitReason = Field(description="Why.")
-    effective_on: date = Field(description="Last day.")
-    note: Reason = Field(default="", description="Free text.")
+    reason: ExitReason = Field(
+        description="Why the holder leaves: contract_end, income_over_threshold, voluntary, death "
+        "or dismissal."
+    )
+    effective_on: date = Field(
+        description="Last day on the post, on or after the first term's start (POST-EXIT); "
+        "later months get no stipend (FRAUD-PAID-AFTER-EXIT)."
+    )
+    note: Reason = Field(
+        default="", description="Optional free-text note, kept as the reason in the audit trail."
+    )
 
 
 class Done(BaseModel):
     """The command was recorded."""
 
     id: UUID = Field(description="The resource it acted on.")
-    recorded: bool = Field(description="Always true.")
+    recorded: bool = Field(
+        description="Always true: the command was recorded (a refusal answers problem+json "
+        "instead)."
+    )
 
 
 def _site(request: Request, site_id: UUID, who: Principal) -> Site:

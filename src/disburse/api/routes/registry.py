@@ -53,8 +53,13 @@ class PersonIn(Input):
     )
     name: Name = Field(description="Full name as on the ID card.")
     home_region: RegionCode
-    poverty_status: PovertyStatus = Field(description="Monitoring status.")
-    labour_capacity: LabourCapacity = Field(description="Labour capacity.")
+    poverty_status: PovertyStatus = Field(
+        description="lifted (脱贫人口), monitored (监测对象), low_income (农村低收入人口) "
+        "or none; POST-ELIG reads it."
+    )
+    labour_capacity: LabourCapacity = Field(
+        description="full, weak (弱劳力) or half (半劳力) labour capacity."
+    )
     household_id: Code = Field(description="The household's registry number.")
     bank_account: Code = Field(description="The person's own account (social security card).")
     public_payroll: bool = Field(
@@ -77,10 +82,14 @@ class PersonOut(BaseModel):
         description="Full resident ID: only for clerk and inspector keys, else null."
     )
     resident_id_masked: str = Field(description="Resident ID with birth date hidden.")
-    name: str = Field(description="Full name.")
+    name: str = Field(description="Full name as registered (as on the ID card).")
     home_region: str = Field(description="Home region code.")
-    poverty_status: PovertyStatus = Field(description="Monitoring status.")
-    labour_capacity: LabourCapacity = Field(description="Labour capacity.")
+    poverty_status: PovertyStatus = Field(
+        description="Current poverty status: lifted, monitored, low_income or none."
+    )
+    labour_capacity: LabourCapacity = Field(
+        description="Current labour capacity: full, weak or half."
+    )
     public_payroll: bool = Field(description="On public payroll.")
     bank_account_masked: str = Field(description="The account, all but its last 4 digits hidden.")
     died_on: date | None = Field(description="Date of death, if recorded.")
@@ -90,7 +99,7 @@ class PersonOut(BaseModel):
 class DeathFact(Input):
     """A recorded death."""
 
-    kind: Literal["death"] = Field(description="Fact kind.")
+    kind: Literal["death"] = Field(description='Always "death": selects this kind of fact.')
     died_on: date = Field(description="Date of death.")
     evidence: Label = Field(description="Civil registration reference or report.")
 
@@ -98,8 +107,8 @@ class DeathFact(Input):
 class IncomeFact(Input):
     """A month's income."""
 
-    kind: Literal["income"] = Field(description="Fact kind.")
-    month: Code = Field(description="YYYY-MM.")
+    kind: Literal["income"] = Field(description='Always "income": selects this kind of fact.')
+    month: Code = Field(description="Month the income was earned in, YYYY-MM.")
     amount_fen: Fen = Field(description="Income in fen (non-negative).")
     source: Label = Field(description="Where the income comes from.")
 
@@ -107,18 +116,29 @@ class IncomeFact(Input):
 class StatusFact(Input):
     """A change of status, labour capacity or payroll flag."""
 
-    kind: Literal["status"] = Field(description="Fact kind.")
+    kind: Literal["status"] = Field(description='Always "status": selects this kind of fact.')
     effective_on: date = Field(description="From when it holds.")
-    poverty_status: PovertyStatus | None = Field(default=None, description="New status.")
-    labour_capacity: LabourCapacity | None = Field(default=None, description="New capacity.")
+    poverty_status: PovertyStatus | None = Field(
+        default=None,
+        description="New poverty status from effective_on (lifted, monitored, low_income or "
+        "none); omit to keep it.",
+    )
+    labour_capacity: LabourCapacity | None = Field(
+        default=None,
+        description="New labour capacity from effective_on (full, weak or half); omit to keep it.",
+    )
     public_payroll: bool | None = Field(default=None, description="New payroll flag.")
-    reason: Reason | None = Field(default=None, description="Why.")
+    reason: Reason | None = Field(
+        default=None, description="Why the status changed, kept in the audit trail (optional)."
+    )
 
 
 class AccountFact(Input):
     """The person's new own bank account."""
 
-    kind: Literal["bank_account"] = Field(description="Fact kind.")
+    kind: Literal["bank_account"] = Field(
+        description='Always "bank_account": selects this kind of fact.'
+    )
     bank_account: Code = Field(description="The new account.")
     reason: Reason = Field(description="Why it changed.")
 
@@ -126,9 +146,11 @@ class AccountFact(Input):
 class EmploymentFact(Input):
     """Employment (checked by transport grants)."""
 
-    kind: Literal["employment"] = Field(description="Fact kind.")
+    kind: Literal["employment"] = Field(
+        description='Always "employment": selects this kind of fact.'
+    )
     province_code: Code = Field(description="2-digit province of the workplace.")
-    employer: Name = Field(description="Employer name.")
+    employer: Name = Field(description="Name of the employer the person works for.")
     started_on: date = Field(description="First day of work.")
 
 
@@ -147,7 +169,9 @@ class FactIn(Input):
 class FactRecorded(BaseModel):
     """The fact was recorded."""
 
-    person_id: UUID = Field(description="The person.")
+    person_id: UUID = Field(
+        description="The person the fact was recorded on (the path's person_id)."
+    )
     kind: str = Field(description="The fact kind recorded.")
 
 
@@ -156,7 +180,7 @@ class OrganisationIn(Input):
 
     credit_code: Code = Field(description="18-character unified social credit code (GB 32100).")
     kind: OrganisationKind = Field(description="What it is.")
-    name: Name = Field(description="Registered name.")
+    name: Name = Field(description="Registered name of the employer, broker or base.")
     region_code: RegionCode
     bank_account: Code = Field(description="The organisation's account.")
 
@@ -167,8 +191,10 @@ class OrganisationOut(BaseModel):
     organisation_id: UUID = Field(description="Stable id (derived from the credit code).")
     credit_code: str = Field(description="Unified social credit code.")
     kind: OrganisationKind = Field(description="What it is.")
-    name: str = Field(description="Registered name.")
-    region_code: str = Field(description="Region code.")
+    name: str = Field(description="Registered name of the employer, broker or base.")
+    region_code: str = Field(
+        description="6-digit code of the region the organisation is registered in."
+    )
     bank_account_masked: str = Field(description="The account, all but its last 4 digits hidden.")
     version: int = Field(description="Version (also the ETag).")
 

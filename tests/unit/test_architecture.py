@@ -130,3 +130,17 @@ def test_the_layer_contracts_of_pyproject_hold() -> None:
 
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-2000:]
     assert "0 broken" in result.stdout
+
+
+def test_a_module_over_400_lines_says_why_in_its_docstring() -> None:
+    """Modules stay small; one that cannot gives its reason where a reader looks first."""
+    package = DOMAIN_DIR.parent
+    silent = []
+    for path in sorted(package.rglob("*.py")):
+        text = path.read_text(encoding="utf-8")
+        if text.count("\n") <= 400:
+            continue
+        docstring = ast.get_docstring(ast.parse(text)) or ""
+        if "Over 400 lines" not in docstring:
+            silent.append(f"{path.relative_to(package)}: {text.count(chr(10))} lines")
+    assert silent == [], "long modules without a reason:\n" + "\n".join(silent)

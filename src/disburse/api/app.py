@@ -14,8 +14,9 @@ from disburse import __version__
 from disburse.api import problems
 from disburse.api.middleware import BodyLimit, RequestLog
 from disburse.api.responses import JSONResponse
-from disburse.api.routes import bulk as bulk_routes
 from disburse.api.routes import (
+    balances,
+    batches,
     claims,
     evidence,
     funds,
@@ -26,6 +27,7 @@ from disburse.api.routes import (
     posts,
     registry,
 )
+from disburse.api.routes import bulk as bulk_routes
 from disburse.api.state import ApiState
 from disburse.audit.digest import signer_for
 from disburse.audit.publisher import DigestPublisher
@@ -96,7 +98,9 @@ def create_app(system: System, *, projector: bool | None = None) -> FastAPI:
         posts,
         claims,
         payouts,
+        batches,
         oversight,
+        balances,
         evidence,
         policy,
         bulk_routes,

@@ -1,4 +1,8 @@
-"""``disburse audit``: digests, chain verification, time travel, evidence, samples, erasure."""
+"""``disburse audit``: digests, chain verification, time travel, evidence, samples, erasure.
+
+Over 400 lines on purpose: one command group per module, and the inspectors' commands
+share their date parsing, signer and refusal printing.
+"""
 
 from __future__ import annotations
 

@@ -2,6 +2,9 @@
 
 requested -> [on notice -> held by objection -> ...] -> approved | rejected -> batched
 -> paid | failed -> (re-issued | cancelled); paid -> recovery ordered -> recovered.
+
+Over 400 lines on purpose: one aggregate per module, and every state of that lifecycle
+checks the others; its commands and events stay together.
 """
 
 from __future__ import annotations

@@ -1,4 +1,8 @@
-"""Sites and public-welfare posts: set-up, appointments, insurance, attendance, exit."""
+"""Sites and public-welfare posts: set-up, appointments, insurance, attendance, exit.
+
+Over 400 lines on purpose: one resource (a post and the site it counts against), whose
+lifecycle commands share their request and response models.
+"""
 
 from __future__ import annotations
 

@@ -8,6 +8,7 @@ the repository): a rule added there is added here.
 from __future__ import annotations
 
 import ast
+import re
 from pathlib import Path
 
 TESTS = Path(__file__).resolve().parents[1]
@@ -76,3 +77,26 @@ def test_a_test_names_a_rule_by_its_docstring_or_by_its_name() -> None:
 
     assert "tests/integration/test_posts_report.py::" in " ".join(named["POST-QUOTA-VILLAGE"])
     assert any(t.endswith("_with_post_elig") for t in named["POST-ELIG"])
+
+
+def test_every_domain_rule_leads_to_its_code_in_one_hop_from_the_policy_docs() -> None:
+    """docs/policy.md: each rule's row links the source files that hold the rule ID."""
+    root = TESTS.parent
+    policy = (root / "docs" / "policy.md").read_text(encoding="utf-8")
+    unlinked = []
+    for rule in DOMAIN_RULES:
+        rows = [
+            line
+            for line in policy.splitlines()
+            if line.startswith("| ") and f"`{rule}`" in line.split("|")[1]
+        ]
+        links = [
+            target
+            for row in rows
+            for target in re.findall(r"\(code: ([^)]*\)(?:, [^)]*\))*)\)", row)
+        ]
+        paths = re.findall(r"\]\(\.\./(src/disburse/[\w/]+\.py)\)", " ".join(links))
+        holding = [p for p in paths if rule in (root / p).read_text(encoding="utf-8")]
+        if not holding:
+            unlinked.append(f"{rule}: rows {len(rows)}, linked {paths}")
+    assert unlinked == [], "rules without a link to their code:\n" + "\n".join(unlinked)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from disburse.domain.errors import RuleViolationError
+from disburse.domain.errors import RegisteredElsewhereError
 from disburse.domain.organisation import (
     Organisation,
     OrganisationKind,
@@ -19,21 +19,6 @@ if TYPE_CHECKING:
 
     from disburse.access.context import Context
     from disburse.persistence.store import Changes, LedgerStore
-
-
-class OrganisationElsewhereError(RuleViolationError):
-    """The credit code is registered outside the region the caller acts for.
-
-    It names neither the region nor the organisation: the API answers it as 403 REGION-SCOPE.
-    """
-
-    def __init__(self) -> None:
-        super().__init__(
-            "REGION-SCOPE",
-            "this credit code cannot be registered with this key: the organisation is "
-            "registered outside its region",
-            "credit_code",
-        )
 
 
 @dataclass(frozen=True)
@@ -64,7 +49,7 @@ class Organisations:
         """Register an employer, broker or base.
 
         ``scope``: the region prefix the caller acts for. An organisation already registered
-        outside it raises ``OrganisationElsewhereError``, decided in the same transaction as
+        outside it raises ``RegisteredElsewhereError``, decided in the same transaction as
         the registration, so a race between two regions answers the loser the same way.
         """
         code = normalise_credit_code(credit_code)
@@ -73,7 +58,7 @@ class Organisations:
             existing = self._store.find(Organisation, organisation_id_for(code))
             if existing is not None:
                 if scope is not None and not within(existing.region_code, scope):
-                    raise OrganisationElsewhereError
+                    raise RegisteredElsewhereError("credit code", "credit_code")
                 return OrganisationRegistration(existing.id, created=False)
             organisation = Organisation.register(
                 credit_code=code,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from disburse.domain.errors import ConflictError, RuleViolationError
+from disburse.domain.errors import ConflictError, RegisteredElsewhereError
 from disburse.domain.horizon import check_happened
 from disburse.domain.identity import birth_date, mask_resident_id, normalise_resident_id
 from disburse.domain.person import (
@@ -26,21 +26,6 @@ if TYPE_CHECKING:
     from disburse.domain.months import Month
     from disburse.persistence.keys import KeyRing
     from disburse.persistence.store import Changes, LedgerStore
-
-
-class RegisteredElsewhereError(RuleViolationError):
-    """The resident ID is registered outside the region the caller acts for.
-
-    It names neither the region nor the person: the API answers it as 403 REGION-SCOPE.
-    """
-
-    def __init__(self) -> None:
-        super().__init__(
-            "REGION-SCOPE",
-            "this resident ID cannot be registered with this key: the person is registered "
-            "outside its region (the county of their household registry registers them)",
-            "resident_id",
-        )
 
 
 @dataclass(frozen=True)
@@ -93,7 +78,7 @@ class People:
             existing = self._store.find(Person, person_id_for(id_hash))
             if existing is not None:
                 if scope is not None and not within(existing.home_region, scope):
-                    raise RegisteredElsewhereError
+                    raise RegisteredElsewhereError("resident ID", "resident_id")
                 existing.require_identity()
                 return Registration(existing.id, created=False)
             person = Person(

@@ -52,3 +52,19 @@ class PreconditionFailedError(DomainError):
     """The client's expected version (``If-Match``) is not the current one."""
 
     status_hint = "precondition"
+
+
+class RegisteredElsewhereError(RuleViolationError):
+    """A natural key (resident ID, credit code) is registered outside the caller's region.
+
+    It names neither the region nor the entity: the API answers it as 403 REGION-SCOPE,
+    the same whether the other registration came first or raced this one.
+    """
+
+    def __init__(self, what: str, field: str) -> None:
+        super().__init__(
+            "REGION-SCOPE",
+            f"this {what} cannot be registered with this key: it is registered outside "
+            "the key's region (the region it belongs to registers it)",
+            field,
+        )

@@ -24,11 +24,9 @@ from disburse.api.responses import JSONResponse
 from disburse.api.schemas import Fen, Input
 from disburse.api.security import Principal, deny
 from disburse.application.ledger import Ledger
-from disburse.application.organisations import (
-    OrganisationElsewhereError,
-    OrganisationRegistration,
-)
-from disburse.application.people import RegisteredElsewhereError, Registration
+from disburse.application.organisations import OrganisationRegistration
+from disburse.application.people import Registration
+from disburse.domain.errors import RegisteredElsewhereError
 from disburse.domain.months import Month
 from disburse.domain.organisation import (
     Organisation,
@@ -355,7 +353,7 @@ def register_organisation(body: OrganisationIn, request: Request, who: Submitter
                 bank_account=body.bank_account,
                 scope=who.region,
             )
-        except OrganisationElsewhereError as error:
+        except RegisteredElsewhereError as error:
             deny(who, error.rule_id, error.message, field=error.field)
 
     return run_command(

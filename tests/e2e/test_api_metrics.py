@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 from fastapi.testclient import TestClient
 from prometheus_client.parser import text_string_to_metric_families
 
-from disburse.api.asgi import app_from_environment
+from disburse.api import asgi
 from disburse.domain.meta import Role
 from tests.e2e.test_api_smoke import person_body
 
@@ -56,9 +56,11 @@ def test_the_worker_factory_serves_the_store_without_a_projector_or_digests_of_i
     assert settings.secret_key is not None
     monkeypatch.setenv("DISBURSE_DATABASE_URL", settings.database_url)
     monkeypatch.setenv("DISBURSE_SECRET_KEY", settings.secret_key.get_secret_value())
+    # The session's log trap stays in place (a worker would configure its own logging).
+    monkeypatch.setattr(asgi, "configure_logging", lambda: None)
     before = {thread.name for thread in threading.enumerate()}
 
-    with TestClient(app_from_environment()) as client:
+    with TestClient(asgi.app_from_environment()) as client:
         answered = client.get("/readyz")
         started = {thread.name for thread in threading.enumerate()} - before
 

@@ -46,6 +46,13 @@ class Settings(BaseSettings):
     )
     host: str = Field(default="127.0.0.1", description="Address `disburse serve` binds.")
     port: int = Field(default=8000, ge=1, le=65535, description="Port `disburse serve` binds.")
+    workers: int = Field(
+        default=1,
+        ge=1,
+        le=64,
+        description="API processes `disburse serve` runs (uvicorn workers); above 1, the "
+        "supervising process keeps the views current, once for all of them.",
+    )
     read_wait_seconds: float = Field(
         default=5.0,
         gt=0,

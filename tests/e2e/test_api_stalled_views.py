@@ -62,8 +62,8 @@ def test_a_stalled_view_is_named_in_readyz_and_holds_up_only_its_own_queries(
     assert alerts.status_code == 503
     assert alerts.json()["rule_id"] == "VIEW-LAG"
     assert f"position {poisoned} (Person.Registered)" in alerts.json()["detail"]
-    assert 'disburse_view_stalled{view="alerts"} 1' in metrics
-    assert 'disburse_view_stalled{view="audit"} 0' in metrics
+    assert 'disburse_view_stalled{view="alerts"} 1.0' in metrics
+    assert 'disburse_view_stalled{view="audit"} 0.0' in metrics
 
 
 def test_reads_that_rebuild_an_entity_from_its_events_send_a_lone_surrogate_as_u_fffd(

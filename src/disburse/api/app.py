@@ -35,7 +35,7 @@ from disburse.bootstrap import System
 from disburse.readside.worker import BackgroundProjector
 
 if TYPE_CHECKING:
-    from collections.abc import AsyncIterator
+    from collections.abc import AsyncIterator, Callable
 
 
 DESCRIPTION = """\
@@ -46,13 +46,20 @@ inspectors and claimant systems. Authenticate with `Authorization: Bearer <key>`
 """
 
 
-def create_app(system: System, *, projector: bool | None = None) -> FastAPI:
+def create_app(
+    system: System,
+    *,
+    projector: bool | None = None,
+    digests: bool = True,
+    on_shutdown: Callable[[], None] | None = None,
+) -> FastAPI:
     """The ASGI app over an open system (``bootstrap.open_system``): ledger, views, clients.
 
     With ``projector`` (default: ``settings.projector == "embedded"``) the views are kept
-    current by a thread of this process; otherwise by ``disburse project run`` workers.
-    The app's lifespan starts and stops that thread and the digest publisher; the system
-    is closed by whoever opened it.
+    current by a thread of this process; otherwise by ``disburse project run`` workers or
+    by the process supervising ``disburse serve --workers N``, which also publishes the
+    digests (``digests=False`` here). The app's lifespan starts and stops those threads,
+    then calls ``on_shutdown``; the system is closed by whoever opened it.
     """
     ledger, views, settings = system.ledger, system.views, system.settings
     shared = ApiState(
@@ -63,24 +70,23 @@ def create_app(system: System, *, projector: bool | None = None) -> FastAPI:
     )
     embedded = settings.projector == "embedded" if projector is None else projector
     background = BackgroundProjector(views.projector) if embedded else None
-    digests = DigestPublisher(
-        ledger.store.chained,
-        signer_for(settings),
-        every_events=settings.digest_every_events,
-        every_minutes=settings.digest_every_minutes,
-    )
+    publisher = digest_publisher(system) if digests else None
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         if background is not None:
             background.start()
-        digests.start()
+        if publisher is not None:
+            publisher.start()
         try:
             yield
         finally:
-            digests.stop()
+            if publisher is not None:
+                publisher.stop()
             if background is not None:
                 background.stop()
+            if on_shutdown is not None:
+                on_shutdown()
 
     app = FastAPI(
         title="disburse",
@@ -115,6 +121,17 @@ def create_app(system: System, *, projector: bool | None = None) -> FastAPI:
     app.add_middleware(RequestLog, metrics=shared.metrics)
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     return app
+
+
+def digest_publisher(system: System) -> DigestPublisher:
+    """The digest publisher of the system's store, as the settings configure it."""
+    settings = system.settings
+    return DigestPublisher(
+        system.ledger.store.chained,
+        signer_for(settings),
+        every_events=settings.digest_every_events,
+        every_minutes=settings.digest_every_minutes,
+    )
 
 
 #: Descriptions of the path parameters, by name (the same name means the same thing).

@@ -1,47 +1,88 @@
-"""Prometheus text exposition of requests, latencies, events written and projection lag."""
+"""Prometheus metrics of the API: requests, latencies, events written, log head and view lag.
+
+Requests and events written are ``prometheus_client`` counters. Under ``disburse serve
+--workers N`` each worker process writes them to files in ``PROMETHEUS_MULTIPROC_DIR``
+(set by ``serve`` before any worker starts) and ``GET /metrics``, whichever process
+answers it, sums the files of every process. The log head, the views' lag and their
+stalls are read from the store at scrape time: the same for every process.
+"""
 
 from __future__ import annotations
 
+import os
 import threading
-from collections import defaultdict
 from typing import TYPE_CHECKING
+
+from prometheus_client import (
+    CollectorRegistry,
+    Counter,
+    Histogram,
+    disable_created_metrics,
+    generate_latest,
+)
+from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.multiprocess import MultiProcessCollector
+from prometheus_client.registry import Collector
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
 
+    from prometheus_client import Metric
+
 #: Latency histogram buckets, in seconds.
 BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
-
-
-def _labels(pairs: Iterable[tuple[str, str]]) -> str:
-    inner = ",".join(
-        f'{name}="{value.replace(chr(92), chr(92) * 2).replace(chr(34), chr(92) + chr(34))}"'
-        for name, value in pairs
-    )
-    return "{" + inner + "}" if inner else ""
+#: Where the processes of one ``disburse serve --workers N`` keep their counters.
+MULTIPROC_DIR = "PROMETHEUS_MULTIPROC_DIR"
+#: The exposition's content type (Prometheus text format 0.0.4).
+CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 
 
 class Metrics:
-    """Counters and histograms of this process, rendered on ``GET /metrics``."""
+    """The counters of this process (or of all the server's processes), for ``GET /metrics``.
+
+    Built once per app; with ``PROMETHEUS_MULTIPROC_DIR`` set, the counters live in that
+    directory, one file per process, and :meth:`render` adds them up.
+    """
 
     def __init__(self) -> None:
+        self.multiprocess = MULTIPROC_DIR in os.environ
+        # No ``*_created`` series: the process start is not a fact worth a series per label.
+        disable_created_metrics()  # type: ignore[no-untyped-call]
+        # In multiprocess mode the values go to the directory, not to a registry.
+        self._registry = CollectorRegistry()
+        registry = None if self.multiprocess else self._registry
+        self._requests = Counter(
+            "disburse_http_requests",
+            "HTTP requests answered, by route and status.",
+            ["method", "route", "status"],
+            registry=registry,
+        )
+        self._latency = Histogram(
+            "disburse_http_request_duration_seconds",
+            "Time to answer, by route.",
+            ["method", "route"],
+            buckets=BUCKETS,
+            registry=registry,
+        )
+        self._events = Counter(
+            "disburse_events_written",
+            "Events the API processes wrote to the store.",
+            registry=registry,
+        )
+        self._events_seen = 0
         self._lock = threading.Lock()
-        self._requests: dict[tuple[str, str, str], int] = defaultdict(int)
-        self._latency: dict[tuple[str, str], list[int]] = {}
-        self._latency_sum: dict[tuple[str, str], float] = defaultdict(float)
-        self._latency_count: dict[tuple[str, str], int] = defaultdict(int)
 
     def observe(self, method: str, route: str, status: int, seconds: float) -> None:
         """Count a request and its duration."""
+        self._requests.labels(method, route, str(status)).inc()
+        self._latency.labels(method, route).observe(seconds)
+
+    def count_events(self, written: int) -> None:
+        """Bring the events counter up to ``written``, this process's running total."""
         with self._lock:
-            self._requests[(method, route, str(status))] += 1
-            key = (method, route)
-            counts = self._latency.setdefault(key, [0] * len(BUCKETS))
-            for index, bound in enumerate(BUCKETS):
-                if seconds <= bound:
-                    counts[index] += 1
-            self._latency_sum[key] += seconds
-            self._latency_count[key] += 1
+            new, self._events_seen = written - self._events_seen, max(written, self._events_seen)
+        if new > 0:
+            self._events.inc(new)
 
     def render(
         self,
@@ -50,57 +91,54 @@ class Metrics:
         head: int,
         lags: dict[str, int],
         stalled: dict[str, int] | None = None,
-    ) -> str:
-        """The exposition text (format 0.0.4).
+    ) -> bytes:
+        """The exposition text: the counters (summed across processes) and the store's gauges.
 
         ``stalled``: each view's stall (1 when it is stopped on an event it cannot apply).
         """
-        lines = [
-            "# HELP disburse_http_requests_total HTTP requests answered, by route and status.",
-            "# TYPE disburse_http_requests_total counter",
-        ]
-        with self._lock:
-            for (method, route, status), count in sorted(self._requests.items()):
-                labels = _labels([("method", method), ("route", route), ("status", status)])
-                lines.append(f"disburse_http_requests_total{labels} {count}")
-            lines += [
-                "# HELP disburse_http_request_duration_seconds Time to answer, by route.",
-                "# TYPE disburse_http_request_duration_seconds histogram",
-            ]
-            for (method, route), counts in sorted(self._latency.items()):
-                base = [("method", method), ("route", route)]
-                for bound, count in zip(BUCKETS, counts, strict=True):
-                    labels = _labels([*base, ("le", f"{bound:g}")])
-                    lines.append(f"disburse_http_request_duration_seconds_bucket{labels} {count}")
-                total = self._latency_count[(method, route)]
-                inf = _labels([*base, ("le", "+Inf")])
-                lines.append(f"disburse_http_request_duration_seconds_bucket{inf} {total}")
-                lines.append(
-                    f"disburse_http_request_duration_seconds_sum{_labels(base)} "
-                    f"{self._latency_sum[(method, route)]:.6f}"
-                )
-                lines.append(f"disburse_http_request_duration_seconds_count{_labels(base)} {total}")
-        lines += [
-            "# HELP disburse_events_written_total Events this process wrote to the store.",
-            "# TYPE disburse_events_written_total counter",
-            f"disburse_events_written_total {events_written}",
-            "# HELP disburse_log_head_position Position of the last event in the store.",
-            "# TYPE disburse_log_head_position gauge",
-            f"disburse_log_head_position {head}",
-            "# HELP disburse_projection_lag_events Events recorded but not yet in a view.",
-            "# TYPE disburse_projection_lag_events gauge",
-        ]
-        lines += [
-            f"disburse_projection_lag_events{_labels([('view', name)])} {lag}"
-            for name, lag in sorted(lags.items())
-        ]
-        if stalled is not None:
-            lines += [
-                "# HELP disburse_view_stalled 1 while a view cannot apply an event.",
-                "# TYPE disburse_view_stalled gauge",
-            ]
-            lines += [
-                f"disburse_view_stalled{_labels([('view', name)])} {flag}"
-                for name, flag in sorted(stalled.items())
-            ]
-        return "\n".join(lines) + "\n"
+        self.count_events(events_written)
+        scrape = CollectorRegistry(auto_describe=False)
+        scrape.register(
+            MultiProcessCollector(None)  # type: ignore[no-untyped-call]
+            if self.multiprocess
+            else _Registered(self._registry)
+        )
+        scrape.register(_StoreGauges(head, lags, stalled))
+        return generate_latest(scrape)
+
+
+class _Registered(Collector):
+    """This process's own counters (one process, no directory)."""
+
+    def __init__(self, registry: CollectorRegistry) -> None:
+        self.registry = registry
+
+    def collect(self) -> Iterable[Metric]:
+        return self.registry.collect()
+
+
+class _StoreGauges(Collector):
+    """What the store says at scrape time: the log head, each view's lag and stall."""
+
+    def __init__(self, head: int, lags: dict[str, int], stalled: dict[str, int] | None) -> None:
+        self.head, self.lags, self.stalled = head, lags, stalled
+
+    def collect(self) -> Iterable[Metric]:
+        yield GaugeMetricFamily(
+            "disburse_log_head_position", "Position of the last event in the store.", self.head
+        )
+        lag = GaugeMetricFamily(
+            "disburse_projection_lag_events",
+            "Events recorded but not yet in a view.",
+            labels=["view"],
+        )
+        for name, behind in sorted(self.lags.items()):
+            lag.add_metric([name], behind)
+        yield lag
+        if self.stalled is not None:
+            stall = GaugeMetricFamily(
+                "disburse_view_stalled", "1 while a view cannot apply an event.", labels=["view"]
+            )
+            for name, flag in sorted(self.stalled.items()):
+                stall.add_metric([name], flag)
+            yield stall

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 import time
 import uuid
@@ -70,6 +71,7 @@ class RequestLog:
                 actor=getattr(principal, "actor_id", None),
                 rule_id=state.get("problem_rule"),
                 replayed=state.get("replayed", False),
+                pid=os.getpid(),
             )
 
 

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import tempfile
 from typing import Annotated
 from uuid import UUID
 
@@ -21,6 +23,10 @@ from disburse.cli.common import (
 from disburse.domain.errors import DomainError
 from disburse.domain.meta import Role  # noqa: TC001 - typer reads annotations at runtime
 from disburse.domain.text import TextKind
+from disburse.settings import Settings  # noqa: TC001 - a parameter type, kept visible
+
+#: prometheus_client's multiprocess directory (the name is prometheus_client's).
+MULTIPROC_DIR = "PROMETHEUS_MULTIPROC_DIR"
 
 clients_app = typer.Typer(help="API clients and their keys.", no_args_is_help=True)
 console = Console()
@@ -29,33 +35,77 @@ console = Console()
 def serve(
     host: Annotated[str | None, typer.Option(help="Bind address (DISBURSE_HOST).")] = None,
     port: Annotated[int | None, typer.Option(help="Port (DISBURSE_PORT).")] = None,
+    workers: Annotated[
+        int | None,
+        typer.Option(min=1, max=64, help="API processes (DISBURSE_WORKERS); views kept once."),
+    ] = None,
 ) -> None:
     """Run the HTTP API on the configured store (views kept current in-process by default)."""
+    settings = load_settings()
+    processes = workers or settings.workers
+    if processes > 1:
+        with tempfile.TemporaryDirectory(prefix="disburse-metrics-") as counters:
+            # Before any worker (or prometheus_client here) starts: every process of this
+            # server writes its counters there, and /metrics adds them up.
+            os.environ[MULTIPROC_DIR] = counters
+            try:
+                _serve(settings, host, port, processes)
+            finally:
+                os.environ.pop(MULTIPROC_DIR, None)
+        return
+    _serve(settings, host, port, 1)
+
+
+def _serve(settings: Settings, host: str | None, port: int | None, processes: int) -> None:
+    """Open the system; serve it in this process, or supervise ``processes`` workers."""
     import uvicorn  # noqa: PLC0415 - only the server needs it
 
-    from disburse.api.app import create_app  # noqa: PLC0415
+    from disburse.api.app import create_app, digest_publisher  # noqa: PLC0415
     from disburse.api.logs import configure_logging  # noqa: PLC0415
+    from disburse.api.metrics import Metrics  # noqa: PLC0415
+    from disburse.persistence.store import LedgerStore  # noqa: PLC0415
+    from disburse.readside.worker import BackgroundProjector  # noqa: PLC0415
 
-    settings = load_settings()
     configure_logging()
+    host, port = host or settings.host, port or settings.port
     with opened(settings, initialised=True) as system:
         if not system.clients.list():
             errors.print(
                 "[yellow]no API clients yet.[/yellow] Create one, e.g.:\n"
                 "  disburse clients create --name county-finance --role finance --region 220221"
             )
-        app = create_app(system)
+        shape = f"{processes} workers, " if processes > 1 else ""
         errors.print(
-            f"disburse on http://{host or settings.host}:{port or settings.port} "
-            f"(store {settings.store.describe()}, views {settings.projector})"
+            f"disburse on http://{host}:{port} "
+            f"(store {settings.store.describe()}, {shape}views {settings.projector})"
         )
-        uvicorn.run(
-            app,
-            host=host or settings.host,
-            port=port or settings.port,
-            access_log=False,
-            log_level="warning",
-        )
+        if processes == 1:
+            uvicorn.run(
+                create_app(system), host=host, port=port, access_log=False, log_level="warning"
+            )
+            return
+        # The events written at start (the catalogue) count as the server's.
+        Metrics().count_events(LedgerStore.events_written)
+        embedded = settings.projector == "embedded"
+        projector = BackgroundProjector(system.views.projector) if embedded else None
+        digests = digest_publisher(system)
+        if projector is not None:
+            projector.start()
+        digests.start()
+        try:
+            uvicorn.run(
+                "disburse.api.asgi:app_from_environment",
+                factory=True,
+                workers=processes,
+                host=host,
+                port=port,
+                access_log=False,
+                log_level="warning",
+            )
+        finally:
+            digests.stop()
+            if projector is not None:
+                projector.stop()
 
 
 @clients_app.command("create")

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from fastapi import APIRouter, Request
-from fastapi.responses import PlainTextResponse
+from fastapi.responses import PlainTextResponse, Response
 from pydantic import BaseModel, Field
 
 from disburse.api.deps import state
+from disburse.api.metrics import CONTENT_TYPE
 from disburse.api.responses import JSONResponse
 from disburse.persistence.store import LedgerStore
 
@@ -114,8 +115,8 @@ def readyz(request: Request) -> JSONResponse:
     response_class=PlainTextResponse,
     responses={200: {"content": {"text/plain": {}}, "description": "Prometheus text format."}},
 )
-def metrics(request: Request) -> PlainTextResponse:
-    """Requests, latencies, events written, log head and projection lag (Prometheus text)."""
+def metrics(request: Request) -> Response:
+    """Requests, latencies, events written (all the server's processes), log head, view lag."""
     shared = state(request)
     try:
         statuses = shared.views.projector.status()
@@ -127,4 +128,4 @@ def metrics(request: Request) -> PlainTextResponse:
         lags={s.name: s.lag for s in statuses},
         stalled={s.name: int(s.stall is not None) for s in statuses},
     )
-    return PlainTextResponse(text, media_type="text/plain; version=0.0.4")
+    return Response(text, media_type=CONTENT_TYPE)

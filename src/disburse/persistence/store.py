@@ -195,9 +195,23 @@ class LedgerStore(Application[UUID]):
         return found
 
     def find(self, cls: type[A], aggregate_id: UUID) -> A | None:
-        """The aggregate, or None if there is none of that type with that id."""
+        """The aggregate, or None if there is none of that type with that id.
+
+        A private copy, for a command to change and save.
+        """
+        return self._get(cls, aggregate_id, copy=True)
+
+    def read(self, cls: type[A], aggregate_id: UUID) -> A | None:
+        """The aggregate as the cache holds it, not copied: only to read, never to change.
+
+        It costs the new events since the last read, not a copy of the whole aggregate;
+        a command that changes an aggregate loads it with :meth:`find` or :meth:`load`.
+        """
+        return self._get(cls, aggregate_id, copy=False)
+
+    def _get(self, cls: type[A], aggregate_id: UUID, *, copy: bool) -> A | None:
         try:
-            aggregate: Any = self.repository.get(aggregate_id)
+            aggregate: Any = self.repository.get(aggregate_id, deepcopy_from_cache=copy)
         except AggregateNotFoundError:
             return None
         if not isinstance(aggregate, cls):

@@ -162,9 +162,7 @@ class MonthTimes:
     profile: str = ""
 
 
-def pay_month(
-    system: System, county: County, month: Month, *, profile: bool = False
-) -> MonthTimes:
+def pay_month(system: System, county: County, month: Month, *, profile: bool = False) -> MonthTimes:
     """Attendance, the monthly run, approvals one by one, a batch and its results."""
     ledger = system.ledger
     for post_id in county.posts:
@@ -216,7 +214,8 @@ def measure(system: System, posts: int, *, profile: bool) -> dict[int, MonthTime
         times[m] = pay_month(system, county, Month(YEAR, m), profile=m == PROFILED)
         t = times[m]
         emit(
-            f"  {YEAR}-{m:02d}{' (profiled)' if m == PROFILED else ''}: history {posts * (m - 1):>5} payouts; run month "
+            f"  {YEAR}-{m:02d}{' (profiled)' if m == PROFILED else ''}: "
+            f"history {posts * (m - 1):>5} payouts; run month "
             f"{t.items / t.run_s:6.1f} items/s, approvals {t.items / t.approve_s:6.1f}/s"
         )
     return times

@@ -136,11 +136,11 @@ class Payouts:
 
     def _payee_account(self, payee_id: UUID) -> str:
         """The registered account of the person or organisation paid."""
-        person = self._store.find(Person, payee_id)
+        person = self._store.read(Person, payee_id)  # only read: not copied
         if person is not None:
             person.require_identity()
             return person.bank_account
-        return self._store.load(Organisation, payee_id, "organisation").bank_account
+        return self._store.load(Organisation, payee_id, "organisation", copy=False).bank_account
 
     def _release(self, payout: Payout, meta: Meta) -> Fund:
         fund = self._store.load(Fund, payout.fund_id, "fund")

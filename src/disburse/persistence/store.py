@@ -185,9 +185,12 @@ class LedgerStore(Application[UUID]):
         """Position of the last event saved in this context (0 if none): what to wait for."""
         return _last_written.get()
 
-    def load(self, cls: type[A], aggregate_id: UUID, what: str) -> A:
-        """The aggregate, or ``NotFoundError`` naming ``what`` was not found."""
-        found = self.find(cls, aggregate_id)
+    def load(self, cls: type[A], aggregate_id: UUID, what: str, *, copy: bool = True) -> A:
+        """The aggregate, or ``NotFoundError`` naming ``what`` was not found.
+
+        ``copy=False``: only to read, as :meth:`read`.
+        """
+        found = self._get(cls, aggregate_id, copy=copy)
         if found is None:
             raise NotFoundError(
                 f"{what.upper()}-NOT-FOUND", f"no {what} {aggregate_id}", field=f"{what}_id"

@@ -213,7 +213,8 @@ class Payouts:
                 payout = payouts.get(result.payout_id) or self.get(result.payout_id)
                 payouts[payout.id] = payout
                 self._apply(result, payout, fund, ctx)
-            changes.add(batch, fund, *payouts.values())
+            changes.add(*payouts.values())  # in the log before the batch and the fund, as ever
+            changes.add(batch, fund)
             return batch
 
         return self._store.transact(decide)

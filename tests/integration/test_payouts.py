@@ -270,3 +270,59 @@ def test_rejections_and_cancellations_state_their_reason(ledger: Ledger) -> None
         ledger.payouts.cancel(f.finance(), payout, reason="")
     ledger.payouts.cancel(f.finance(), payout, reason="holder moved away")
     assert ledger.payouts.get(payout).status is PayoutStatus.CANCELLED
+
+
+def test_a_payment_and_its_reversal_in_one_bank_file_leave_the_money_committed_once(
+    ledger: Ledger,
+) -> None:
+    """Each payout is loaded once per file: the reversal line sees the payment line."""
+    place, payout, _ = _stipend(ledger)
+    ledger.payouts.approve(f.finance(), payout)
+    batch = ledger.payouts.release_batch(f.finance(), fund_id=place.fund_id, payout_ids=[payout])
+
+    ledger.payouts.record_results(
+        f.finance(),
+        batch,
+        results=[
+            BankResult(payout, Outcome.PAID, bank_reference="BOC-1"),
+            BankResult(payout, Outcome.REVERSED, bank_reference="BOC-1R", reason="returned"),
+        ],
+        control_count=1,
+        control_total_fen=150_000,
+    )
+
+    assert ledger.payouts.get(payout).status is PayoutStatus.FAILED
+    fund = ledger.funds.get(place.fund_id)
+    assert (fund.committed_fen, fund.paid_fen) == (150_000, 0)
+
+
+def test_two_concurrent_bank_files_pay_a_payout_once(open_ledger: LedgerFactory) -> None:
+    """The fund keeps no record per payout: the payout's own state refuses the second payment."""
+    setup = open_ledger()
+    initialise(setup)
+    place, payout, _ = _stipend(setup)
+    setup.payouts.approve(f.finance(), payout)
+    batch = setup.payouts.release_batch(f.finance(), fund_id=place.fund_id, payout_ids=[payout])
+    racers = [open_ledger(), open_ledger()]
+    _force_race(racers)
+    outcomes: list[str] = []
+
+    def pay(racer: Ledger, reference: str) -> None:
+        try:
+            _paid(racer, batch, payout, reference)
+            outcomes.append("paid")
+        except ConflictError as error:
+            outcomes.append(error.rule_id)
+
+    threads = [
+        threading.Thread(target=pay, args=(r, ref))
+        for r, ref in zip(racers, ["BOC-1", "BOC-2"], strict=True)
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert outcomes.count("paid") == 1
+    assert len(outcomes) == 2
+    fund = open_ledger().funds.get(place.fund_id)
+    assert (fund.committed_fen, fund.paid_fen) == (0, 150_000)

@@ -141,7 +141,11 @@ class MonthlyRun:
 
 
 class _Runner:
-    """Requests one sheet at a time and adds its payout to its fund's line."""
+    """Requests one sheet at a time and adds its payout to its fund's line.
+
+    Its own lookups (the payout requested, its fund's source and region) only read:
+    they take the cached aggregates uncopied (``LedgerStore.read``).
+    """
 
     def __init__(self, ledger: Ledger, ctx: Context, month: Month, run: MonthlyRun) -> None:
         self._ledger = ledger
@@ -171,11 +175,12 @@ class _Runner:
                 # requested since the view was read: counted below with the earlier ones
             else:
                 self._add(
-                    None if requested is None else self._ledger.payouts.get(requested), now=True
+                    None if requested is None else self._ledger.store.read(Payout, requested),
+                    now=True,
                 )
                 return
         payout_id = self._ledger.posts.stipend_payout_id(post_id, self._month)
-        self._add(self._ledger.store.find(Payout, payout_id), now=False)
+        self._add(self._ledger.store.read(Payout, payout_id), now=False)
 
     def _add(self, payout: Payout | None, *, now: bool) -> None:
         if payout is None:
@@ -183,7 +188,7 @@ class _Runner:
             return
         fund = self._funds.get(payout.fund_id)
         if fund is None:
-            fund = self._ledger.store.load(Fund, payout.fund_id, "fund")
+            fund = self._ledger.store.load(Fund, payout.fund_id, "fund", copy=False)
             self._funds[fund.id] = fund
         key = (str(fund.id), payout.programme)
         total = self._run.totals.get(key)

@@ -136,15 +136,15 @@ class Payouts:
 
     def _payee_account(self, payee_id: UUID) -> str:
         """The registered account of the person or organisation paid."""
-        person = self._store.find(Person, payee_id)
+        person = self._store.read(Person, payee_id)  # only read: not copied
         if person is not None:
             person.require_identity()
             return person.bank_account
-        return self._store.load(Organisation, payee_id, "organisation").bank_account
+        return self._store.load(Organisation, payee_id, "organisation", copy=False).bank_account
 
     def _release(self, payout: Payout, meta: Meta) -> Fund:
         fund = self._store.load(Fund, payout.fund_id, "fund")
-        fund.release(payout_id=payout.id, meta=meta)
+        fund.release(payout_id=payout.id, amount_fen=payout.amount_fen, meta=meta)
         return fund
 
     def reissue(self, ctx: Context, payout_id: UUID, *, account: str, reason: str) -> None:
@@ -202,6 +202,7 @@ class Payouts:
             batch = self.get_batch(batch_id)
             batch.check_totals(count=control_count, total_fen=control_total_fen)
             fund = self._store.load(Fund, batch.fund_id, "fund")
+            payouts: dict[UUID, Payout] = {}  # each loaded once: a later line sees the earlier
             for result in results:
                 batch.record_result(
                     payout_id=result.payout_id,
@@ -209,9 +210,10 @@ class Payouts:
                     detail=result.bank_reference or result.reason,
                     meta=ctx.meta(result.reason or None),
                 )
-                payout = self.get(result.payout_id)
+                payout = payouts.get(result.payout_id) or self.get(result.payout_id)
+                payouts[payout.id] = payout
                 self._apply(result, payout, fund, ctx)
-                changes.add(payout)
+            changes.add(*payouts.values())  # in the log before the batch and the fund, as ever
             changes.add(batch, fund)
             return batch
 
@@ -225,12 +227,12 @@ class Payouts:
                 paid_on=result.paid_on or self._today(),
                 meta=meta,
             )
-            fund.record_payment(payout_id=payout.id, meta=meta)
+            fund.record_payment(payout_id=payout.id, amount_fen=payout.amount_fen, meta=meta)
         elif result.outcome is Outcome.FAILED:
             payout.record_failed(failure=result.reason, meta=meta)
         else:
             payout.reverse_payment(bank_reference=result.bank_reference, meta=meta)
-            fund.reverse_payment(payout_id=payout.id, meta=meta)
+            fund.reverse_payment(payout_id=payout.id, amount_fen=payout.amount_fen, meta=meta)
 
     def order_recovery(
         self, ctx: Context, payout_id: UUID, *, amount_fen: int, case_reference: str, reason: str

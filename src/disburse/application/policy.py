@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+import threading
+from typing import TYPE_CHECKING, Any
 
 from disburse.domain.catalogue import CATALOGUE_ID, PolicyCatalogue, select_in_force
 
@@ -20,11 +21,32 @@ class Policy:
 
     def __init__(self, store: LedgerStore) -> None:
         self._store = store
+        #: Parsed documents by version label. A published version never changes
+        #: (POLICY-VERSION), so each is validated once per process and shared; the
+        #: documents are frozen models.
+        self._parsed: dict[str, PolicyDocument] = {}
+        self._lock = threading.Lock()
 
     def versions(self) -> list[PolicyDocument]:
-        """Every published version, in publication order (empty before ``disburse init``)."""
-        found = self._store.find(PolicyCatalogue, CATALOGUE_ID)
-        return [] if found is None else found.versions()
+        """Every published version, in publication order (empty before ``disburse init``).
+
+        The catalogue is read, not copied, and brought up to date on every call, so a
+        version published by another process is seen at once; only versions not seen
+        before are parsed.
+        """
+        found = self._store.read(PolicyCatalogue, CATALOGUE_ID)
+        if found is None:
+            return []
+        documents = list(found.documents)  # a snapshot: publishing appends to the list
+        return [self._parse(document) for document in documents]
+
+    def _parse(self, document: dict[str, Any]) -> PolicyDocument:
+        parsed = self._parsed.get(document["version"])
+        if parsed is None:
+            parsed = PolicyCatalogue.parse(document)
+            with self._lock:
+                parsed = self._parsed.setdefault(parsed.version, parsed)
+        return parsed
 
     def publish(self, ctx: Context, document: PolicyDocument, *, reason: str) -> None:
         """Publish a version (an audited event)."""

@@ -54,7 +54,12 @@ class PolicyCatalogue(Aggregate):
 
     def versions(self) -> list[PolicyDocument]:
         """Every published version, in publication order."""
-        return [PolicyDocument.model_validate(d) for d in self.documents]
+        return [self.parse(d) for d in self.documents]
+
+    @staticmethod
+    def parse(document: dict[str, Any]) -> PolicyDocument:
+        """A published document as the frozen model it was published from."""
+        return PolicyDocument.model_validate(document)
 
     def in_force(self, region_code: str, on: date) -> PolicyDocument:
         """The version that governs ``region_code`` on ``on``."""

@@ -35,6 +35,13 @@ class Fund(Aggregate):
     """Budget of one fund source for a region and year.
 
     Invariant: ``allocated = available + committed + paid - recovered``.
+
+    The fund holds totals only, never a record per payout: its cost to load and copy
+    does not grow with the payouts it paid. That a payout is committed, paid or
+    recovered once is the payout's own state (``Payout``: approved once, paid once from
+    a batch, recovered up to what was ordered), checked in the same transaction that
+    moves the money here. Events written when the fund kept a map per payout carry the
+    same payloads and replay to the same totals.
     """
 
     @staticmethod
@@ -53,9 +60,6 @@ class Fund(Aggregate):
         self.committed_fen = 0
         self.paid_fen = 0
         self.recovered_fen = 0
-        self.commitments: dict[str, int] = {}
-        self.payments: dict[str, int] = {}
-        self.recoveries: dict[str, int] = {}
 
     @classmethod
     def allocate(
@@ -93,11 +97,8 @@ class Fund(Aggregate):
         self.allocated_fen += amount_fen
 
     def commit(self, *, payout_id: UUID, amount_fen: int, meta: Meta) -> None:
-        """Reserve money for an approved payout; refused beyond what is available."""
+        """Reserve money for a payout's final approval; refused beyond what is available."""
         check_amount(amount_fen)
-        key = str(payout_id)
-        if key in self.commitments or key in self.payments:
-            raise ConflictError("FUND-COMMIT", f"payout {payout_id} is already committed")
         if amount_fen > self.available_fen:
             raise RuleViolationError(
                 "FUND-INSUFFICIENT",
@@ -109,70 +110,60 @@ class Fund(Aggregate):
 
     @event("Committed")
     def _committed(self, *, payout_id: UUID, amount_fen: int, meta: Meta) -> None:
-        self.commitments[str(payout_id)] = amount_fen
         self.committed_fen += amount_fen
 
-    def release(self, *, payout_id: UUID, meta: Meta) -> None:
-        """Return a commitment to the available budget (rejection, cancellation)."""
-        amount = self._commitment(payout_id)
-        self._released(payout_id=payout_id, amount_fen=amount, meta=meta)
+    def release(self, *, payout_id: UUID, amount_fen: int, meta: Meta) -> None:
+        """Return a payout's commitment to the available budget (rejection, cancellation)."""
+        self._check_committed(payout_id, amount_fen)
+        self._released(payout_id=payout_id, amount_fen=amount_fen, meta=meta)
 
     @event("Released")
     def _released(self, *, payout_id: UUID, amount_fen: int, meta: Meta) -> None:
-        del self.commitments[str(payout_id)]
         self.committed_fen -= amount_fen
 
-    def record_payment(self, *, payout_id: UUID, meta: Meta) -> None:
+    def record_payment(self, *, payout_id: UUID, amount_fen: int, meta: Meta) -> None:
         """A committed payout was paid by the bank."""
-        amount = self._commitment(payout_id)
-        self._paid(payout_id=payout_id, amount_fen=amount, meta=meta)
+        self._check_committed(payout_id, amount_fen)
+        self._paid(payout_id=payout_id, amount_fen=amount_fen, meta=meta)
 
     @event("Paid")
     def _paid(self, *, payout_id: UUID, amount_fen: int, meta: Meta) -> None:
-        del self.commitments[str(payout_id)]
         self.committed_fen -= amount_fen
-        self.payments[str(payout_id)] = amount_fen
         self.paid_fen += amount_fen
 
-    def reverse_payment(self, *, payout_id: UUID, meta: Meta) -> None:
+    def reverse_payment(self, *, payout_id: UUID, amount_fen: int, meta: Meta) -> None:
         """The bank returned a payment: the money is committed to the payout again."""
-        key = str(payout_id)
-        if key not in self.payments or self.recoveries.get(key):
+        check_amount(amount_fen)
+        if amount_fen > self.paid_fen:
             raise ConflictError("FUND-COMMIT", f"payout {payout_id} has no reversible payment")
-        self._payment_reversed(payout_id=payout_id, amount_fen=self.payments[key], meta=meta)
+        self._payment_reversed(payout_id=payout_id, amount_fen=amount_fen, meta=meta)
 
     @event("PaymentReversed")
     def _payment_reversed(self, *, payout_id: UUID, amount_fen: int, meta: Meta) -> None:
-        del self.payments[str(payout_id)]
         self.paid_fen -= amount_fen
-        self.commitments[str(payout_id)] = amount_fen
         self.committed_fen += amount_fen
 
     def record_recovery(self, *, payout_id: UUID, amount_fen: int, meta: Meta) -> None:
-        """Money recovered from an improper payment returns to the fund."""
+        """Money recovered from an improper payment returns to the fund.
+
+        The payout checks that it is its own payment's (ordered, not yet recovered); the
+        fund that no more comes back than it paid out.
+        """
         check_amount(amount_fen)
-        key = str(payout_id)
-        if key not in self.payments:
-            raise ConflictError("FUND-RECOVERY", f"payout {payout_id} was not paid from this fund")
-        outstanding = self.payments[key] - self.recoveries.get(key, 0)
+        outstanding = self.paid_fen - self.recovered_fen
         if amount_fen > outstanding:
             raise RuleViolationError(
                 "FUND-RECOVERY",
-                f"only {yuan(outstanding)} yuan of this payment remains to recover",
+                f"only {yuan(outstanding)} yuan paid from this fund remains to recover",
                 field="amount_fen",
             )
         self._recovered(payout_id=payout_id, amount_fen=amount_fen, meta=meta)
 
     @event("Recovered")
     def _recovered(self, *, payout_id: UUID, amount_fen: int, meta: Meta) -> None:
-        key = str(payout_id)
-        self.recoveries[key] = self.recoveries.get(key, 0) + amount_fen
         self.recovered_fen += amount_fen
 
-    def _commitment(self, payout_id: UUID) -> int:
-        try:
-            return self.commitments[str(payout_id)]
-        except KeyError:
-            raise ConflictError(
-                "FUND-COMMIT", f"payout {payout_id} has no commitment in this fund"
-            ) from None
+    def _check_committed(self, payout_id: UUID, amount_fen: int) -> None:
+        check_amount(amount_fen)
+        if amount_fen > self.committed_fen:
+            raise ConflictError("FUND-COMMIT", f"payout {payout_id} has no commitment in this fund")

@@ -185,9 +185,12 @@ class LedgerStore(Application[UUID]):
         """Position of the last event saved in this context (0 if none): what to wait for."""
         return _last_written.get()
 
-    def load(self, cls: type[A], aggregate_id: UUID, what: str) -> A:
-        """The aggregate, or ``NotFoundError`` naming ``what`` was not found."""
-        found = self.find(cls, aggregate_id)
+    def load(self, cls: type[A], aggregate_id: UUID, what: str, *, copy: bool = True) -> A:
+        """The aggregate, or ``NotFoundError`` naming ``what`` was not found.
+
+        ``copy=False``: only to read, as :meth:`read`.
+        """
+        found = self._get(cls, aggregate_id, copy=copy)
         if found is None:
             raise NotFoundError(
                 f"{what.upper()}-NOT-FOUND", f"no {what} {aggregate_id}", field=f"{what}_id"
@@ -195,9 +198,23 @@ class LedgerStore(Application[UUID]):
         return found
 
     def find(self, cls: type[A], aggregate_id: UUID) -> A | None:
-        """The aggregate, or None if there is none of that type with that id."""
+        """The aggregate, or None if there is none of that type with that id.
+
+        A private copy, for a command to change and save.
+        """
+        return self._get(cls, aggregate_id, copy=True)
+
+    def read(self, cls: type[A], aggregate_id: UUID) -> A | None:
+        """The aggregate as the cache holds it, not copied: only to read, never to change.
+
+        It costs the new events since the last read, not a copy of the whole aggregate;
+        a command that changes an aggregate loads it with :meth:`find` or :meth:`load`.
+        """
+        return self._get(cls, aggregate_id, copy=False)
+
+    def _get(self, cls: type[A], aggregate_id: UUID, *, copy: bool) -> A | None:
         try:
-            aggregate: Any = self.repository.get(aggregate_id)
+            aggregate: Any = self.repository.get(aggregate_id, deepcopy_from_cache=copy)
         except AggregateNotFoundError:
             return None
         if not isinstance(aggregate, cls):

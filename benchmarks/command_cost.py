@@ -24,17 +24,12 @@ import os
 import pstats
 import statistics
 import sys
-import tempfile
 import time
-import uuid
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date
-from pathlib import Path
 from typing import TYPE_CHECKING
 
-import psycopg
-from pydantic import SecretStr
+from stores import postgres_store, settings_for, sqlite_store
 
 from disburse.access.context import Context
 from disburse.application.monthly import run_month
@@ -48,11 +43,9 @@ from disburse.domain.months import Month
 from disburse.domain.person import LabourCapacity, PovertyStatus
 from disburse.domain.post import InsuranceKind
 from disburse.domain.site import SiteKind
-from disburse.persistence.keys import generate_secret
-from disburse.settings import Settings
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator, Sequence
+    from collections.abc import Sequence
     from uuid import UUID
 
     from disburse.application.ledger import Ledger
@@ -293,34 +286,6 @@ def report(times: dict[int, MonthTimes], posts: int, *, as_json: bool, store: st
                 }
             )
         )
-
-
-def settings_for(url: str) -> Settings:
-    """Settings of a throwaway store with a fresh key."""
-    return Settings(env="test", database_url=url, secret_key=SecretStr(generate_secret()))
-
-
-@contextmanager
-def sqlite_store() -> Iterator[str]:
-    """A SQLite file in a temporary directory, removed afterwards."""
-    with tempfile.TemporaryDirectory(prefix="disburse-bench-") as folder:
-        yield f"sqlite:///{Path(folder) / 'ledger.db'}"
-
-
-@contextmanager
-def postgres_store(admin_url: str) -> Iterator[str]:
-    """A schema in a database created for this run, dropped afterwards."""
-    name = f"disburse_bench_{uuid.uuid4().hex[:10]}"
-    with psycopg.connect(admin_url, autocommit=True, connect_timeout=5) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    url = f"{admin_url.rsplit('/', 1)[0]}/{name}"
-    try:
-        with psycopg.connect(url, autocommit=True) as conn:
-            conn.execute('CREATE SCHEMA "bench"')
-        yield f"{url}?schema=bench"
-    finally:
-        with psycopg.connect(admin_url, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 def parse(argv: Sequence[str] | None) -> argparse.Namespace:

@@ -18,18 +18,14 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-import tempfile
 import time
 import uuid
 from collections import Counter
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date
-from pathlib import Path
 from typing import TYPE_CHECKING
 
-import psycopg
-from pydantic import SecretStr
+from stores import postgres_reachable, postgres_store, settings_for, sqlite_store
 
 from disburse.access.context import Context
 from disburse.application.payouts import BankResult
@@ -42,10 +38,8 @@ from disburse.domain.months import Month
 from disburse.domain.person import LabourCapacity, PovertyStatus
 from disburse.domain.post import ExitReason, InsuranceKind
 from disburse.domain.site import SiteKind
-from disburse.persistence.keys import generate_secret
 from disburse.readside.base import event_type
 from disburse.readside.runner import Projector
-from disburse.settings import Settings
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator, Sequence
@@ -406,44 +400,6 @@ def bench(ledger: Ledger, views: Views, *, small: int, repeats: int) -> list[Row
 
 
 # -- stores -----------------------------------------------------------------------------------
-
-
-def settings_for(url: str) -> Settings:
-    """Settings of a throwaway store with a fresh key."""
-    return Settings(env="test", database_url=url, secret_key=SecretStr(generate_secret()))
-
-
-@contextmanager
-def sqlite_store() -> Iterator[str]:
-    """A SQLite file in a temporary directory, removed afterwards."""
-    with tempfile.TemporaryDirectory(prefix="disburse-bench-") as folder:
-        yield f"sqlite:///{Path(folder) / 'ledger.db'}"
-
-
-@contextmanager
-def postgres_store(admin_url: str) -> Iterator[str]:
-    """A schema in a database created for this run, dropped afterwards."""
-    name = f"disburse_bench_{uuid.uuid4().hex[:10]}"
-    with psycopg.connect(admin_url, autocommit=True, connect_timeout=5) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    url = f"{admin_url.rsplit('/', 1)[0]}/{name}"
-    try:
-        with psycopg.connect(url, autocommit=True) as conn:
-            conn.execute('CREATE SCHEMA "bench"')
-        yield f"{url}?schema=bench"
-    finally:
-        with psycopg.connect(admin_url, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-
-
-def postgres_reachable(admin_url: str) -> str | None:
-    """None if the server answers, else why not."""
-    try:
-        with psycopg.connect(admin_url, autocommit=True, connect_timeout=5) as conn:
-            conn.execute("SELECT 1")
-    except psycopg.OperationalError as error:
-        return str(error).strip().splitlines()[0]
-    return None
 
 
 def run_backend(backend: str, url: str, args: argparse.Namespace) -> list[Row]:

@@ -33,7 +33,7 @@ from typing import TYPE_CHECKING, TypeVar
 
 import psycopg
 from eventsourcing.domain import Aggregate, event
-from pydantic import SecretStr
+from stores import postgres_reachable, settings_for
 
 from disburse.access.context import Context
 from disburse.application.ledger import Ledger
@@ -42,7 +42,7 @@ from disburse.bootstrap import store_env
 from disburse.domain.identity import check_digit
 from disburse.domain.meta import Role
 from disburse.domain.person import LabourCapacity, PovertyStatus
-from disburse.persistence.keys import KeyRing, generate_secret, load_keys
+from disburse.persistence.keys import KeyRing, load_keys
 from disburse.persistence.sealing import SealingMapper
 from disburse.persistence.store import LedgerStore
 from disburse.settings import Settings, parse_database_url
@@ -119,11 +119,6 @@ class Backend:
         return LedgerStore(env=env)
 
 
-def settings_for(url: str) -> Settings:
-    """Settings of a throwaway store with a fresh key."""
-    return Settings(env="test", database_url=url, secret_key=SecretStr(generate_secret()))
-
-
 @contextmanager
 def sqlite_backend() -> Iterator[Backend]:
     """SQLite files in a temporary directory, removed afterwards."""
@@ -163,16 +158,6 @@ def postgres_backend(admin_url: str) -> Iterator[Backend]:
     finally:
         with psycopg.connect(admin_url, autocommit=True) as conn:
             conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-
-
-def postgres_reachable(admin_url: str) -> str | None:
-    """None if the server answers, else why not."""
-    try:
-        with psycopg.connect(admin_url, autocommit=True, connect_timeout=5) as conn:
-            conn.execute("SELECT 1")
-    except psycopg.OperationalError as error:
-        return str(error).strip().splitlines()[0]
-    return None
 
 
 # -- measurements -----------------------------------------------------------------------------

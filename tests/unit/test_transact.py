@@ -13,7 +13,7 @@ from tests import factories as f
 
 if TYPE_CHECKING:
     from disburse.application.ledger import Ledger
-    from disburse.persistence.store import Changes
+    from disburse.persistence.batching import Changes
 
 
 def _allocate_blindly(changes: Changes) -> None:

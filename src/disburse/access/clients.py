@@ -13,8 +13,9 @@ from disburse.access.client import ApiClient, ClientDirectory
 if TYPE_CHECKING:
     from disburse.access.context import Context
     from disburse.domain.meta import Role
+    from disburse.persistence.batching import Changes
     from disburse.persistence.keys import KeyRing
-    from disburse.persistence.store import Changes, LedgerStore
+    from disburse.persistence.store import LedgerStore
 
 PREFIX = "dsb"
 

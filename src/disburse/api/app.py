@@ -15,6 +15,7 @@ from disburse.api import problems
 from disburse.api.middleware import BodyLimit, RequestLog
 from disburse.api.responses import JSONResponse
 from disburse.api.routes import (
+    approvals,
     balances,
     batches,
     claims,
@@ -103,6 +104,7 @@ def create_app(
         funds,
         posts,
         claims,
+        approvals,
         payouts,
         batches,
         oversight,

@@ -11,7 +11,8 @@ if TYPE_CHECKING:
     from uuid import UUID
 
     from disburse.access.context import Context
-    from disburse.persistence.store import Changes, LedgerStore
+    from disburse.persistence.batching import Changes
+    from disburse.persistence.store import LedgerStore
 
 
 class Funds:

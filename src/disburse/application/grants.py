@@ -32,7 +32,8 @@ if TYPE_CHECKING:
     from disburse.access.context import Context
     from disburse.application.funds import Funds
     from disburse.application.policy import Policy
-    from disburse.persistence.store import Changes, LedgerStore
+    from disburse.persistence.batching import Changes
+    from disburse.persistence.store import LedgerStore
 
 
 def _facts(grant: TransportGrant) -> tuple[object, ...]:

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from disburse.domain.batch import Outcome, PaymentBatch
-from disburse.domain.errors import InvalidInputError, RuleViolationError
+from disburse.domain.errors import DomainError, InvalidInputError, RuleViolationError
 from disburse.domain.fund import Fund
 from disburse.domain.organisation import Organisation
 from disburse.domain.payout import Payout, PayoutStatus
@@ -23,7 +23,8 @@ if TYPE_CHECKING:
     from disburse.application.policy import Policy
     from disburse.domain.meta import Meta
     from disburse.domain.rules import PolicyDocument
-    from disburse.persistence.store import Changes, LedgerStore
+    from disburse.persistence.batching import Changes
+    from disburse.persistence.store import LedgerStore
 
 
 def open_payout(payout: Payout, policy: PolicyDocument, today: date, meta: Meta) -> None:
@@ -42,6 +43,23 @@ class BankResult:
     bank_reference: str = ""
     reason: str = ""
     paid_on: date | None = None
+
+
+@dataclass(frozen=True)
+class Approval:
+    """One payout of a bulk approval, with the version the approver saw (None: any)."""
+
+    payout_id: UUID
+    version: int | None = None
+
+
+@dataclass(frozen=True)
+class Approved:
+    """What one approval of a bulk approval came to: the new status, or the refusal."""
+
+    payout_id: UUID
+    status: PayoutStatus | None = None
+    refusal: DomainError | None = None
 
 
 class Payouts:
@@ -89,19 +107,52 @@ class Payouts:
 
     def approve(self, ctx: Context, payout_id: UUID) -> PayoutStatus:
         """Approve; the final approval commits the money from the fund (FUND-INSUFFICIENT)."""
+        return self._store.transact(lambda changes: self._approve(ctx, payout_id, changes))
 
-        def decide(changes: Changes) -> PayoutStatus:
-            payout = self.get(payout_id)
-            policy = self._policy.in_force(payout.region_code, self._today())
-            meta = ctx.meta().because(policy_version=policy.version)
-            if payout.approve(today=self._today(), rules=policy.payouts, meta=meta):
-                fund = self._store.load(Fund, payout.fund_id, "fund")
-                fund.commit(payout_id=payout.id, amount_fen=payout.amount_fen, meta=meta)
-                changes.add(fund)
-            changes.add(payout)
-            return payout.status
+    def approve_many(self, ctx: Context, approvals: Sequence[Approval]) -> list[Approved]:
+        """Approve each payout as :meth:`approve` would, a chunk of them per transaction.
 
-        return self._store.transact(decide)
+        Each is decided alone, in order: maker-checker, two-level approval, public notice
+        and the fund's balance apply per payout, so a fund that runs out refuses the
+        payouts after the one that emptied it. A refused approval writes nothing and fails
+        no other; a payout named twice is refused the second time (APPROVAL-DUP).
+        """
+        seen: set[UUID] = set()
+        firsts: list[Approval] = []
+        refused: dict[int, Approved] = {}
+        for index, approval in enumerate(approvals):
+            if approval.payout_id in seen:
+                refused[index] = Approved(
+                    approval.payout_id,
+                    refusal=InvalidInputError(
+                        "APPROVAL-DUP", "this payout is named earlier in the list", "payout_id"
+                    ),
+                )
+            else:
+                seen.add(approval.payout_id)
+                firsts.append(approval)
+
+        def decide(approval: Approval, changes: Changes) -> PayoutStatus:
+            expected = {} if approval.version is None else {approval.payout_id: approval.version}
+            with self._store.expecting(expected):
+                return self._approve(ctx, approval.payout_id, changes)
+
+        done = iter(
+            Approved(approval.payout_id, status, refusal)
+            for approval, status, refusal in self._store.transact_each(firsts, decide)
+        )
+        return [refused.get(index) or next(done) for index in range(len(approvals))]
+
+    def _approve(self, ctx: Context, payout_id: UUID, changes: Changes) -> PayoutStatus:
+        payout = self.get(payout_id)
+        policy = self._policy.in_force(payout.region_code, self._today())
+        meta = ctx.meta().because(policy_version=policy.version)
+        if payout.approve(today=self._today(), rules=policy.payouts, meta=meta):
+            fund = self._store.load(Fund, payout.fund_id, "fund")
+            fund.commit(payout_id=payout.id, amount_fen=payout.amount_fen, meta=meta)
+            changes.add(fund)
+        changes.add(payout)
+        return payout.status
 
     def reject(self, ctx: Context, payout_id: UUID, *, reason: str) -> None:
         """Reject; a committed amount returns to the fund."""

@@ -24,8 +24,9 @@ if TYPE_CHECKING:
 
     from disburse.access.context import Context
     from disburse.domain.months import Month
+    from disburse.persistence.batching import Changes
     from disburse.persistence.keys import KeyRing
-    from disburse.persistence.store import Changes, LedgerStore
+    from disburse.persistence.store import LedgerStore
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,8 @@ if TYPE_CHECKING:
 
     from disburse.access.context import Context
     from disburse.domain.rules import PolicyDocument
-    from disburse.persistence.store import Changes, LedgerStore
+    from disburse.persistence.batching import Changes
+    from disburse.persistence.store import LedgerStore
 
 
 class Policy:

@@ -24,7 +24,8 @@ if TYPE_CHECKING:
     from disburse.application.policy import Policy
     from disburse.domain.months import Month
     from disburse.domain.rules import PolicyDocument
-    from disburse.persistence.store import Changes, LedgerStore
+    from disburse.persistence.batching import Changes
+    from disburse.persistence.store import LedgerStore
 
 STIPEND_PROGRAMME = "POST-STIPEND"
 ONE_POST_RULE = "POST-ONE-PERSON-ONE-POST"

@@ -29,7 +29,8 @@ if TYPE_CHECKING:
     from disburse.application.policy import Policy
     from disburse.domain.meta import Meta
     from disburse.domain.rules import ProgrammeRules
-    from disburse.persistence.store import Changes, LedgerStore
+    from disburse.persistence.batching import Changes
+    from disburse.persistence.store import LedgerStore
 
 
 @dataclass(frozen=True)

@@ -23,7 +23,7 @@ if TYPE_CHECKING:
 
     from disburse.access.context import Context
     from disburse.application.ledger import Ledger
-    from disburse.persistence.store import Changes
+    from disburse.persistence.batching import Changes
     from disburse.readside.views import Views
 
 #: Payout ids read from the view at a time.

@@ -1,8 +1,14 @@
-"""The event-sourced application: persistence, transcoding and atomic saves."""
+"""The event-sourced application: persistence, transcoding and atomic saves.
+
+Over 400 lines: every way a command is saved (alone, in a group of concurrent requests,
+in chunks of a bulk run) shares the same retry and position rules, kept in one place;
+the unit of work itself is in :mod:`disburse.persistence.batching`.
+"""
 
 from __future__ import annotations
 
 import base64
+import contextvars
 import importlib
 import threading
 from collections.abc import Callable
@@ -25,17 +31,34 @@ from eventsourcing.persistence import (
 from eventsourcing.popo import POPOFactory
 from eventsourcing.utils import Environment, EnvType, register_topic
 
-from disburse.domain.errors import ConflictError, NotFoundError, PreconditionFailedError
+from disburse.domain.errors import (
+    ConflictError,
+    DomainError,
+    NotFoundError,
+    PreconditionFailedError,
+)
 from disburse.domain.meta import Meta
 from disburse.domain.text import RULE, TextError, unstorable
+from disburse.persistence.batching import (
+    Changes,
+    GroupCommit,
+    Outcome,
+    Request,
+    Unit,
+    current_unit,
+    decide_in,
+)
 from disburse.persistence.recorders import ChainedPOPORecorder, ChainedRecorder
 from disburse.persistence.sealing import PersonKeys, SealingMapper
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator
+    from collections.abc import Iterable, Iterator, Sequence
 
 A = TypeVar("A", bound=Aggregate)
 R = TypeVar("R")
+T = TypeVar("T")
+#: Items per transaction in bulk runs (``transact_each``).
+CHUNK = 250
 
 #: Position in the log of the last event this context (thread, request) saved.
 _last_written: ContextVar[int] = ContextVar("disburse_last_written", default=0)
@@ -77,17 +100,6 @@ class MetaAsDict(Transcoding):
         return Meta.from_dict(data)
 
 
-class Changes:
-    """The aggregates one command changed; saved together in one transaction."""
-
-    def __init__(self) -> None:
-        self.aggregates: list[Aggregate] = []
-
-    def add(self, *aggregates: Aggregate) -> None:
-        """Include these aggregates' new events in the atomic save."""
-        self.aggregates.extend(aggregates)
-
-
 #: Modules whose aggregates moved after events naming them were stored. A stored topic
 #: (``module:Class.Event``) never changes, so each old module name resolves to the new one.
 #: Names, not imports: the store is below the packages these aggregates live in.
@@ -110,6 +122,8 @@ class LedgerStore(Application[UUID]):
     log_section_size = 1000
     #: The env key holding the base64 key that wraps the per-person keys.
     PERSON_KEY_WRAP = "PERSON_KEY_WRAP"
+    #: The env key that turns group commit off ("n") for this store.
+    GROUP_COMMIT = "GROUP_COMMIT"
 
     def __init__(self, env: EnvType | None = None) -> None:
         """Open the store; personal fields are sealed under per-person keys if a wrap key is set."""
@@ -119,6 +133,11 @@ class LedgerStore(Application[UUID]):
         self.person_keys = PersonKeys(self.chained, base64.b64decode(wrap)) if wrap else None
         assert isinstance(self.mapper, SealingMapper)  # noqa: S101 - built by construct_mapper
         self.mapper.keys = self.person_keys
+        #: Concurrent callers' commands are committed together (``DISBURSE_GROUP_COMMIT``).
+        self.group_commit = self.env.get(self.GROUP_COMMIT, "y") == "y"
+        self.groups = GroupCommit(self._commit_group)
+        #: Items per transaction of :meth:`transact_each`.
+        self.chunk_size = CHUNK
 
     def construct_mapper(self) -> Mapper[UUID]:
         """The library's mapper (cipher, compressor) with personal fields sealed per person."""
@@ -213,10 +232,15 @@ class LedgerStore(Application[UUID]):
         return self._get(cls, aggregate_id, copy=False)
 
     def _get(self, cls: type[A], aggregate_id: UUID, *, copy: bool) -> A | None:
-        try:
-            aggregate: Any = self.repository.get(aggregate_id, deepcopy_from_cache=copy)
-        except AggregateNotFoundError:
-            return None
+        unit = current_unit.get()
+        aggregate: Any = None if unit is None else unit.lookup(aggregate_id, copy_it=copy)
+        if aggregate is None:
+            try:
+                aggregate = self.repository.get(aggregate_id, deepcopy_from_cache=copy)
+            except AggregateNotFoundError:
+                return None
+            if unit is not None and copy:
+                unit.loaded(aggregate)
         if not isinstance(aggregate, cls):
             return None
         expected = (_expected.get() or {}).get(aggregate_id)
@@ -260,7 +284,27 @@ class LedgerStore(Application[UUID]):
         If another writer changed one of the same aggregates first, ``decide`` runs once
         more on fresh state: a command that is still allowed then succeeds, one that is
         not raises its rule error. A second conflict is reported as ``ConflictError``.
+
+        Inside a unit (a chunk of :meth:`transact_each`, a group) the command is part of
+        the unit's current item. With group commit on, commands of concurrent callers are
+        committed in one transaction, each still deciding and failing on its own.
         """
+        unit = current_unit.get()
+        changes = None if unit is None else unit.changes
+        if changes is not None:
+            return decide(changes)
+        if not (self.group_commit and retry):
+            return self._transact_alone(decide, retry=retry)
+        outcome = self.groups.run(Request(decide, contextvars.copy_context()))
+        if outcome.error is not None:
+            raise outcome.error
+        if _rider.get() is not None:
+            _rider.set(None)  # saved with the group
+        if outcome.position:
+            _last_written.set(outcome.position)
+        return outcome.result  # type: ignore[return-value]
+
+    def _transact_alone(self, decide: Callable[[Changes], R], *, retry: bool = True) -> R:
         attempts = 2 if retry else 1
         for attempt in range(1, attempts + 1):
             changes = Changes()
@@ -272,17 +316,136 @@ class LedgerStore(Application[UUID]):
                 recordings = self.save(*changes.aggregates)
             except IntegrityError:
                 if attempt == attempts:
-                    raise ConflictError(
-                        "CONCURRENT-CHANGE",
-                        "another command changed the same records at the same time; "
-                        "reload and try again",
-                    ) from None
+                    raise _conflict() from None
                 continue
             if rider is not None:
                 _rider.set(None)
             if recordings:
-                _last_written.set(max(r.notification.id for r in recordings))
-                with self._counter_lock:
-                    LedgerStore.events_written += len(recordings)
+                self._wrote(recordings)
             return result
         raise AssertionError("unreachable")  # pragma: no cover
+
+    def _wrote(self, recordings: Sequence[Recording[UUID]]) -> int:
+        position = max(r.notification.id for r in recordings)
+        _last_written.set(position)
+        with self._counter_lock:
+            LedgerStore.events_written += len(recordings)
+        return position
+
+    def _save_unit(self, unit: Unit) -> int:
+        """Save every event the unit's items decided, in one transaction: the position."""
+        if not unit.events:
+            return 0
+        recordings = self.save(*unit.events)  # events in item order, as one transaction
+        return self._wrote(recordings) if recordings else 0
+
+    def _decide_unit(
+        self, deciders: Sequence[Callable[[Unit], Any]]
+    ) -> tuple[Unit, list[Outcome[Any]]]:
+        unit = Unit()
+        outcomes: list[Outcome[Any]] = []
+        for run in deciders:
+            try:
+                outcomes.append(Outcome(result=run(unit)))
+            except Exception as error:  # noqa: BLE001 - the item's own outcome
+                outcomes.append(Outcome(error=error))
+        return unit, outcomes
+
+    def _commit_group(self, group: list[Request[Any]]) -> None:
+        """Decide every request of the group, commit them at once, give each its outcome.
+
+        A save that meets another writer's change is decided again once on fresh state;
+        a second conflict commits the requests one by one, so a conflict fails alone.
+        """
+
+        def decider(request: Request[Any]) -> Callable[[Unit], Any]:
+            rider = request.context.get(_rider)
+            return lambda unit: request.context.run(decide_in, unit, request.decide, rider)
+
+        for _attempt in range(2):
+            unit, outcomes = self._decide_unit([decider(r) for r in group])
+            try:
+                position = self._save_unit(unit)
+            except IntegrityError:
+                continue
+            for request, outcome in zip(group, outcomes, strict=True):
+                outcome.position = position if outcome.error is None else 0
+                request.outcome, request.done = outcome, True
+            return
+        for request in group:  # one by one, each with its own retry
+            try:
+                result = request.context.run(self._transact_alone, request.decide)
+                position = request.context.get(_last_written, 0)
+                request.outcome = Outcome(result=result, position=position)
+            except Exception as error:  # noqa: BLE001 - the request's own outcome
+                request.outcome = Outcome(error=error)
+            request.done = True
+
+    def transact_each(
+        self,
+        items: Iterable[T],
+        decide: Callable[[T, Changes], R],
+        *,
+        chunk: int | None = None,
+    ) -> Iterator[tuple[T, R | None, DomainError | None]]:
+        """Decide ``decide(item, changes)`` for each item, ``chunk`` items per transaction.
+
+        ``chunk`` defaults to :attr:`chunk_size`.
+
+        Yields each item with its result or its refusal (a ``DomainError``), in order, once
+        its chunk is saved. A refused item writes nothing and fails no other; a later item
+        sees what earlier ones decided. Any other error stops the run: the chunk it is in
+        is not saved, earlier chunks are. A chunk that meets another writer's change twice
+        is committed item by item.
+        """
+        size = chunk or self.chunk_size
+        pending: list[T] = []
+        for item in items:
+            pending.append(item)
+            if len(pending) >= size:
+                yield from self._chunk(pending, decide)
+                pending = []
+        if pending:
+            yield from self._chunk(pending, decide)
+
+    def _chunk(
+        self, items: list[T], decide: Callable[[T, Changes], R]
+    ) -> Iterator[tuple[T, R | None, DomainError | None]]:
+        def decider(item: T) -> Callable[[Unit], R]:
+            return lambda unit: decide_in(unit, lambda changes: decide(item, changes), None)
+
+        outcomes: list[Outcome[Any]] | None = None
+        for _attempt in range(2):
+            unit, decided = self._decide_unit([decider(item) for item in items])
+            for outcome in decided:
+                if outcome.error is not None and not isinstance(outcome.error, DomainError):
+                    raise outcome.error
+            try:
+                self._save_unit(unit)
+            except IntegrityError:
+                continue
+            outcomes = decided
+            break
+        if outcomes is None:  # one by one, each with its own retry
+            outcomes = []
+            for item in items:
+                outcomes.append(self._alone(item, decide))
+        for item, outcome in zip(items, outcomes, strict=True):
+            refused = outcome.error
+            yield item, outcome.result, refused if isinstance(refused, DomainError) else None
+
+    def _alone(self, item: T, decide: Callable[[T, Changes], R]) -> Outcome[R]:
+        def command(changes: Changes) -> R:
+            return decide(item, changes)
+
+        try:
+            return Outcome(result=self._transact_alone(command))
+        except DomainError as error:
+            return Outcome(error=error)
+
+
+def _conflict() -> ConflictError:
+    return ConflictError(
+        "CONCURRENT-CHANGE",
+        "another command changed the same records at the same time; reload and try again",
+    )

@@ -152,6 +152,22 @@ def _bulk(
     body: BulkIn,
     item: Callable[[int, dict[str, Any]], ItemResult],
 ) -> JSONResponse:
+    def report() -> BulkReport:
+        results = [_run(index, partial(item, index, raw)) for index, raw in enumerate(body.items)]
+        accepted = sum(r.accepted for r in results)
+        return BulkReport(accepted=accepted, refused=len(results) - accepted, items=results)
+
+    return answer_once(request, who, body, report)
+
+
+def answer_once(
+    request: Request, who: Principal, body: BaseModel, work: Callable[[], BaseModel]
+) -> JSONResponse:
+    """Answer a request of many items once per ``Idempotency-Key``: replay a retry.
+
+    Items are idempotent by nature (resident ID, external claim id, a payout's status):
+    the report is recorded after them, so a retry before it is recorded writes nothing new.
+    """
     store = state(request).ledger.store
     store.forget_last_written()
     key = idempotency_key(request)
@@ -162,13 +178,8 @@ def _bulk(
         earlier = store.find(RecordedRequest, record_id)
         if earlier is not None:
             return replay(request, earlier, seen)
-    results = [_run(index, partial(item, index, raw)) for index, raw in enumerate(body.items)]
-    accepted = sum(r.accepted for r in results)
-    report = BulkReport(accepted=accepted, refused=len(results) - accepted, items=results)
-    payload = report.model_dump(mode="json")
+    payload = work().model_dump(mode="json")
     if key is not None:
-        # Items are idempotent by nature (resident ID, external claim id): recording the
-        # report after them is safe; a retry before it is recorded writes nothing new.
         record = partial(
             RecordedRequest,
             client_id=who.client_id,

@@ -36,6 +36,7 @@ def store_env(store: StoreUrl, keys: KeyRing, settings: Settings) -> dict[str, s
         "CIPHER_KEY": keys.cipher_key,
         LedgerStore.PERSON_KEY_WRAP: keys.person_key_wrap,
         "CREATE_TABLE": "y",
+        LedgerStore.GROUP_COMMIT: "y" if settings.group_commit else "n",
     }
     if settings.aggregate_cache_size:
         # Fast-forwarded from the store on every get and deep-copied for commands, so a

@@ -95,6 +95,11 @@ class Settings(BaseSettings):
         "store on every read (0: off). A budget with many payouts then costs its new "
         "events on each command, not its whole history.",
     )
+    group_commit: bool = Field(
+        default=True,
+        description="Commit the commands of requests that arrive together in one "
+        "transaction, each with its own answer (off: one transaction per request).",
+    )
     max_body_bytes: int = Field(
         default=1024 * 1024,
         ge=1024,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import threading
 from typing import TYPE_CHECKING
 
-from disburse.application.payouts import Approval
+from disburse.application.payouts import Approval, Approved
 from disburse.bootstrap import initialise
 from disburse.domain.payout import PayoutStatus
 from tests import factories as f
@@ -31,11 +31,8 @@ def _requested(ledger: Ledger, place: f.County, count: int) -> list[UUID]:
     return payouts
 
 
-def _rules(outcomes: list[object]) -> list[str | None]:
-    return [
-        None if o.refusal is None else o.refusal.rule_id  # type: ignore[attr-defined]
-        for o in outcomes
-    ]
+def _rules(outcomes: list[Approved]) -> list[str | None]:
+    return [None if o.refusal is None else o.refusal.rule_id for o in outcomes]
 
 
 def test_mixed_refusals_are_reported_per_payout_and_write_nothing(ledger: Ledger) -> None:
@@ -79,7 +76,7 @@ def test_a_fund_that_runs_out_mid_chunk_refuses_the_payouts_after_it(ledger: Led
 def test_bulk_approval_writes_what_one_by_one_would(ledger: Ledger) -> None:
     """Same events, same order of kinds, as approving each payout by itself."""
     ledger.store.chunk_size = 3
-    results = []
+    results: list[object] = []
     for region, approve in (
         ("220221", lambda ps: ledger.payouts.approve_many(f.finance(), [Approval(p) for p in ps])),
         ("220281", lambda ps: [ledger.payouts.approve(f.finance(), p) for p in ps]),
@@ -105,7 +102,7 @@ def test_two_concurrent_bulk_approvals_approve_each_payout_once(
     payouts = _requested(setup, place, 8)
     racers = [open_ledger(), open_ledger()]
     _force_race(racers)
-    outcomes: dict[str, list[object]] = {}
+    outcomes: dict[str, list[Approved]] = {}
 
     def approve(racer: Ledger, actor: str) -> None:
         outcomes[actor] = list(
@@ -121,10 +118,7 @@ def test_two_concurrent_bulk_approvals_approve_each_payout_once(
     for thread in threads:
         thread.join(timeout=60)
     assert set(outcomes) == {"finance-1", "finance-2"}
-    accepted = [
-        sum(o.refusal is None for o in results)  # type: ignore[attr-defined]
-        for results in outcomes.values()
-    ]
+    accepted = [sum(o.refusal is None for o in results) for results in outcomes.values()]
     assert sorted(accepted) == [0, 8]  # one bulk wins whole, the other is refused per payout
     check = open_ledger()
     for payout_id in payouts:

@@ -19,7 +19,7 @@ from disburse.application.claims import external_key, holder_of
 from disburse.domain.fund import FundSource
 from disburse.domain.organisation import OrganisationKind
 from disburse.domain.payout import Payout
-from disburse.domain.person import LabourCapacity, PovertyStatus
+from disburse.domain.person import LabourCapacity, Person, PovertyStatus
 from disburse.importing.attendance import ATTENDANCE
 from disburse.importing.claims import CLAIMS
 from disburse.importing.columns import read_header
@@ -764,12 +764,63 @@ def test_an_interrupted_import_reports_where_it_stopped_and_a_rerun_completes_it
             "",
             "IMPORT-STOPPED",
             (
-                "interrupted; this line may or may not have been written, the lines after it were "
-                "not read; importing the same file again is safe and writes only what is missing"
+                "interrupted; the lines from this one on may or may not have been written, the "
+                "lines after them were not read; importing the same file again is safe and "
+                "writes only what is missing"
             ),
         )
     ]
     assert (counts(resumed), resumed_report) == ((3, 2, 1, 0), [])
+    assert all(ledger.people.get(ledger.people.id_for(rid)) for rid in rids)
+
+
+def test_an_import_interrupted_mid_chunk_writes_none_of_the_chunk_and_a_rerun_completes_it(
+    ledger: Ledger, tmp_path: Path
+) -> None:
+    rids = [f.resident_id() for _ in range(3)]
+    rows = [
+        [n, rid, f"人{n}", f.COUNTY, "脱贫人口", "弱劳力", f"H-{n}", f"622202020000{n}0", ""]
+        for n, rid in enumerate(rids)
+    ]
+    path = write_csv(tmp_path / "roster.csv", [PEOPLE_HEADER, *rows])
+    report = tmp_path / "roster.report.csv"
+
+    def operator_presses_ctrl_c_at_line_3(line: int, facts: PersonRow) -> bool:
+        if line == 3:
+            raise KeyboardInterrupt
+        return PEOPLE.write(ledger, f.clerk(), facts)
+
+    with open_table(path) as table, report.open("w", encoding="utf-8-sig") as handle:
+        header = read_header(table.header, PEOPLE.columns)
+        with SeenKeys() as seen:
+            stopped = run_import(
+                PEOPLE,
+                table,
+                header=header,
+                report=ReportWriter(handle, header.label),
+                seen=seen,
+                write=operator_presses_ctrl_c_at_line_3,
+                each=ledger.store.transact_each,
+            )
+    stopped_report = read_report(report)
+    # lines 2-4 are one chunk: nothing of it is written, the report names its first line
+    assert ledger.store.find(Person, ledger.people.id_for(rids[0])) is None
+    resumed, resumed_report = run(ledger, PEOPLE, path)
+
+    assert (counts(stopped), stopped.exit_code) == ((3, 0, 0, 0), 3)
+    assert stopped_report == [
+        (
+            "2",
+            "",
+            "IMPORT-STOPPED",
+            (
+                "interrupted; the lines from this one on may or may not have been written, the "
+                "lines after them were not read; importing the same file again is safe and "
+                "writes only what is missing"
+            ),
+        )
+    ]
+    assert (counts(resumed), resumed_report) == ((3, 3, 0, 0), [])
     assert all(ledger.people.get(ledger.people.id_for(rid)) for rid in rids)
 
 

@@ -1,10 +1,11 @@
 """The monthly run: request the stipend of every attendance sheet logged for a month.
 
 For each post of the region whose holder's attendance was logged for the month, the run
-asks ``Posts.request_stipend``, one transaction per post, so a refusal (insurance
+asks ``Posts.request_stipend``. The requests are committed a chunk of a few hundred per
+transaction (``LedgerStore.transact_each``), each decided alone, so a refusal (insurance
 missing, term over, holder exited or dead, income over the threshold, no budget) skips
-that post and is reported by rule while the others go on. A sheet already requested is
-counted, not requested again: running the same month twice writes nothing new.
+that post, writes nothing, and is reported by rule while the others go on. A sheet
+already requested is counted, not requested again: running the same month twice writes nothing new.
 
 The run finds its work in a :class:`Worklist` (the read side's roster, passed in by the
 caller), so the write side never imports the read side.
@@ -27,6 +28,7 @@ if TYPE_CHECKING:
     from disburse.access.context import Context
     from disburse.application.ledger import Ledger
     from disburse.domain.months import Month
+    from disburse.persistence.batching import Changes
 
 ALREADY_RULE = "POST-ATTENDANCE-ONCE"
 
@@ -141,7 +143,7 @@ class MonthlyRun:
 
 
 class _Runner:
-    """Requests one sheet at a time and adds its payout to its fund's line.
+    """Adds each requested payout to its fund's line, and each refusal to the run.
 
     Its own lookups (the payout requested, its fund's source and region) only read:
     they take the cached aggregates uncopied (``LedgerStore.read``).
@@ -154,33 +156,29 @@ class _Runner:
         self._run = run
         self._funds: dict[UUID, Fund] = {}
 
-    def request(self, sheet: Sheet) -> None:
-        """Request the sheet's stipend unless it was requested already; note a refusal."""
-        post_id = UUID(sheet.post_id)
-        if not sheet.requested:
-            try:
-                requested = self._ledger.posts.request_stipend(self._ctx, post_id, self._month)
-            except DomainError as error:
-                if not (isinstance(error, ConflictError) and error.rule_id == ALREADY_RULE):
-                    self._run.refusals.append(
-                        Refusal(
-                            sheet.post_id,
-                            sheet.person_id,
-                            error.rule_id,
-                            error.field,
-                            error.message,
-                        )
-                    )
-                    return
-                # requested since the view was read: counted below with the earlier ones
-            else:
-                self._add(
-                    None if requested is None else self._ledger.store.read(Payout, requested),
-                    now=True,
-                )
-                return
-        payout_id = self._ledger.posts.stipend_payout_id(post_id, self._month)
-        self._add(self._ledger.store.read(Payout, payout_id), now=False)
+    def request(self, sheet: Sheet, changes: Changes) -> UUID | None:
+        """Request the sheet's stipend (one item of a chunk)."""
+        del changes  # the request's own transaction joins the chunk's
+        return self._ledger.posts.request_stipend(self._ctx, UUID(sheet.post_id), self._month)
+
+    def requested(self, sheet: Sheet, payout_id: UUID | None, error: DomainError | None) -> None:
+        """Count what the request came to: a payout, nothing to pay, or a refusal."""
+        if error is None:
+            self._add(None if payout_id is None else self._read(payout_id), now=True)
+        elif isinstance(error, ConflictError) and error.rule_id == ALREADY_RULE:
+            self.earlier(sheet)  # requested since the view was read
+        else:
+            self._run.refusals.append(
+                Refusal(sheet.post_id, sheet.person_id, error.rule_id, error.field, error.message)
+            )
+
+    def earlier(self, sheet: Sheet) -> None:
+        """Count a sheet requested before this run."""
+        payout_id = self._ledger.posts.stipend_payout_id(UUID(sheet.post_id), self._month)
+        self._add(self._read(payout_id), now=False)
+
+    def _read(self, payout_id: UUID) -> Payout | None:
+        return self._ledger.store.read(Payout, payout_id)
 
     def _add(self, payout: Payout | None, *, now: bool) -> None:
         if payout is None:
@@ -218,8 +216,15 @@ def run_month(
     sheets = views.roster.sheets(str(month), region)
     run = MonthlyRun(str(month), region, len(sheets), views.roster.held_posts(region))
     runner = _Runner(ledger, ctx, month, run)
-    for done, sheet in enumerate(sheets, start=1):
-        runner.request(sheet)
+    done = 0
+    for sheet in sheets:
+        if sheet.requested:
+            runner.earlier(sheet)
+            done += 1
+    pending = [sheet for sheet in sheets if not sheet.requested]
+    for sheet, payout_id, error in ledger.store.transact_each(pending, runner.request):
+        runner.requested(sheet, payout_id, error)
+        done += 1
         if progress is not None:
             progress(done, len(sheets))
     run.totals = dict(sorted(run.totals.items()))

@@ -5,7 +5,7 @@ from __future__ import annotations
 import sqlite3
 from collections import Counter
 from dataclasses import dataclass, field, replace
-from typing import TYPE_CHECKING, Generic, TypeVar
+from typing import TYPE_CHECKING, Generic, TypeAlias, TypeVar
 
 from eventsourcing.persistence import PersistenceError
 
@@ -15,9 +15,12 @@ from disburse.importing.reader import open_table
 from disburse.importing.report import FILE_RULE, FileError, Problem, ReportWriter
 from disburse.importing.seen import SeenKeys
 from disburse.importing.values import is_blank
+from disburse.persistence.batching import Changes
+
+T = TypeVar("T")
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Mapping, Sequence
+    from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
     from pathlib import Path
 
     from disburse.access.context import Context
@@ -25,11 +28,17 @@ if TYPE_CHECKING:
     from disburse.importing.columns import Column, Header
     from disburse.importing.reader import Table
 
-T = TypeVar("T")
+    #: Decides ``write(line, facts)`` for each row of a chunk, in one transaction.
+    Each: TypeAlias = Callable[
+        [list[tuple[int, T]], Callable[[tuple[int, T], Changes], bool]],
+        Iterable[tuple[tuple[int, T], bool | None, DomainError | None]],
+    ]
+
 DUPLICATE_RULE = "IMPORT-DUPLICATE-ROW"
 STOPPED_RULE = "IMPORT-STOPPED"
 _PROGRESS_EVERY = 100
-_FLUSH_EVERY = 1000
+#: Rows written per transaction.
+CHUNK = 250
 
 
 @dataclass(frozen=True)
@@ -126,6 +135,7 @@ def import_table(
                 report=ReportWriter(handle, header.label),
                 seen=seen,
                 write=write,
+                each=ledger.store.transact_each,
                 progress=progress,
             )
 
@@ -138,48 +148,111 @@ def run_import(
     report: ReportWriter,
     seen: SeenKeys,
     write: Callable[[int, T], bool],
+    each: Each[T] | None = None,
     progress: Callable[[int], None] = lambda _done: None,
 ) -> Summary:
-    """Import every row of ``table``; each written row is one transaction of its own.
+    """Import every row of ``table``: checked one by one, written a chunk per transaction.
+
+    ``each`` decides the writes of a chunk of rows, each alone, in one transaction
+    (``LedgerStore.transact_each``); without it each row is written by itself. A refused
+    row writes nothing and stops no other. The report lists the rows in file order.
 
     Stops early (``Summary.stopped``, also on the report) only when the rest of the file
-    cannot be read, the store fails, or the operator interrupts; the rows before were
+    cannot be read, the store fails, or the operator interrupts; the chunks before were
     imported, and re-running the file is safe.
     """
     summary = Summary()
+    chunk = _Chunk(kind, write, each or _one_by_one)
     line = 1
     try:
         for line, values in table.rows():
             if all(is_blank(v) for v in values):
                 continue
             summary.rows += 1
-            problems, created = _one_row(
-                kind, header, line=line, values=values, seen=seen, write=write
-            )
-            _count(summary, report, problems, created)
+            checked = _one_row(kind, header, line=line, values=values, seen=seen)
+            chunk.add(checked)
+            if chunk.full():
+                _flush(summary, report, chunk)
             if summary.rows % _PROGRESS_EVERY == 0:
                 progress(table.done())
-            if summary.rows % _FLUSH_EVERY == 0:
-                report.flush()
+        _flush(summary, report, chunk)
     except FileError as error:
+        _flush(summary, report, chunk)
         _stop(summary, report, Problem(error.line or line, None, error.rule_id, error.message))
     except PersistenceError as error:
+        first = chunk.first_line(line)
         _stop(
             summary,
             report,
-            Problem(line, None, STOPPED_RULE, f"the store failed ({error}); {_RESUME}"),
+            Problem(first, None, STOPPED_RULE, f"the store failed ({error}); {_RESUME}"),
         )
     except KeyboardInterrupt:
-        _stop(summary, report, Problem(line, None, STOPPED_RULE, f"interrupted; {_RESUME}"))
+        first = chunk.first_line(line)
+        _stop(summary, report, Problem(first, None, STOPPED_RULE, f"interrupted; {_RESUME}"))
     progress(table.done())
     report.flush()
     return summary
 
 
 _RESUME = (
-    "this line may or may not have been written, the lines after it were not read; "
-    "importing the same file again is safe and writes only what is missing"
+    "the lines from this one on may or may not have been written, the lines after them were "
+    "not read; importing the same file again is safe and writes only what is missing"
 )
+
+
+def _one_by_one(
+    rows: list[tuple[int, T]], write: Callable[[tuple[int, T], Changes], bool]
+) -> Iterator[tuple[tuple[int, T], bool | None, DomainError | None]]:
+    for row in rows:
+        try:
+            yield row, write(row, Changes()), None
+        except DomainError as error:
+            yield row, None, error
+
+
+class _Chunk(Generic[T]):
+    """Rows read and checked, waiting for their chunk to be written, in file order."""
+
+    def __init__(self, kind: Kind[T], write: Callable[[int, T], bool], each: Each[T]) -> None:
+        self._kind = kind
+        self._write = write
+        self._each = each
+        self._rows: list[tuple[int, list[Problem], T | None]] = []
+        self._facts = 0
+        self._size = 1 if each is _one_by_one else CHUNK
+
+    def add(self, row: tuple[int, list[Problem], T | None]) -> None:
+        self._rows.append(row)
+        self._facts += row[2] is not None
+
+    def full(self) -> bool:
+        return self._facts >= self._size
+
+    def first_line(self, default: int) -> int:
+        """The first line not yet reported (``default`` if none is waiting)."""
+        return self._rows[0][0] if self._rows else default
+
+    def written(self) -> Iterator[tuple[list[Problem], bool | None]]:
+        """Write the chunk's rows; each row's problems and whether it wrote anything."""
+        rows = [(line, facts) for line, _, facts in self._rows if facts is not None]
+        outcomes: dict[int, tuple[list[Problem], bool | None]] = {}
+        for (line, _), created, error in self._each(
+            rows, lambda row, _changes: self._write(row[0], row[1])
+        ):
+            if error is None:
+                outcomes[line] = ([], created)
+            else:
+                column = self._kind.column_for(error.field)
+                outcomes[line] = ([Problem(line, column, error.rule_id, error.message)], None)
+        for line, problems, facts in self._rows:
+            yield outcomes[line] if facts is not None else (problems, None)
+        self._rows, self._facts = [], 0
+
+
+def _flush(summary: Summary, report: ReportWriter, chunk: _Chunk[T]) -> None:
+    for problems, created in chunk.written():
+        _count(summary, report, problems, created)
+    report.flush()
 
 
 def _one_row(
@@ -189,8 +262,8 @@ def _one_row(
     line: int,
     values: Sequence[object],
     seen: SeenKeys,
-    write: Callable[[int, T], bool],
-) -> tuple[list[Problem], bool | None]:
+) -> tuple[int, list[Problem], T | None]:
+    """The row's problems, or its facts to write."""
     cells = Cells(line, header, values)
     facts, key = kind.read(cells)
     if key is not None:
@@ -198,11 +271,8 @@ def _one_row(
         if first is not None:
             cells.refuse(kind.key_field, DUPLICATE_RULE, kind.duplicate.format(line=first))
     if cells.problems or facts is None:
-        return cells.problems, None
-    try:
-        return [], write(line, facts)
-    except DomainError as error:
-        return [Problem(line, kind.column_for(error.field), error.rule_id, error.message)], None
+        return line, cells.problems, None
+    return line, [], facts
 
 
 def _count(

@@ -22,7 +22,7 @@ MAX_APPROVALS = 5_000
 class ApprovalIn(Input):
     """One payout to approve, with the version its approver saw."""
 
-    payout_id: UUID = Field(description="The payout.")
+    payout_id: UUID = Field(description="The payout to approve, as in GET /v1/payouts.")
     version: Count | None = Field(
         default=None,
         ge=1,
@@ -45,7 +45,7 @@ class ApprovalResult(BaseModel):
     """One approval's outcome, at its index in the request."""
 
     index: int = Field(description="Position in `approvals` (from 0).")
-    payout_id: UUID = Field(description="The payout.")
+    payout_id: UUID = Field(description="The payout this result is about (as sent).")
     accepted: bool = Field(description="Approved (first or final approval).")
     status: PayoutStatus | None = Field(
         default=None, description="Its status after the approval (approved, first_approved)."
@@ -56,7 +56,7 @@ class ApprovalResult(BaseModel):
 class ApprovalsReport(BaseModel):
     """Per-payout report of a bulk approval."""
 
-    accepted: int = Field(description="Payouts approved.")
+    accepted: int = Field(description="How many payouts this request approved.")
     refused: int = Field(description="Payouts refused; each result says why.")
     items: list[ApprovalResult] = Field(description="One per approval, in order.")
 
@@ -64,7 +64,7 @@ class ApprovalsReport(BaseModel):
 @router.post(
     "/v1/payouts/approvals",
     response_model=ApprovalsReport,
-    responses=problems(),
+    responses=problems(404, 409),
     dependencies=CREATE_DEPS,
 )
 def approve_payouts(body: ApprovalsIn, request: Request, who: Finance) -> JSONResponse:

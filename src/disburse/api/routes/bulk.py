@@ -132,17 +132,29 @@ def _schema_problem(error: ValidationError) -> ItemProblem:
     )
 
 
-def _run(index: int, work: Callable[[], ItemResult]) -> ItemResult:
-    try:
-        return work()
-    except DomainError as error:
-        problem = ItemProblem(
-            status=status_of(error), rule_id=error.rule_id, field=error.field, detail=error.message
-        )
-    except ApiError as error:
-        problem = ItemProblem(
-            status=error.status_code, rule_id=error.rule_id, field=error.field, detail=error.detail
-        )
+class _ItemRefusedError(DomainError):
+    """An item the API itself refused (e.g. REGION-SCOPE): its chunk drops what it did."""
+
+    def __init__(self, error: ApiError) -> None:
+        super().__init__(error.rule_id, error.detail, error.field)
+        self.status = error.status_code
+
+
+def _decide(item: Callable[[int, dict[str, Any]], ItemResult]) -> Callable[..., ItemResult]:
+    def decide(entry: tuple[int, dict[str, Any]], _changes: object) -> ItemResult:
+        try:
+            return item(*entry)
+        except ApiError as error:
+            raise _ItemRefusedError(error) from None
+
+    return decide
+
+
+def _refused(index: int, error: DomainError) -> ItemResult:
+    status = error.status if isinstance(error, _ItemRefusedError) else status_of(error)
+    problem = ItemProblem(
+        status=status, rule_id=error.rule_id, field=error.field, detail=error.message
+    )
     return ItemResult(index=index, accepted=False, problem=problem)
 
 
@@ -152,8 +164,17 @@ def _bulk(
     body: BulkIn,
     item: Callable[[int, dict[str, Any]], ItemResult],
 ) -> JSONResponse:
+    store = state(request).ledger.store
+
     def report() -> BulkReport:
-        results = [_run(index, partial(item, index, raw)) for index, raw in enumerate(body.items)]
+        """Items decided one by one, committed a chunk per transaction."""
+        results: list[ItemResult] = []
+        entries = enumerate(body.items)
+        for (index, _raw), result, error in store.transact_each(entries, _decide(item)):
+            if error is not None:
+                results.append(_refused(index, error))
+            elif result is not None:  # every item answers with its result
+                results.append(result)
         accepted = sum(r.accepted for r in results)
         return BulkReport(accepted=accepted, refused=len(results) - accepted, items=results)
 

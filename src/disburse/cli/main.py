@@ -12,6 +12,7 @@ from disburse.cli.audit import audit_app
 from disburse.cli.common import load_settings, opened
 from disburse.cli.demo import demo
 from disburse.cli.imports import import_app
+from disburse.cli.payouts import payouts_app
 from disburse.cli.project import project_app
 from disburse.cli.report import report_app
 from disburse.cli.run import run_app
@@ -33,6 +34,7 @@ app.add_typer(audit_app, name="audit")
 app.add_typer(report_app, name="report")
 app.add_typer(run_app, name="run")
 app.add_typer(import_app, name="import")
+app.add_typer(payouts_app, name="payouts")
 app.command()(serve)
 app.command()(demo)
 console = Console()

@@ -30,9 +30,7 @@ def _stipends(ledger: Ledger, region: str, count: int, budget_fen: int) -> list[
     return payouts
 
 
-def test_the_queue_of_a_county_is_approved_in_bulk_up_to_its_fund(
-    ledger: Ledger, cli: Cli
-) -> None:
+def test_the_queue_of_a_county_is_approved_in_bulk_up_to_its_fund(ledger: Ledger, cli: Cli) -> None:
     ours = _stipends(ledger, f.COUNTY, 4, budget_fen=450_000)  # the fund pays three
     theirs = _stipends(ledger, OTHER_COUNTY, 1, budget_fen=1_000_000)
 

@@ -43,7 +43,9 @@ sixth month's slowest phase (by its month-5 time) with cProfile, apart from the 
 The machine is noisy: only the ratios to baselines of the same run mean much.
 
 Run: ``.venv/bin/python benchmarks/throughput.py --store sqlite|postgresql [--posts N]
-[--quick] [--json] [--profile]``. By hand, not in CI.
+[--quick] [--json] [--profile] [--only cycle|api]``. By hand, not in CI. ``--quick`` (1,000
+posts, smaller loads) takes about 1.5 min on SQLite and 2.5 min on PostgreSQL on the 2-core
+machine of docs/benchmarks.md.
 """
 
 from __future__ import annotations

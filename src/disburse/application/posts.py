@@ -246,7 +246,7 @@ class Posts:
             post = self.get(post_id)
             if post.holder_id is None:
                 raise RuleViolationError("POST-VACANT", "the post has no holder", field="post_id")
-            person = self._store.load(Person, post.holder_id, "person")
+            person = self._store.load(Person, post.holder_id, "person", copy=False)  # read only
             person.require_identity()
             policy = self._policy.in_force(post.region_code, month.first_day)
             stipend = attend(post, person, policy)
@@ -285,11 +285,14 @@ class Posts:
         return self._store.transact(decide)
 
     def _fund_for_year(self, fund_id: UUID, year: int) -> Fund:
-        """The budget a stipend of ``year`` is paid from: same source and region, that year."""
-        fund = self._store.load(Fund, fund_id, "fund")
+        """The budget a stipend of ``year`` is paid from: same source and region, that year.
+
+        Only read (its id names the payout's fund): not copied.
+        """
+        fund = self._store.load(Fund, fund_id, "fund", copy=False)
         if fund.year == year:
             return fund
-        found = self._store.find(Fund, fund_id_for(fund.source, fund.region_code, year))
+        found = self._store.read(Fund, fund_id_for(fund.source, fund.region_code, year))
         if found is None:
             raise RuleViolationError(
                 "POST-FUND",

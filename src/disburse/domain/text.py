@@ -81,6 +81,8 @@ def clean_text(value: str, *, kind: TextKind, field: str | None = None) -> str:
 
 def why_unstorable(value: str) -> str | None:
     """Why ``value`` may not be stored in any field (the store's last check), or None."""
+    if value.isprintable():  # no character of category C (nor a separator but space)
+        return None
     for position, char in enumerate(value):
         if unicodedata.category(char) in _REFUSED and char not in "\t\n":
             return f"U+{ord(char):04X} at position {position}"

@@ -43,6 +43,9 @@ def test_metrics_count_requests_by_route_and_status_with_their_latency(api: Api)
     assert samples["disburse_http_request_duration_seconds_count", post] == 3
     assert samples["disburse_http_request_duration_seconds_bucket", (("le", "+Inf"), *post)] == 3
     assert samples["disburse_events_written_total", ()] > 0
+    # each registration went through group commit (alone: one request per group)
+    groups = samples["disburse_group_commits_total", ()]
+    assert samples["disburse_group_commit_requests_total", ()] >= groups >= 2
     assert samples["disburse_log_head_position", ()] > 0
     assert ("disburse_projection_lag_events", (("view", "queue"),)) in samples
     assert ("disburse_view_stalled", (("view", "queue"),)) in samples

@@ -69,7 +69,17 @@ class Metrics:
             "Events the API processes wrote to the store.",
             registry=registry,
         )
-        self._events_seen = 0
+        self._groups = Counter(
+            "disburse_group_commits",
+            "Transactions that committed the commands of concurrent requests together.",
+            registry=registry,
+        )
+        self._grouped = Counter(
+            "disburse_group_commit_requests",
+            "Requests committed in those groups (divided by the groups: the mean group size).",
+            registry=registry,
+        )
+        self._seen: dict[str, int] = {}
         self._lock = threading.Lock()
 
     def observe(self, method: str, route: str, status: int, seconds: float) -> None:
@@ -79,24 +89,36 @@ class Metrics:
 
     def count_events(self, written: int) -> None:
         """Bring the events counter up to ``written``, this process's running total."""
+        self._bring_up(self._events, "events", written)
+
+    def count_groups(self, groups: int, requests: int) -> None:
+        """Bring the group commit counters up to this process's running totals."""
+        self._bring_up(self._groups, "groups", groups)
+        self._bring_up(self._grouped, "grouped", requests)
+
+    def _bring_up(self, counter: Counter, name: str, total: int) -> None:
         with self._lock:
-            new, self._events_seen = written - self._events_seen, max(written, self._events_seen)
+            seen = self._seen.get(name, 0)
+            new, self._seen[name] = total - seen, max(total, seen)
         if new > 0:
-            self._events.inc(new)
+            counter.inc(new)
 
     def render(
         self,
         *,
         events_written: int,
+        groups: tuple[int, int] = (0, 0),
         head: int,
         lags: dict[str, int],
         stalled: dict[str, int] | None = None,
     ) -> bytes:
         """The exposition text: the counters (summed across processes) and the store's gauges.
 
+        ``groups``: group commits and the requests in them, this process's totals.
         ``stalled``: each view's stall (1 when it is stopped on an event it cannot apply).
         """
         self.count_events(events_written)
+        self.count_groups(*groups)
         scrape = CollectorRegistry(auto_describe=False)
         scrape.register(
             MultiProcessCollector(None)  # type: ignore[no-untyped-call]

@@ -124,6 +124,7 @@ def metrics(request: Request) -> Response:
         statuses = []
     text = shared.metrics.render(
         events_written=LedgerStore.events_written,
+        groups=(shared.ledger.store.groups.groups, shared.ledger.store.groups.requests),
         head=statuses[0].head if statuses else 0,
         lags={s.name: s.lag for s in statuses},
         stalled={s.name: int(s.stall is not None) for s in statuses},

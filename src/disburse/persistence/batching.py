@@ -61,6 +61,7 @@ class Unit:
     def __init__(self) -> None:
         self.working: dict[UUID, Aggregate] = {}  # as the unit's items left them
         self.events: list[DomainEventProtocol[UUID]] = []  # in the order they are saved
+        self.reads: dict[UUID, Aggregate] = {}  # read (not changed) by the unit's items
         self._item: _Item | None = None
 
     def lookup(self, aggregate_id: UUID, *, copy_it: bool) -> Aggregate | None:
@@ -76,16 +77,27 @@ class Unit:
         if found is not None:
             return found
         held = self.working.get(aggregate_id)
+        if held is None and not copy_it:
+            return self.reads.get(aggregate_id)  # read once per unit, not once per item
         if held is None or not copy_it:
             return held
         mine = copy.deepcopy(held)
         item.copies[aggregate_id] = mine
         return mine
 
-    def loaded(self, aggregate: Aggregate) -> None:
-        """The store loaded a private copy for the current item: the item keeps using it."""
-        if self._item is not None:
+    def loaded(self, aggregate: Aggregate, *, copied: bool) -> None:
+        """The store loaded an aggregate for the current item.
+
+        A private copy stays the item's; an aggregate only read is read again by the
+        unit's later items without asking the store (the unit is saved as one
+        transaction, so its reads are of one moment anyway).
+        """
+        if self._item is None:
+            return
+        if copied:
             self._item.copies[aggregate.id] = aggregate
+        else:
+            self.reads[aggregate.id] = aggregate
 
     @property
     def changes(self) -> Changes | None:

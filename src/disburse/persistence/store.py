@@ -239,8 +239,8 @@ class LedgerStore(Application[UUID]):
                 aggregate = self.repository.get(aggregate_id, deepcopy_from_cache=copy)
             except AggregateNotFoundError:
                 return None
-            if unit is not None and copy:
-                unit.loaded(aggregate)
+            if unit is not None:
+                unit.loaded(aggregate, copied=copy)
         if not isinstance(aggregate, cls):
             return None
         expected = (_expected.get() or {}).get(aggregate_id)

@@ -390,14 +390,15 @@ def test_each_create_operation_links_to_every_operation_on_what_it_created(api: 
 
 
 STATEFUL = hypothesis.settings(
-    FUZZING, max_examples=40, stateful_step_count=6, phases=[hypothesis.Phase.generate]
+    FUZZING, max_examples=80, stateful_step_count=6, phases=[hypothesis.Phase.generate]
 )
 
 
 def test_stateful_sequences_follow_the_links_and_get_documented_answers(api: Api) -> None:
     """Schemathesis' stateful phase: create, then act on what was created, through links."""
     # Schemathesis also draws from the global ``random``: seeded, the run does not depend
-    # on what the tests before it drew.
+    # on what the tests before it drew. (The order routes were imported in still shapes
+    # the walk, hence enough examples to get through creations whatever the order.)
     random.seed(20261203)
     probe = Probe(api)
     # valid requests only, with our keys: the point is to get through creation to what follows

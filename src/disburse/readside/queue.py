@@ -123,6 +123,7 @@ class PayoutQueueView(View):
         ),
         "CREATE INDEX IF NOT EXISTS queue_payouts_fund ON queue_payouts (fund_id)",
         "CREATE INDEX IF NOT EXISTS queue_payouts_region ON queue_payouts (region_code)",
+        "CREATE INDEX IF NOT EXISTS queue_payouts_programme ON queue_payouts (programme)",
         (
             "CREATE INDEX IF NOT EXISTS queue_batches_fund"
             " ON queue_batches (fund_id, released_position)"

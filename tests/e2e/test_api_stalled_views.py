@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import TYPE_CHECKING
 
 from disburse.domain.meta import Role
 from tests import factories as f
+from tests.e2e.test_cli_audit import SHANGHAI
 from tests.planting import poison, unreadable_registration
 
 if TYPE_CHECKING:
@@ -73,7 +74,7 @@ def test_reads_that_rebuild_an_entity_from_its_events_send_a_lone_surrogate_as_u
     person, fund = poison(api.ledger)
     api.catch_up()
 
-    today = datetime.now(UTC).date()
+    today = datetime.now(SHANGHAI).date()  # the ledger's day (Asia/Shanghai), not UTC's
     read = api.get(f"/v1/people/{person}", Role.CLERK)
     then = api.get(f"/v1/audit/as-of?date={today}&entity_id={person}", Role.INSPECTOR)
     pack = api.get(f"/v1/audit/export?region={f.COUNTY}&from=2024-01-01&to={today}", Role.INSPECTOR)

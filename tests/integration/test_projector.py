@@ -54,6 +54,40 @@ def test_a_rebuilt_view_equals_the_live_one_row_for_row(ledger: Ledger, views: V
     assert views.check(ledger.store) == []
 
 
+def test_queries_answer_from_the_old_view_throughout_a_rebuild_and_then_from_the_new(
+    ledger: Ledger, views: Views
+) -> None:
+    """The rebuild fills fresh tables beside the live ones and swaps them in at once."""
+    busy_county(ledger, views)
+    live = f.dump_views(views)
+    with views.db.transaction() as tx:  # a wrong row the rebuild will put right
+        tx.execute("UPDATE queue_payouts SET amount_fen = amount_fen + 1")
+    wrong = f.dump_views(views)
+    assert wrong != live
+    seen_during: list[dict[str, list[tuple[object, ...]]]] = []
+    recorded_during: list[object] = []
+
+    def meanwhile(done: int, total: int) -> None:
+        seen_during.append(f.dump_views(views))  # the old views answer, whole
+        if not recorded_during:  # and the live projector keeps up with new events
+            recorded_during.append(f.register(ledger))
+            views.catch_up()
+
+    views.projector.batch_size = 10
+    views.projector.rebuild(progress=meanwhile)
+
+    assert len(seen_during) > 3, "the rebuild ran in several batches"
+    assert all(
+        seen["queue_payouts"] == wrong["queue_payouts"] for seen in seen_during
+    ), "queries saw the old queue until the swap"
+    after = f.dump_views(views)
+    assert after["queue_payouts"] == live["queue_payouts"]
+    views.catch_up()
+    assert views.projector.positions()["queue"] == ledger.store.recorder.max_notification_id()
+    assert f.dump_views(views) == after  # the event recorded during the rebuild is in it
+    assert views.check(ledger.store) == []
+
+
 def test_a_view_whose_definition_changed_is_rebuilt_when_the_views_open(
     ledger: Ledger, views: Views, settings: Settings, monkeypatch: pytest.MonkeyPatch
 ) -> None:

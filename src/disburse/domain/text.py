@@ -167,7 +167,18 @@ def readable(text: str) -> str:
     reader that must write such text somewhere that cannot hold it (a view on SQLite or
     PostgreSQL, a JSON response, an evidence pack) shows it the same way.
     """
+    if "\x00" not in text and (text.isascii() or _encodable(text)):
+        return text  # the common case, checked at C speed
     return _UNREADABLE.sub(REPLACEMENT, text)
+
+
+def _encodable(text: str) -> bool:
+    """Whether ``text`` has no lone surrogate (UTF-8 cannot encode one)."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def readable_data(value: Any) -> Any:  # noqa: ANN401 - any JSON-like data

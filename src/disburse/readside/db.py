@@ -7,11 +7,14 @@ never formatted into the text. For PostgreSQL they are rewritten once to ``%(nam
 
 from __future__ import annotations
 
+import dataclasses
 import re
 import sqlite3
 import threading
-from contextlib import contextmanager
+import uuid
+from contextlib import contextmanager, suppress
 from functools import lru_cache
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 from psycopg.conninfo import make_conninfo
@@ -107,6 +110,7 @@ class ViewDB:
         self._memory: sqlite3.Connection | None = None
         self._pool: ConnectionPool[psycopg.Connection[Row]] | None = None
         self._path = str(store.path) if store.kind == "sqlite" else None
+        self._store, self._settings = store, settings
         self._opened: list[sqlite3.Connection] = []
         if store.kind == "memory":
             self._memory = self._sqlite(":memory:")
@@ -183,6 +187,60 @@ class ViewDB:
                 yield _SQLiteTx(lite)
             finally:
                 lite.execute("ROLLBACK")
+
+    @contextmanager
+    def scratch(self) -> Iterator[ViewDB | None]:
+        """An empty place beside this one to build views in, removed afterwards.
+
+        A SQLite file next to the store's, or a PostgreSQL schema next to the store's.
+        None for a memory store (there is nowhere beside it).
+        """
+        tag = uuid.uuid4().hex[:10]
+        if self._pool is not None:
+            schema = f"{self._store.schema or 'public'}_rebuild_{tag}"
+            with self._pool.connection() as connection:
+                connection.execute(f'CREATE SCHEMA "{schema}"')
+            scratch = ViewDB(dataclasses.replace(self._store, schema=schema), self._settings)
+            try:
+                yield scratch
+            finally:
+                scratch.close()
+                with self._pool.connection() as connection:
+                    connection.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+            return
+        if self._path is None:
+            yield None
+            return
+        live = Path(self._path)
+        path = live.with_name(f"{live.name}.rebuild-{tag}")
+        scratch = ViewDB(dataclasses.replace(self._store, path=path), self._settings)
+        try:
+            yield scratch
+        finally:
+            scratch.close()
+            for leftover in (path, Path(f"{path}-journal"), Path(f"{path}-wal")):
+                with suppress(FileNotFoundError):
+                    leftover.unlink()
+
+    @contextmanager
+    def swapping(self, scratch: ViewDB) -> Iterator[tuple[Tx, str]]:
+        """A write transaction that can read ``scratch``'s tables as ``<name>.table``.
+
+        Everything written inside commits at once: readers see the old tables until the
+        commit and the new ones after it (SQLite readers keep their snapshot meanwhile;
+        PostgreSQL readers of a table being replaced wait for the commit).
+        """
+        if self._pool is not None:
+            with self.transaction() as tx:
+                yield tx, f'"{scratch._store.schema}"'
+            return
+        lite = self._sqlite_connection()
+        lite.execute("ATTACH DATABASE ? AS scratch", (scratch._path,))
+        try:
+            with self.transaction() as tx:
+                yield tx, "scratch"
+        finally:
+            lite.execute("DETACH DATABASE scratch")
 
     def close(self) -> None:
         """Close every connection this object opened."""

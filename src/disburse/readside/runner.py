@@ -366,8 +366,57 @@ class Projector:
         *,
         progress: Callable[[int, int], None] | None = None,
     ) -> int:
-        """Drop the named views (all by default) and rebuild them from the start of the log."""
+        """Rebuild the named views (all by default) from the start of the log.
+
+        Without downtime: the views are built afresh beside the live ones (``ViewDB.scratch``)
+        while the live ones keep answering and keep up; then, under the projector's lock,
+        the fresh ones catch up with what was recorded meanwhile and replace the live ones
+        in one transaction. Queries see the old views until that commit and the rebuilt
+        ones after it. A memory store is rebuilt in place. Returns the events applied.
+        """
         chosen = [self.view(n) for n in names] if names is not None else list(self.views.values())
+        with self.db.scratch() as scratch:
+            if scratch is None:
+                return self._rebuild_in_place(chosen, progress)
+            fresh = Projector(self.store, scratch, chosen, batch_size=self.batch_size)
+            fresh.setup()
+            with scratch.transaction() as tx:
+                for skip in self.book.skips():
+                    if skip.view in fresh.views:
+                        book.copy_skip(tx, skip)
+            done = fresh.catch_up(progress=progress)
+            with self._work:
+                done += fresh.catch_up()  # what was recorded while it was built
+                self._swap(scratch, fresh)
+        log.info("views_rebuilt", views=[v.name for v in chosen], events=done)
+        return done
+
+    def _swap(self, scratch: ViewDB, fresh: Projector) -> None:
+        """Replace the live views by the fresh ones, with their positions and stalls."""
+        positions, stalled = fresh.positions(), fresh.stalls()
+        with self.db.swapping(scratch) as (tx, source):
+            for view in fresh.views.values():
+                book.clear_stall(tx, view.name)
+                view.drop(tx)
+                view.create(tx)
+                for table in view.tables:
+                    tx.execute(f"INSERT INTO {table} SELECT * FROM {source}.{table}")
+                tx.execute(
+                    "INSERT INTO view_positions (view_name, position) VALUES (:v, :p) "
+                    "ON CONFLICT (view_name) DO UPDATE SET position = excluded.position",
+                    {"v": view.name, "p": positions[view.name]},
+                )
+                tx.execute(
+                    "INSERT INTO view_versions (view_name, version) VALUES (:v, :n) "
+                    "ON CONFLICT (view_name) DO UPDATE SET version = excluded.version",
+                    {"v": view.name, "n": view.version},
+                )
+                if view.name in stalled:
+                    book.record_stall(tx, stalled[view.name])
+
+    def _rebuild_in_place(
+        self, chosen: list[View], progress: Callable[[int, int], None] | None
+    ) -> int:
         with self._work, self.db.transaction() as tx:
             tx.execute(POSITIONS_DDL)
             for statement in book.DDL:

@@ -131,6 +131,23 @@ def clear_stall(tx: Tx, view: str) -> int:
     return tx.execute("DELETE FROM view_stalls WHERE view_name = :v", {"v": view})
 
 
+def copy_skip(tx: Tx, skip: Skip) -> None:
+    """Keep a skip given elsewhere (a view rebuilt beside the live one passes over it too)."""
+    tx.execute(
+        "INSERT INTO view_skips (view_name, position, event_type, error, reason, skipped_by,"
+        " skipped_at) VALUES (:v, :p, :t, :e, :r, :by, :at) ON CONFLICT DO NOTHING",
+        {
+            "v": skip.view,
+            "p": skip.position,
+            "t": skip.event_type,
+            "e": skip.error,
+            "r": skip.reason,
+            "by": skip.skipped_by,
+            "at": skip.skipped_at,
+        },
+    )
+
+
 def record_skip(tx: Tx, view: str, position: int, *, reason: str, by: str, at: str) -> Skip:
     """Turn the view's stall at ``position`` into a skip, or refuse if it is not stalled there."""
     row = tx.one("SELECT * FROM view_stalls WHERE view_name = :v", {"v": view})

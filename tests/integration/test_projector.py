@@ -67,7 +67,7 @@ def test_queries_answer_from_the_old_view_throughout_a_rebuild_and_then_from_the
     seen_during: list[dict[str, list[tuple[object, ...]]]] = []
     recorded_during: list[object] = []
 
-    def meanwhile(done: int, total: int) -> None:
+    def meanwhile(_done: int, _total: int) -> None:
         seen_during.append(f.dump_views(views))  # the old views answer, whole
         if not recorded_during:  # and the live projector keeps up with new events
             recorded_during.append(f.register(ledger))

@@ -77,9 +77,9 @@ def test_queries_answer_from_the_old_view_throughout_a_rebuild_and_then_from_the
     views.projector.rebuild(progress=meanwhile)
 
     assert len(seen_during) > 3, "the rebuild ran in several batches"
-    assert all(
-        seen["queue_payouts"] == wrong["queue_payouts"] for seen in seen_during
-    ), "queries saw the old queue until the swap"
+    assert all(seen["queue_payouts"] == wrong["queue_payouts"] for seen in seen_during), (
+        "queries saw the old queue until the swap"
+    )
     after = f.dump_views(views)
     assert after["queue_payouts"] == live["queue_payouts"]
     views.catch_up()

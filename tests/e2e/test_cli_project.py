@@ -97,6 +97,22 @@ def test_status_rebuild_and_check_report_on_the_views(
     assert "unknown view(s): nonsense" in unknown.stderr
 
 
+def test_views_rebuilt_in_parallel_processes_equal_the_live_ones(
+    ledger: Ledger, views: Views, settings: Settings, tmp_path: Path
+) -> None:
+    f.money_story(ledger)
+    views.catch_up()
+    live = f.dump_views(views)
+
+    rebuilt = run("project", "rebuild", "--jobs", "3", cwd=tmp_path, env=_env(settings))
+
+    assert rebuilt.returncode == 0, rebuilt.stderr
+    assert "3 at a time" in rebuilt.stdout
+    assert f.dump_views(views) == live
+    head = ledger.store.recorder.max_notification_id()
+    assert set(views.projector.positions().values()) == {head}
+
+
 def _json_lines(text: str) -> list[dict[str, Any]]:
     return [json.loads(line) for line in text.splitlines() if line.startswith("{")]
 

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import getpass
 import signal
+import subprocess
+import sys
 import threading
+import time
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Annotated
 
@@ -172,10 +175,26 @@ def rebuild(
         list[str] | None, typer.Argument(help="Views to rebuild (default: all).")
     ] = None,
     batch_size: Annotated[int, typer.Option(min=1, max=10_000)] = DEFAULT_BATCH,
+    jobs: Annotated[
+        int,
+        typer.Option(
+            min=1, max=32, help="Views rebuilt at once, each in a process of its own (1: in turn)."
+        ),
+    ] = 1,
 ) -> None:
-    """Drop views and rebuild them from the whole event log."""
+    """Rebuild views from the whole event log, without stopping the service.
+
+    Each view is built afresh beside the live one, which keeps answering and keeping
+    up, and replaces it in one transaction when it has caught up.
+    """
     with _opened(batch_size) as (_, views):
         chosen = _check_names(views, names)
+        every = chosen or sorted(views.projector.views)
+        if jobs > 1 and len(every) > 1:
+            _rebuild_in_processes(every, batch_size, jobs)
+            if _stalled(views):
+                raise typer.Exit(1)
+            return
         columns = (
             TextColumn("rebuilding"),
             BarColumn(),
@@ -189,10 +208,31 @@ def rebuild(
                 progress.update(task, completed=done, total=total)
 
             applied = views.projector.rebuild(chosen, progress=advance)
-        label = ", ".join(chosen or sorted(views.projector.views))
-        console.print(f"rebuilt {label} from {applied} event(s)")
+        console.print(f"rebuilt {', '.join(every)} from {applied} event(s)")
         if _stalled(views):
             raise typer.Exit(1)
+
+
+def _rebuild_in_processes(names: list[str], batch_size: int, jobs: int) -> None:
+    """``disburse project rebuild VIEW`` for each view, ``jobs`` processes at a time."""
+    command = [sys.executable, "-m", "disburse", "project", "rebuild", "--batch-size"]
+    waiting = list(names)
+    running: dict[str, subprocess.Popen[bytes]] = {}
+    failed: list[str] = []
+    while waiting or running:
+        while waiting and len(running) < jobs:
+            name = waiting.pop(0)
+            running[name] = subprocess.Popen([*command, str(batch_size), name])  # noqa: S603
+        for name, process in list(running.items()):
+            if process.poll() is not None:
+                del running[name]
+                if process.returncode != 0:
+                    failed.append(name)
+        time.sleep(0.05)
+    if failed:
+        errors.print(f"[red]not rebuilt:[/red] {', '.join(sorted(failed))}")
+        raise typer.Exit(1)
+    console.print(f"rebuilt {', '.join(names)}, {jobs} at a time")
 
 
 @project_app.command("check")

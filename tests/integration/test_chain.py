@@ -29,8 +29,9 @@ from disburse.audit.digest import (
     publish_digest,
     take_digest,
 )
-from disburse.audit.verify import Report, verify
-from disburse.persistence.chain import GENESIS, Link, extend
+from disburse.audit.verify import PAGE, Report, _paged, _Walk, _walk_from
+from disburse.audit.verify import verify as verify_once
+from disburse.persistence.chain import GENESIS, Link, _canonical, extend
 from disburse.persistence.recorders import ChainedPOPORecorder
 from tests import factories as f
 
@@ -249,6 +250,41 @@ def assert_clean(recorder: ChainedRecorder, report: Report) -> None:
     assert (report.head_position, report.head_hash) == (head.position, head.hash)
 
 
+def reference(
+    recorder: ChainedRecorder,
+    *,
+    from_digest: Digest | None = None,
+    pinned_public_key: str | None = None,
+) -> Report:
+    """The plain walk: every event and link read as objects and checked one by one."""
+    walk = _Walk(recorder, from_digest, 50, pinned_public_key)
+    events = _paged(recorder.select_stored, lambda n: n.id, 50)
+    links = _paged(recorder.select_links, lambda k: k.position, 50)
+    walk.report.finding = _walk_from(walk, events, links, None)
+    walk.finish()
+    return walk.report
+
+
+def verify(
+    recorder: ChainedRecorder,
+    *,
+    from_digest: Digest | None = None,
+    pinned_public_key: str | None = None,
+) -> Report:
+    """``verify`` in pages of every size the store calls for, each the same as the plain walk.
+
+    Pages of 1 and 7 put every break and every digest at a page's edge or inside one;
+    the default page reads these small stores at once.
+    """
+    expected = reference(recorder, from_digest=from_digest, pinned_public_key=pinned_public_key)
+    for page in (1, 7, PAGE):
+        report = verify_once(
+            recorder, from_digest=from_digest, pinned_public_key=pinned_public_key, page=page
+        )
+        assert report.as_dict() == expected.as_dict(), f"page {page}"
+    return report
+
+
 # -- an untouched store -----------------------------------------------------------------------
 
 
@@ -269,7 +305,7 @@ def test_an_untouched_store_verifies_and_its_head_is_the_chains_head(
     # After a restart, the same.
     reopened = open_ledger().store.chained
     assert verify(reopened).as_dict() == report.as_dict()
-    assert verify(ledger.store.chained, page=7).as_dict() == report.as_dict()
+    assert verify_once(ledger.store.chained, page=7).as_dict() == report.as_dict()
 
 
 def test_an_empty_store_verifies() -> None:
@@ -589,12 +625,14 @@ def test_a_log_of_100k_events_verifies_and_is_chained_at_once_when_it_predates_t
     written = time.perf_counter()
     seen: list[int] = []
 
-    report = verify(store.chained, progress=seen.append)
+    report = verify_once(store.chained, progress=seen.append)
 
     verified = time.perf_counter()
     assert_clean(store.chained, report)
     assert report.checked == already + 100_000 == raw.max_position()
-    assert len(seen) == report.checked
+    # Progress is told after each page: rising, to the head.
+    assert len(seen) == -(-report.checked // PAGE)
+    assert seen == sorted(set(seen))
     assert seen[-1] == report.head_position
 
     # As a store written before the chain existed: opening the store chains all of it,
@@ -603,7 +641,7 @@ def test_a_log_of_100k_events_verifies_and_is_chained_at_once_when_it_predates_t
     reopened = open_ledger().store.chained
     backfilled = time.perf_counter()
     assert (reopened.chain_head(), len(raw.links())) == (store.chained.chain_head(), report.checked)
-    again = verify(reopened)
+    again = verify_once(reopened)
     assert_clean(reopened, again)
     assert again.head_hash == report.head_hash
     timing = f"write {written - started:.1f}s, verify {verified - written:.1f}s"
@@ -738,3 +776,29 @@ def test_an_event_whose_id_was_respelt_is_modified(ledger: Ledger, raw: Raw) -> 
             middle,
         )
         assert verify(ledger.store.chained).ok
+
+
+@pytest.mark.parametrize(
+    "spelt",
+    [
+        "6365dcbf-c696-5381-8ae2-3626e23d957f",
+        "6365dcbfc69653818ae23626e23d957f",
+        "6365DCBFC69653818AE23626E23D957F",
+        "6365DCBF-C696-5381-8AE2-3626E23D957F",
+        "{6365dcbf-c696-5381-8ae2-3626e23d957f}",
+        "urn:uuid:6365dcbf-c696-5381-8ae2-3626e23d957f",
+        "6365dcbf_c69653818ae23626e23d957",
+        "6365dcbfc69653818ae23626e23d957",
+        "not a uuid",
+        "",
+    ],
+)
+def test_an_id_is_hashed_canonical_only_in_the_stores_own_spellings(spelt: str) -> None:
+    """The chain's rule, by a match: the same as parsing and keeping the two own spellings."""
+    try:
+        parsed = UUID(spelt)
+    except ValueError:
+        expected = spelt
+    else:
+        expected = str(parsed) if spelt in {parsed.hex, str(parsed)} else spelt
+    assert _canonical(spelt) == expected

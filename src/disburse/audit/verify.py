@@ -5,25 +5,38 @@ however long the log is), recomputing every hash from the stored bytes. A digest
 earlier (kept by an inspector outside the system) and every digest in the store's own
 digest log are checked on the way: the log must still hold each one's position, with
 the same hash; a digest beyond the log's end means its tail was cut off (``truncated``).
+
+Two paths, one set of checks. Pages are read as plain tuples (one query per page and
+table, the next page read by a second thread while this one is hashed) and checked with
+:func:`~disburse.persistence.chain.clean_prefix`, which hashes the stored bytes and
+decodes nothing. From the first pair it does not pass, the events and links go through
+:class:`_Walk` one by one, which names what was done there: the findings, their
+messages and the report are the same as if every event had gone through it.
 """
 
 from __future__ import annotations
 
+from bisect import bisect_left
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from itertools import chain
+from operator import itemgetter
 from typing import TYPE_CHECKING, Literal, TypeVar
 
+from eventsourcing.persistence import Notification
+
 from disburse.audit.digest import Digest, DigestError
-from disburse.persistence.chain import GENESIS, event_digest, link_hash
+from disburse.persistence.chain import GENESIS, Link, clean_prefix, event_digest, link_hash
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Iterator, Sequence
+    from collections.abc import Callable, Iterable, Iterator, Sequence
+    from concurrent.futures import Future
 
-    from eventsourcing.persistence import Notification
-
-    from disburse.persistence.chain import Link
+    from disburse.persistence.chain import LinkRow, StoredRow
     from disburse.persistence.recorders import ChainedRecorder
 
-PAGE = 5000
+PAGE = 10_000
+_POSITION = itemgetter(0)
 T = TypeVar("T")
 
 Kind = Literal[
@@ -83,10 +96,13 @@ class Report:
 
 
 def _paged(
-    fetch: Callable[[int, int], Sequence[T]], position: Callable[[T], int], page: int
+    fetch: Callable[[int, int], Sequence[T]],
+    position: Callable[[T], int],
+    page: int,
+    *,
+    after: int = 0,
 ) -> Iterator[T]:
-    """Rows after position 0, ``page`` at a time (``fetch(after, limit)``), in order."""
-    after = 0
+    """Rows after position ``after``, ``page`` at a time (``fetch(after, limit)``), in order."""
     while True:
         rows = fetch(after, page)
         yield from rows
@@ -95,12 +111,32 @@ def _paged(
         after = position(rows[-1])
 
 
-def _events(recorder: ChainedRecorder, page: int) -> Iterator[Notification]:
-    return _paged(recorder.select_stored, lambda n: n.id, page)
+def _events(
+    recorder: ChainedRecorder, rows: Sequence[StoredRow], full: bool, page: int
+) -> Iterator[Notification]:
+    """``rows`` (the rest of a page, ``full`` if it had ``page`` rows), then the events after."""
+    more: Iterable[StoredRow] = ()
+    if full and rows:
+        more = _paged(recorder.scan_events, lambda row: row[0], page, after=rows[-1][0])
+    return (
+        Notification(
+            id=position, originator_id=oid, originator_version=version, topic=topic, state=state
+        )
+        for position, oid, version, topic, state in chain(rows, more)
+    )
 
 
-def _links(recorder: ChainedRecorder, page: int) -> Iterator[Link]:
-    return _paged(recorder.select_links, lambda k: k.position, page)
+def _links(
+    recorder: ChainedRecorder, rows: Sequence[LinkRow], full: bool, page: int
+) -> Iterator[Link]:
+    """``rows`` (the rest of a page, ``full`` if it had ``page`` rows), then the links after."""
+    more: Iterable[LinkRow] = ()
+    if full and rows:
+        more = _paged(recorder.scan_links, lambda row: row[0], page, after=rows[-1][0])
+    return (
+        Link(int(position), int(previous), digest, hash_)
+        for position, previous, digest, hash_ in chain(rows, more)
+    )
 
 
 def _digests(recorder: ChainedRecorder, page: int) -> Iterator[Digest]:
@@ -160,6 +196,37 @@ class _Walk:
         report.head_position, report.head_hash = position, link.hash
         report.checked += 1
         return self._digests_at(position)
+
+    def clean(self, links: Sequence[LinkRow], count: int) -> Finding | None:
+        """``links[:count]`` passed every check of :meth:`check`: advance over them.
+
+        The digests are checked where :meth:`check` would have checked them: at the first
+        link at or after each digest's position (and the given digest's, exactly there).
+        """
+        report = self.report
+        checked, start = report.checked, 0
+        while start < count:
+            wanted = [] if self.next_digest is None else [self.next_digest.position]
+            given = self.from_digest
+            if given is not None and given.position > report.head_position:
+                wanted.append(given.position)
+            if not wanted:
+                break
+            at = bisect_left(links, min(wanted), start, count, key=_POSITION)
+            if at == count:
+                break
+            position, _, _, hash_ = links[at]
+            report.head_position, report.head_hash = position, hash_
+            report.checked = checked + at + 1
+            finding = self._digests_at(position)
+            if finding is not None:
+                return finding
+            start = at + 1
+        if count:
+            position, _, _, hash_ = links[count - 1]
+            report.head_position, report.head_hash = position, hash_
+            report.checked = checked + count
+        return None
 
     def _differs(self, event: Notification, digest: str, link: Link) -> Finding:
         """The event is not what its link describes: which of the two was changed?"""
@@ -284,28 +351,70 @@ def verify(
     """Recompute the whole chain; the report names the first break, if any.
 
     With ``pinned_public_key``, every digest in the digest log must also be signed by it:
-    a forger who rewrote the chain and the log's hashes cannot sign them.
+    a forger who rewrote the chain and the log's hashes cannot sign them. ``progress`` is
+    told the position reached after each page.
     """
     walk = _Walk(recorder, from_digest, page, pinned_public_key)
     report = walk.report
-    events, links = _events(recorder, page), _links(recorder, page)
+    with ThreadPoolExecutor(1, thread_name_prefix="verify-read") as reader:
+
+        def read(
+            after_event: int, after_link: int
+        ) -> Future[tuple[list[StoredRow], list[LinkRow]]]:
+            return reader.submit(
+                lambda: (
+                    list(recorder.scan_events(after_event, page)),
+                    list(recorder.scan_links(after_link, page)),
+                )
+            )
+
+        pending = read(0, 0)
+        while True:
+            events, links = pending.result()
+            full_events, full_links = len(events) == page, len(links) == page
+            if full_events and full_links:  # read the next page while this one is checked
+                pending = read(events[-1][0], links[-1][0])
+            count = clean_prefix(events, links, report.head_position, report.head_hash)
+            report.finding = walk.clean(links, count)
+            if report.finding is not None:
+                break
+            if progress is not None and count:
+                progress(report.head_position)
+            if count == len(events) == len(links) and full_events and full_links:
+                continue
+            if count < len(events) or count < len(links) or full_events or full_links:
+                report.finding = _walk_from(
+                    walk,
+                    _events(recorder, events[count:], full_events, page),
+                    _links(recorder, links[count:], full_links, page),
+                    progress,
+                )
+            break
+        pending.cancel()
+    walk.finish()
+    return report
+
+
+def _walk_from(
+    walk: _Walk,
+    events: Iterator[Notification],
+    links: Iterator[Link],
+    progress: Callable[[int], None] | None,
+) -> Finding | None:
+    """Event by event, from where the pages stopped passing: the first finding, if any."""
     event, link = next(events, None), next(links, None)
     while event is not None or link is not None:
         if link is None or (event is not None and event.id < link.position):
             assert event is not None  # noqa: S101 - one of the two is there
-            report.finding = _unlinked(event, link)
-            break
+            return _unlinked(event, link)
         if event is None or link.position < event.id:
-            report.finding = Finding(
+            return Finding(
                 link.position, "deleted", f"the event chained at {link.position} is missing"
             )
-            break
         finding = walk.check(event, link)
         if finding is not None:
-            report.finding = finding
-            break
+            return finding
         if progress is not None:
             progress(event.id)
         event, link = next(events, None), next(links, None)
-    walk.finish()
-    return report
+    return None

@@ -15,14 +15,25 @@ chain; ``docs/audit.md`` and the README of every evidence pack repeat them.
 from __future__ import annotations
 
 import hashlib
+import re
 from dataclasses import dataclass
-from typing import Final
+from typing import TYPE_CHECKING, Any, Final
 from uuid import UUID
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
 
 #: Names this hashing scheme in digests and evidence packs.
 ALGORITHM: Final = "disburse-chain-v1"
 #: The previous hash of the first link.
 GENESIS: Final = "0" * 64
+#: An event as stored: position, originator id (text, as the store spells it), version,
+#: topic and state (the stored bytes). Nothing decoded.
+StoredRow = tuple[int, str, Any, str, bytes]
+#: A link as stored: position, previous, digest, hash.
+LinkRow = tuple[int, int, str, str]
+
+_HEX32 = re.compile("[0-9a-f]{32}").fullmatch
 
 
 @dataclass(frozen=True)
@@ -51,15 +62,15 @@ def _canonical(originator_id: UUID | str) -> str:
     """The UUID text, from a UUID or the store's own spelling of one (its hex, on SQLite).
 
     Any other spelling (an id re-cased in the table, which the library would no longer
-    find under its aggregate) is hashed as it is, so it does not match its link.
+    find under its aggregate) is hashed as it is, so it does not match its link. Only the
+    32 lowercase hex digits of a UUID are its hex, so the test is a match, not a parse.
     """
     if isinstance(originator_id, UUID):
         return str(originator_id)
-    try:
-        parsed = UUID(originator_id)
-    except ValueError:
-        return originator_id
-    return str(parsed) if originator_id in {parsed.hex, str(parsed)} else originator_id
+    if len(originator_id) == 32 and _HEX32(originator_id):  # noqa: PLR2004 - a UUID's hex
+        o = originator_id
+        return f"{o[:8]}-{o[8:12]}-{o[12:16]}-{o[16:20]}-{o[20:]}"
+    return originator_id
 
 
 def link_hash(position: int, digest: str, previous_hash: str) -> str:
@@ -81,3 +92,34 @@ def extend(
         links.append(link)
         position_before, hash_before = position, link.hash
     return links
+
+
+def clean_prefix(
+    events: Sequence[StoredRow], links: Sequence[LinkRow], position: int, hash_: str
+) -> int:
+    """How many leading (event, link) pairs continue the chain from ``position`` (``hash_``).
+
+    A pair continues it when event and link are at the same position, the link names the
+    position before as its predecessor, its digest is :func:`event_digest` of the stored
+    event and its hash is :func:`link_hash` of them: every check ``verify`` makes of one
+    event, inlined on the stored values (no object per row). It says only where the
+    first pair that fails one is; the caller works out what was done there.
+    """
+    sha256, hex32 = hashlib.sha256, _HEX32
+    count = 0
+    for (at, spelt, version, topic, state), (linked, previous, digest, chained) in zip(
+        events, links, strict=False
+    ):
+        if at != linked or previous != position:
+            break
+        oid = spelt
+        if len(spelt) == 32 and hex32(spelt):  # noqa: PLR2004 - as _canonical, inlined
+            oid = f"{spelt[:8]}-{spelt[8:12]}-{spelt[12:16]}-{spelt[16:20]}-{spelt[20:]}"
+        text = f"{oid}\n{version}\n{topic}\n{sha256(state).hexdigest()}"
+        if sha256(text.encode()).hexdigest() != digest:
+            break
+        if sha256(f"{at}\n{digest}\n{hash_}".encode()).hexdigest() != chained:
+            break
+        position, hash_ = at, chained
+        count += 1
+    return count

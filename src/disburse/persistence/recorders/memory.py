@@ -16,6 +16,8 @@ if TYPE_CHECKING:
 
     from eventsourcing.persistence import Notification, StoredEvent
 
+    from disburse.persistence.chain import LinkRow, StoredRow
+
 
 class ChainedPOPORecorder(POPOApplicationRecorder):
     """In-memory events with their chain (for tests and trials; nothing is kept)."""
@@ -47,6 +49,15 @@ class ChainedPOPORecorder(POPOApplicationRecorder):
 
     def select_stored(self, after: int, limit: int) -> Sequence[Notification]:
         return self.select_notifications(after, limit, inclusive_of_start=False)
+
+    def scan_events(self, after: int, limit: int) -> list[StoredRow]:
+        return [
+            (n.id, str(n.originator_id), n.originator_version, n.topic, n.state)
+            for n in self.select_stored(after, limit)
+        ]
+
+    def scan_links(self, after: int, limit: int) -> list[LinkRow]:
+        return [(k.position, k.previous, k.digest, k.hash) for k in self.select_links(after, limit)]
 
     def chain_head(self) -> Link | None:
         with self._database_lock:

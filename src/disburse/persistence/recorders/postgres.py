@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING, Any
 
 from eventsourcing.persistence import PersistenceError
 from eventsourcing.postgres import PostgresApplicationRecorder
+from psycopg.rows import tuple_row
 from psycopg.sql import SQL, Identifier
 
 from disburse.persistence.recorders.sql import BACKFILL_PAGE, SQLChain
@@ -14,6 +15,8 @@ if TYPE_CHECKING:
     from collections.abc import Sequence
 
     from eventsourcing.persistence import Notification, StoredEvent
+
+    from disburse.persistence.chain import StoredRow
 
 
 class _ChainNotWritten(BaseException):
@@ -37,6 +40,7 @@ class ChainedPostgresRecorder(SQLChain, PostgresApplicationRecorder):
         self.keys_table = qualified("ledger_person_keys")
         self.meta_table = qualified("ledger_chain_meta")
         self.schema_table = qualified("ledger_schema")
+        self.events_table = qualified(self.events_table_name)
         self.sql_create_statements.extend(SQL(s).format() for s in self._table_statements())
 
     def create_table(self) -> None:
@@ -49,6 +53,15 @@ class ChainedPostgresRecorder(SQLChain, PostgresApplicationRecorder):
             after, limit, inclusive_of_start=False
         )
         return found
+
+    def scan_events(self, after: int, limit: int) -> list[StoredRow]:
+        # The uuid column's text is its canonical form, as str(UUID) spells it.
+        return self._tuples(
+            "SELECT notification_id, originator_id::text, originator_version, topic, state "
+            f"FROM {self.events_table} WHERE notification_id > %s "
+            "ORDER BY notification_id LIMIT %s",
+            (after, limit),
+        )
 
     def insert_events(
         self, stored_events: Sequence[StoredEvent], **kwargs: Any
@@ -74,6 +87,11 @@ class ChainedPostgresRecorder(SQLChain, PostgresApplicationRecorder):
 
     def _read(self, sql: str, params: Sequence[object] = ()) -> list[Any]:
         with self.datastore.get_connection() as conn, conn.cursor() as curs:
+            curs.execute(sql.encode(), tuple(params))
+            return list(curs.fetchall())
+
+    def _tuples(self, sql: str, params: Sequence[object] = ()) -> list[Any]:
+        with self.datastore.get_connection() as conn, conn.cursor(row_factory=tuple_row) as curs:
             curs.execute(sql.encode(), tuple(params))
             return list(curs.fetchall())
 

@@ -10,7 +10,7 @@ if TYPE_CHECKING:
 
     from eventsourcing.persistence import Notification
 
-    from disburse.persistence.chain import Link
+    from disburse.persistence.chain import Link, LinkRow, StoredRow
 
 
 class Cursor(Protocol):
@@ -57,6 +57,19 @@ class ChainedRecorder(Protocol):
         column, an id that is not a UUID) is returned as found rather than raising,
         so that verification reports the row instead of stopping.
         """
+        ...
+
+    def scan_events(self, after: int, limit: int) -> Sequence[StoredRow]:
+        """What ``select_stored`` returns, as plain tuples, for reading the log fast.
+
+        (position, originator id as text, version, topic, state), one query per call.
+        The id is the store's own text of it (the hex on SQLite, the canonical form on
+        PostgreSQL); everything else as ``select_stored`` has it.
+        """
+        ...
+
+    def scan_links(self, after: int, limit: int) -> Sequence[LinkRow]:
+        """What ``select_links`` returns, as (position, previous, digest, hash) tuples."""
         ...
 
     def chain_head(self) -> Link | None:

@@ -16,6 +16,7 @@ if TYPE_CHECKING:
 
     from eventsourcing.persistence import Notification, StoredEvent
 
+    from disburse.persistence.chain import LinkRow
     from disburse.persistence.recorders.protocol import Cursor
 
 #: The version of the ledger's own tables (chain, digests, person keys, chain meta and
@@ -47,6 +48,10 @@ class SQLChain(ABC):
     @abstractmethod
     def _read(self, sql: str, params: Sequence[object] = ()) -> list[Any]:
         """Rows of a query, run by the backend in a transaction of its own."""
+
+    @abstractmethod
+    def _tuples(self, sql: str, params: Sequence[object] = ()) -> list[Any]:
+        """Rows of a query as plain tuples (no row objects: for reading many rows fast)."""
 
     @abstractmethod
     def _write(self, sql: str, params: Sequence[object] = ()) -> int:
@@ -169,6 +174,15 @@ class SQLChain(ABC):
             (after, limit),
         )
         return [link_of(r) for r in rows]
+
+    def scan_links(self, after: int, limit: int) -> list[LinkRow]:
+        return self._tuples(
+            self._sql(
+                f"SELECT position, previous, digest, hash FROM {self.chain_table} "
+                "WHERE position > %s ORDER BY position LIMIT %s"
+            ),
+            (after, limit),
+        )
 
     def link_at(self, position: int) -> Link | None:
         rows = self._read(

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import sqlite3
 from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
-from eventsourcing.persistence import Notification
+from eventsourcing.persistence import Notification, OperationalError
 from eventsourcing.sqlite import SQLiteApplicationRecorder
 
 from disburse.persistence.recorders.sql import BACKFILL_PAGE, SQLChain
@@ -14,6 +15,8 @@ if TYPE_CHECKING:
     from collections.abc import Sequence
 
     from eventsourcing.persistence import StoredEvent
+
+    from disburse.persistence.chain import StoredRow
 
 
 class ChainedSQLiteRecorder(SQLChain, SQLiteApplicationRecorder):
@@ -47,6 +50,12 @@ class ChainedSQLiteRecorder(SQLChain, SQLiteApplicationRecorder):
             c.execute(sql, tuple(params))
             return list(c.fetchall())
 
+    def _tuples(self, sql: str, params: Sequence[object] = ()) -> list[Any]:
+        with self.datastore.transaction(commit=False) as c:
+            c.sqlite_cursor.row_factory = None
+            c.execute(sql, tuple(params))
+            return list(c.fetchall())
+
     def _write(self, sql: str, params: Sequence[object] = ()) -> int:
         with self.datastore.transaction(commit=True) as c:
             c.execute(sql, tuple(params))
@@ -70,6 +79,22 @@ class ChainedSQLiteRecorder(SQLChain, SQLiteApplicationRecorder):
             )
             for r in rows
         ]
+
+    def scan_events(self, after: int, limit: int) -> list[StoredRow]:
+        try:
+            return self._tuples(
+                "SELECT rowid, CAST(originator_id AS TEXT), originator_version,"
+                " CAST(topic AS TEXT), CAST(state AS BLOB)"
+                f" FROM {self.events_table_name} WHERE rowid > ? ORDER BY rowid LIMIT ?",
+                (after, limit),
+            )
+        except (sqlite3.OperationalError, OperationalError):
+            # A topic that is not UTF-8 text (written around the library): read the page
+            # as select_stored does, which shows such a topic with replacement characters.
+            return [
+                (n.id, str(n.originator_id), n.originator_version, n.topic, n.state)
+                for n in self.select_stored(after, limit)
+            ]
 
     def _backfill(self) -> None:
         with self.datastore.transaction(commit=True) as c:

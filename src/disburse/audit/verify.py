@@ -12,6 +12,9 @@ table, the next page read by a second thread while this one is hashed) and check
 decodes nothing. From the first pair it does not pass, the events and links go through
 :class:`_Walk` one by one, which names what was done there: the findings, their
 messages and the report are the same as if every event had gone through it.
+
+Over 400 lines: the fast path and the one-by-one walk must agree on every check, and
+keeping them side by side is how a reader sees that they do.
 """
 
 from __future__ import annotations

@@ -10,7 +10,13 @@ batch size 1 measured in the same process on the same store: per-event transacti
 which is what a tracking commit per event costs. The read + decode rate of the
 notification log is the ceiling no projector can beat.
 
-Run: ``.venv/bin/python benchmarks/projections.py [--events N] [--backend sqlite|postgres|both]``
+``--holders N`` puts N post holders in each county (default 20): the posts of a county share
+one region, so a large N shows what the per-region fraud rules cost as a region grows.
+``--quick`` leaves out the slow batch-1 rows: all views and each view at batch 500, and
+read + decode.
+
+Run: ``.venv/bin/python benchmarks/projections.py [--events N] [--backend sqlite|postgres|both]
+[--holders N] [--quick]``
 """
 
 from __future__ import annotations
@@ -113,22 +119,22 @@ def resident_id(region: str, serial: int) -> str:
     return first17 + check_digit(first17)
 
 
-def open_county(ledger: Ledger, number: int) -> County:
-    """A county (2202xx, 2203xx, ...) with its fund, a village and ``HOLDERS`` staffed posts."""
+def open_county(ledger: Ledger, number: int, holders: int = HOLDERS) -> County:
+    """A county (2202xx, 2203xx, ...) with its fund, a village and ``holders`` staffed posts."""
     region = f"22{2 + number // 99:02d}{1 + number % 99:02d}"
     fund_id = ledger.funds.allocate(
         finance(),
         source=FundSource.EMPLOYMENT_SUBSIDY,
         region_code=region,
         year=YEAR,
-        amount_fen=HOLDERS * MONTHS * STIPEND_FEN,
+        amount_fen=holders * MONTHS * STIPEND_FEN,
     )
     village = ledger.posts.register_site(
         clerk(), region_code=region, kind=SiteKind.VILLAGE, name="东风村", population=1200
     )
     county = County(region, fund_id, village)
     account = ""
-    for serial in range(HOLDERS):
+    for serial in range(holders):
         rid = resident_id(region, serial)
         if serial % EVERY_SHARED_ACCOUNT != EVERY_SHARED_ACCOUNT - 1:
             account = f"62220202{rid[-8:-1]}0"  # otherwise shares the previous one's account
@@ -248,7 +254,7 @@ def exits(ledger: Ledger, county: County, month: Month) -> None:
             county.exited.add(post_id)
 
 
-def fill(ledger: Ledger, events: int) -> list[int]:
+def fill(ledger: Ledger, events: int, holders: int = HOLDERS) -> list[int]:
     """Run whole counties until the log holds at least ``events`` events.
 
     Returns the head of the log after each county. Each county's story is complete
@@ -258,7 +264,7 @@ def fill(ledger: Ledger, events: int) -> list[int]:
     initialise(ledger)
     boundaries: list[int] = []
     while head(ledger) < events:
-        county = open_county(ledger, len(boundaries))
+        county = open_county(ledger, len(boundaries), holders)
         for m in range(1, MONTHS + 1):
             pay_month(ledger, county, Month(YEAR, m))
             if m == EXIT_AFTER:
@@ -374,10 +380,27 @@ def time_read(ledger: Ledger, events: int, repeats: int) -> float:
     return best_of(repeats, run)
 
 
-def bench(ledger: Ledger, views: Views, *, small: int, repeats: int) -> list[Row]:
-    """Every row of the table for one store; the batch-1 rows replay ``small`` events."""
+def bench(
+    ledger: Ledger, views: Views, *, small: int, repeats: int, quick: bool = False
+) -> list[Row]:
+    """Every row of the table for one store; the batch-1 rows replay ``small`` events.
+
+    ``quick``: no batch-1 rows (the batch-500 rows then have no baseline).
+    """
     total = head(ledger)
     rows: list[Row] = []
+    if quick:
+        emit(f"  all views: batch {PER_VIEW_BATCH} on {total} events ...")
+        seconds = time_rebuild(views, VIEWS, PER_VIEW_BATCH, total, repeats)
+        rows.append(Row("all views", PER_VIEW_BATCH, total, seconds))
+        for name in VIEWS:
+            emit(f"  {name}: batch {PER_VIEW_BATCH} on {total} events ...")
+            seconds = time_rebuild(views, [name], PER_VIEW_BATCH, total, repeats)
+            rows.append(Row(name, PER_VIEW_BATCH, total, seconds))
+        emit(f"  read + decode on {total} events ...")
+        seconds = time_read(ledger, total, repeats)
+        rows.append(Row("read + decode (ceiling)", None, total, seconds))
+        return rows
     emit(f"  all views: batch 1 on {small} events ...")
     seconds = time_rebuild(views, VIEWS, 1, small, repeats)
     base = small / seconds
@@ -408,7 +431,7 @@ def run_backend(backend: str, url: str, args: argparse.Namespace) -> list[Row]:
     with open_system(settings, today=lambda: TODAY) as system:
         ledger = system.ledger
         started = time.perf_counter()
-        boundaries = fill(ledger, args.events)
+        boundaries = fill(ledger, args.events, args.holders)
         total = boundaries[-1]
         emit(
             f"{backend}: {total} events (counties: {len(boundaries)}) written in "
@@ -419,7 +442,7 @@ def run_backend(backend: str, url: str, args: argparse.Namespace) -> list[Row]:
         emit(f"  {len(mix)} event types; most common: {top}")
         # The per-event rows replay whole counties only, so their mix is the log's mix.
         small = next((b for b in boundaries if b >= args.small), total)
-        return bench(ledger, system.views, small=small, repeats=args.repeats)
+        return bench(ledger, system.views, small=small, repeats=args.repeats, quick=args.quick)
 
 
 def table(backend: str, rows: Sequence[Row]) -> None:
@@ -455,6 +478,15 @@ def parse(argv: Sequence[str] | None) -> argparse.Namespace:
         "start of the log)",
     )
     parser.add_argument("--repeats", type=int, default=3, help="runs per row; the best counts")
+    parser.add_argument(
+        "--holders",
+        type=int,
+        default=HOLDERS,
+        help="post holders per county (one region): more shows the per-region rules' cost",
+    )
+    parser.add_argument(
+        "--quick", action="store_true", help="leave out the batch-1 rows (batch 500 only)"
+    )
     parser.add_argument("--backend", choices=("sqlite", "postgres", "both"), default="both")
     parser.add_argument(
         "--pg-url",

@@ -14,7 +14,7 @@ from disburse.domain.meta import Meta, Role
 from disburse.domain.organisation import OrganisationKind
 from disburse.readside.audit import AuditView
 from disburse.readside.audit_queries import AuditEntry, AuditQueries
-from disburse.readside.base import event_type
+from disburse.readside.base import Position, event_type
 from disburse.readside.db import ViewDB
 from disburse.readside.runner import Projector
 from tests import factories as f
@@ -382,6 +382,36 @@ def test_a_rebuilt_view_equals_the_live_one_row_for_row(ledger: Ledger, audit: A
     assert len(live["audit_events"]) == len(log(ledger))
     assert len(live["audit_links"]) > len(live["audit_events"])
     assert audit.projector.positions() == {"audit": audit.projector.head()}
+
+
+def test_a_region_learnt_in_a_batch_that_rolled_back_is_learnt_again(
+    ledger: Ledger, audit: Audit
+) -> None:
+    """The view keeps the regions it reads and writes only for the transaction doing it."""
+    person = f.register(ledger, region="220281")
+    [(position, registered)] = [
+        (p, e) for p, e in log(ledger) if event_type(e) == "Person.Registered"
+    ]
+    view = audit.projector.view("audit")
+
+    def learn_then_fail() -> None:
+        with audit.db.transaction() as tx:
+            view.process(tx, registered, Position(position, registered.timestamp))
+            raise RuntimeError("the batch fails after the person's region was learnt")
+
+    with pytest.raises(RuntimeError):
+        learn_then_fail()
+
+    ledger.people.change_bank_account(
+        f.clerk(), person, bank_account="6222020200000099", reason="new card"
+    )
+    audit.projector.catch_up()
+
+    assert {r["region_code"] for r in audit.dump()["audit_regions"]} == {"220281"}
+    assert {e.event_type: e.region_code for e in audit.trail(person)} == {
+        "Person.Registered": "220281",
+        "Person.BankAccountChanged": "220281",
+    }
 
 
 def test_an_entry_carries_the_time_and_metadata_its_event_recorded(

@@ -6,17 +6,27 @@ import json
 import uuid
 from dataclasses import dataclass, field
 from datetime import date
+from enum import Enum
 from typing import Any
+
+from hypothesis import given
+from hypothesis import strategies as st
 
 from disburse.domain.catalogue import PolicyCatalogue
 from disburse.domain.meta import Role
 from disburse.domain.organisation import Organisation, OrganisationKind
 from disburse.domain.site import Site, SiteKind
 from disburse.policy.default import national
+from disburse.readside.base import jsonable
 from disburse.readside.redact import (
+    DROPPED,
+    ENVELOPE,
+    PERSON_NAME_FIELDS,
+    _redacted,
     mask_account,
     mask_birth_date,
     mask_name,
+    public_fields,
     public_payload,
 )
 from tests import factories as f
@@ -169,3 +179,52 @@ def test_masks_keep_only_what_identifies_nobody() -> None:
     assert mask_name("张三") == "张**"
     assert mask_name("") == ""
     assert mask_birth_date("1980-05-17") == "1980-**-**"
+
+
+class Colour(Enum):
+    RED = "red"
+    CODE = 7
+
+
+FIELD_NAMES = st.sampled_from(
+    ["name", "bank_account", "account", "birth_date", "resident_id", "key", "months", "x_id"]
+)
+PLAIN = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(),
+    st.floats(allow_nan=False),
+    st.text(max_size=20),
+    st.uuids(),
+    st.dates(),
+    st.sampled_from(Colour),
+)
+NESTED = st.recursive(
+    PLAIN,
+    lambda inner: st.one_of(
+        st.lists(inner, max_size=3),
+        st.lists(inner, max_size=3).map(tuple),
+        st.dictionaries(st.one_of(FIELD_NAMES, st.integers(0, 3)), inner, max_size=4),
+    ),
+    max_leaves=12,
+)
+
+
+@given(
+    st.sampled_from(["Person", "Payout"]),
+    st.dictionaries(st.one_of(FIELD_NAMES, st.sampled_from(sorted(ENVELOPE))), NESTED, max_size=6),
+)
+def test_public_fields_converts_and_masks_in_one_pass_as_the_two_steps_did(
+    kind: str, fields: dict[str, object]
+) -> None:
+    """The one pass gives exactly what ``jsonable`` then ``_redacted`` gave, field by field."""
+    names = PERSON_NAME_FIELDS.get(kind, frozenset())
+    two_steps = {
+        name: mask_name(value)
+        if name in names and isinstance(value, str)
+        else _redacted(name, jsonable(value))
+        for name, value in fields.items()
+        if name not in ENVELOPE and name not in DROPPED
+    }
+
+    assert repr(public_fields(kind, fields)) == repr(two_steps)  # types and order too

@@ -12,13 +12,23 @@ batches it went out in. Read it with :class:`disburse.readside.audit_queries.Aud
 from __future__ import annotations
 
 import json
+import re
+from functools import lru_cache
 from typing import TYPE_CHECKING, Any, ClassVar
 from uuid import UUID
 
 from eventsourcing.domain import CanInitAggregate, DomainEvent
 
 from disburse.domain.person import ERASED, IDENTITY_FIELDS
-from disburse.readside.base import AGGREGATES, Position, View, dumps, event_type, handles
+from disburse.readside.base import (
+    AGGREGATES,
+    Position,
+    View,
+    dumps,
+    event_type,
+    handles,
+    jsonable,
+)
 from disburse.readside.redact import public_payload
 
 if TYPE_CHECKING:
@@ -29,6 +39,13 @@ if TYPE_CHECKING:
 ORIGINATOR = "originator"
 #: Events whose payload field maps payout ids (as keys) to amounts.
 _PAYOUT_KEYED = {"PaymentBatch.Released": "lines"}
+#: What :func:`disburse.readside.base.dumps` writes, for values already JSON-ready (a
+#: public payload): the same text without converting them again or a new encoder per call.
+_ENCODER = json.JSONEncoder(
+    sort_keys=True, ensure_ascii=False, separators=(",", ":"), default=jsonable
+)
+#: A UUID as ``str(UUID(...))`` writes it, which it therefore already is.
+_CANONICAL_UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 
 
 class AuditView(View):
@@ -56,6 +73,8 @@ class AuditView(View):
         " entity_id TEXT NOT NULL, position BIGINT NOT NULL, via TEXT NOT NULL,"
         " PRIMARY KEY (entity_id, position))",
     )
+    #: ``audit_regions`` as this transaction has read and written it: see :meth:`_known`.
+    _regions: tuple[Tx, dict[str, str | None]] | None = None
 
     @classmethod
     def handled(cls) -> frozenset[str]:
@@ -84,16 +103,22 @@ class AuditView(View):
                     {"payload": dumps(payload), "p": row["position"]},
                 )
 
-    @staticmethod
-    def _record(tx: Tx, event: Any, where: Position) -> None:
+    def drop(self, tx: Tx) -> None:
+        """Drop the tables, and forget the regions learnt in this transaction with them."""
+        self._regions = None
+        super().drop(tx)
+
+    def _record(self, tx: Tx, event: Any, where: Position) -> None:
         name = event_type(event)
+        entity = str(event.originator_id)
         payload = public_payload(event)
         meta = getattr(event, "meta", None)  # every domain event has it; be safe regardless
-        related = links(name, event.originator_id, payload)
+        related = links(name, entity, payload)
         # A review sample names its region itself; a nationwide one ("") belongs to none,
         # not to the region of the first payout it picked.
         nationwide = name.startswith("AuditSample.") and not payload.get("region_code")
-        region = "" if nationwide else _region(tx, str(event.originator_id), payload, related)
+        region = "" if nationwide else self._region(tx, entity, payload, related)
+        rule_ids = [] if meta is None else list(meta.rule_ids)
         tx.execute(
             "INSERT INTO audit_events (position, entity_id, entity_type, version, event_type,"
             " recorded_at, actor_id, role, client_id, request_id, reason, rule_ids,"
@@ -102,7 +127,7 @@ class AuditView(View):
             " :policy_version, :payload, :region)",
             {
                 "position": where.position,
-                "entity": str(event.originator_id),
+                "entity": entity,
                 "entity_type": name.partition(".")[0],
                 "version": event.originator_version,
                 "event_type": name,
@@ -112,17 +137,68 @@ class AuditView(View):
                 "client": "" if meta is None else meta.client_id,
                 "request": "" if meta is None else meta.request_id,
                 "reason": None if meta is None else meta.reason,
-                "rule_ids": dumps([] if meta is None else list(meta.rule_ids)),
+                "rule_ids": _encode(rule_ids) if rule_ids else "[]",
                 "policy_version": None if meta is None else meta.policy_version,
-                "payload": dumps(payload),
+                "payload": _encode(payload),
                 "region": region,
             },
         )
-        for entity_id, via in related.items():
+        params: dict[str, object] = {"p": where.position}
+        for number, (entity_id, via) in enumerate(related.items()):
+            params[f"e{number}"], params[f"v{number}"] = entity_id, via
+        tx.execute(_insert_links(len(related)), params)
+
+    def _region(
+        self, tx: Tx, entity_id: str, payload: Mapping[str, object], related: dict[str, str]
+    ) -> str:
+        """The region of the event's entity, learnt once and kept (``""`` if it has none).
+
+        An entity's region is the ``region_code`` or ``home_region`` of its first event that
+        states one, else the region of the first entity it names that has one (a grant is
+        its person's, a batch its fund's, a reservation its holder's).
+        """
+        known = self._known(tx)
+        region = self._region_of(tx, known, entity_id)
+        if region is not None:
+            return region
+        stated = payload.get("region_code") or payload.get("home_region")
+        region = stated if isinstance(stated, str) else ""
+        if not region:
+            for other in related:
+                if other == entity_id:
+                    continue
+                region = self._region_of(tx, known, other) or ""
+                if region:
+                    break
+        if region:
             tx.execute(
-                "INSERT INTO audit_links (entity_id, position, via) VALUES (:e, :p, :via)",
-                {"e": entity_id, "p": where.position, "via": via},
+                "INSERT INTO audit_regions (entity_id, region_code) VALUES (:e, :r)",
+                {"e": entity_id, "r": region},
             )
+            known[entity_id] = region
+        return region
+
+    def _known(self, tx: Tx) -> dict[str, str | None]:
+        """``audit_regions`` as read and written in this transaction (a new one starts empty).
+
+        Only this transaction's own reads and writes are kept, and only while it lasts, so
+        a rolled-back batch or another worker's rows cannot leave it stale.
+        """
+        cached = self._regions
+        if cached is None or cached[0] is not tx:
+            cached = (tx, {})
+            self._regions = cached
+        return cached[1]
+
+    @staticmethod
+    def _region_of(tx: Tx, known: dict[str, str | None], entity_id: str) -> str | None:
+        """The region kept for an entity, or None if it has none yet."""
+        if entity_id in known:
+            return known[entity_id]
+        row = tx.one("SELECT region_code FROM audit_regions WHERE entity_id = :e", {"e": entity_id})
+        region = None if row is None else str(row["region_code"])
+        known[entity_id] = region
+        return region
 
 
 def links(name: str, originator_id: object, payload: Mapping[str, object]) -> dict[str, str]:
@@ -148,38 +224,24 @@ def links(name: str, originator_id: object, payload: Mapping[str, object]) -> di
     return found
 
 
-def _region(tx: Tx, entity_id: str, payload: Mapping[str, object], related: dict[str, str]) -> str:
-    """The region of the event's entity, learnt once and kept (``""`` if it has none).
+def _encode(value: object) -> str:
+    """``dumps(value)`` for a value already JSON-ready."""
+    return _ENCODER.encode(value)
 
-    An entity's region is the ``region_code`` or ``home_region`` of its first event that
-    states one, else the region of the first entity it names that has one (a grant is
-    its person's, a batch its fund's, a reservation its holder's).
-    """
-    known = tx.one("SELECT region_code FROM audit_regions WHERE entity_id = :e", {"e": entity_id})
-    if known is not None:
-        return str(known["region_code"])
-    stated = payload.get("region_code") or payload.get("home_region")
-    region = stated if isinstance(stated, str) else ""
-    if not region:
-        for other in related:
-            if other == entity_id:
-                continue
-            row = tx.one("SELECT region_code FROM audit_regions WHERE entity_id = :e", {"e": other})
-            if row is not None and row["region_code"]:
-                region = str(row["region_code"])
-                break
-    if region:
-        tx.execute(
-            "INSERT INTO audit_regions (entity_id, region_code) VALUES (:e, :r)",
-            {"e": entity_id, "r": region},
-        )
-    return region
+
+@lru_cache(maxsize=64)
+def _insert_links(count: int) -> str:
+    """One statement inserting an event's ``count`` links (``:p``, ``:e0``, ``:v0``, ...)."""
+    rows = ", ".join(f"(:e{n}, :p, :v{n})" for n in range(count))
+    return f"INSERT INTO audit_links (entity_id, position, via) VALUES {rows}"
 
 
 def _uuid(value: object) -> str | None:
     """The canonical text of a UUID given as text, or None if ``value`` is not one."""
     if not isinstance(value, str):
         return None
+    if _CANONICAL_UUID.fullmatch(value):
+        return value
     try:
         return str(UUID(value))
     except ValueError:

@@ -36,6 +36,9 @@ BIRTH_DATE_FIELDS: Final = frozenset({"birth_date"})
 PERSON_NAME_FIELDS: Final = {"Person": frozenset({"name"})}
 
 _ACCOUNT_TAIL = 4
+#: Exact types that are already JSON values (subclasses, such as enums, are converted).
+_PLAIN: Final = frozenset({int, bool, float})
+_SEQUENCES: Final = frozenset({list, tuple})
 
 
 def mask_account(account: str) -> str:
@@ -72,8 +75,34 @@ def public_fields(kind: str, fields: Mapping[str, object]) -> dict[str, object]:
         if field in names and isinstance(value, str):
             payload[field] = mask_name(value)
         else:
-            payload[field] = _redacted(field, jsonable(value))
+            payload[field] = _public(field, value)
     return payload
+
+
+def _public(field: str, value: object) -> object:
+    """``_redacted(field, jsonable(value))`` in one pass, without copying plain values.
+
+    Every event's fields pass here (the audit view shows them all), so the common exact
+    types take a short path; anything else takes the two steps it names.
+    """
+    kind = type(value)
+    if kind is str and isinstance(value, str):
+        return _public_text(field, value)
+    if value is None or kind in _PLAIN:
+        return value
+    if kind is dict and isinstance(value, dict):
+        return {key: _public(key, v) for k, v in value.items() if (key := str(k)) not in DROPPED}
+    if kind in _SEQUENCES and isinstance(value, list | tuple):
+        return [_public(field, v) for v in value]
+    return _redacted(field, jsonable(value))
+
+
+def _public_text(field: str, value: str) -> str:
+    if field in ACCOUNT_FIELDS:
+        return mask_account(value)
+    if field in BIRTH_DATE_FIELDS:
+        return mask_birth_date(value)
+    return value
 
 
 def identified_fields(fields: Mapping[str, object]) -> dict[str, object]:

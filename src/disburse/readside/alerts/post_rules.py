@@ -8,7 +8,6 @@ A payout counts while it is live: not rejected and not cancelled.
 
 from __future__ import annotations
 
-import bisect
 from datetime import date
 from typing import TYPE_CHECKING, Any
 
@@ -16,11 +15,13 @@ from disburse.domain.catalogue import select_in_force
 from disburse.domain.errors import NotFoundError
 from disburse.domain.money import yuan
 from disburse.domain.rules import PolicyDocument
+from disburse.readside.alerts import outliers
 from disburse.readside.alerts.findings import Finding
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
 
+    from disburse.readside.alerts.outliers import Group
     from disburse.readside.db import Row, Tx
 
 LIVE_PAYOUT = "status NOT IN ('rejected', 'cancelled')"
@@ -143,43 +144,33 @@ def payroll_holder(tx: Tx, person: Row) -> list[Finding]:
     ]
 
 
-def pay_outliers(tx: Tx, region_code: str, part_time: int, policy: PolicyDocument) -> list[Finding]:
+def pay_outliers(tx: Tx, group: Group, policy: PolicyDocument) -> list[Finding]:
     """FRAUD-PAY-OUTLIER: a stipend further from the median of similar posts than allowed.
 
-    Similar posts: same region code, same part-time flag. The median is of the others
-    (the lower median), and only once there are enough of them.
+    Similar posts: same region code, same part-time flag (``group``, which the new post
+    has just joined). The median is of the others (the lower median), and only once there
+    are enough of them. Every post of the group is judged, but only those with no alert
+    yet are read (:mod:`disburse.readside.alerts.outliers`): an alert raised for a post
+    never changes, so judging it again would add nothing.
     """
-    posts = tx.all(
-        "SELECT post_id, stipend_fen, created_position FROM alert_posts"
-        " WHERE region_code = :r AND part_time = :pt ORDER BY created_position",
-        {"r": region_code, "pt": part_time},
-    )
-    peers_needed = policy.alerts.outlier_min_peers
-    if len(posts) - 1 < peers_needed:
+    if group.posts - 1 < policy.alerts.outlier_min_peers:
         return []
-    values = sorted(int(p["stipend_fen"]) for p in posts)
     allowed = policy.post.uniform_deviation_pct
-    found = []
-    for post in posts:
-        own = int(post["stipend_fen"])
-        index = bisect.bisect_left(values, own)
-        k = (len(values) - 2) // 2  # lower median of the others
-        median = values[k] if k < index else values[k + 1]
-        if median and abs(own - median) * 100 > allowed * median:
-            found.append(
-                Finding(
-                    "FRAUD-PAY-OUTLIER",
-                    "post",
-                    post["post_id"],
-                    f"outlier:{post['post_id']}",
-                    region_code,
-                    None,
-                    f"stipend {yuan(own)} yuan is more than {allowed}% from the median "
-                    f"{yuan(median)} yuan of {len(posts) - 1} similar posts in {region_code}",
-                    (int(post["created_position"]),),
-                )
-            )
-    return found
+    return [
+        Finding(
+            "FRAUD-PAY-OUTLIER",
+            "post",
+            post["post_id"],
+            f"outlier:{post['post_id']}",
+            group.region_code,
+            None,
+            f"stipend {yuan(int(post['stipend_fen']))} yuan is more than {allowed}% from the "
+            f"median {yuan(median)} yuan of {group.posts - 1} similar posts in "
+            f"{group.region_code}",
+            (int(post["created_position"]),),
+        )
+        for post, median in outliers.pending_outside(tx, group, allowed)
+    ]
 
 
 def shared_account(

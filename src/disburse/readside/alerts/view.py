@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from disburse.domain.person import ERASED
-from disburse.readside.alerts import claim_rules, post_rules
+from disburse.readside.alerts import claim_rules, outliers, post_rules
 from disburse.readside.alerts.findings import ALERTS_DDL, Finding, record, resolve
 from disburse.readside.base import Position, View, dumps, event_type, handles
 
@@ -40,7 +40,8 @@ class AlertsView(View):
 
     name = "alerts"
     #: 2: alert_regions (an alert belongs to every region it concerns).
-    version = 2
+    #: 3: FRAUD-PAY-OUTLIER kept incrementally (the ``outliers`` tables).
+    version = 3
     tables = (
         "alerts",
         "alert_regions",
@@ -54,6 +55,7 @@ class AlertsView(View):
         "alert_applications",
         "alert_app_people",
         "alert_policy",
+        *outliers.OUTLIER_TABLES,
     )
     schema: ClassVar[tuple[str, ...]] = (
         *ALERTS_DDL,
@@ -69,7 +71,6 @@ class AlertsView(View):
         "CREATE TABLE IF NOT EXISTS alert_posts (post_id TEXT PRIMARY KEY,"
         " region_code TEXT NOT NULL, stipend_fen BIGINT NOT NULL, part_time INTEGER NOT NULL,"
         " created_position BIGINT NOT NULL)",
-        "CREATE INDEX IF NOT EXISTS alert_posts_region ON alert_posts (region_code, part_time)",
         "CREATE TABLE IF NOT EXISTS alert_tenures (post_id TEXT NOT NULL,"
         " person_id TEXT NOT NULL, term_start TEXT NOT NULL, exited_on TEXT,"
         " appointed_position BIGINT NOT NULL, exit_position BIGINT,"
@@ -96,6 +97,7 @@ class AlertsView(View):
         "CREATE INDEX IF NOT EXISTS alert_app_people_person ON alert_app_people (person_id)",
         "CREATE TABLE IF NOT EXISTS alert_policy (position BIGINT PRIMARY KEY,"
         " version TEXT NOT NULL, document TEXT NOT NULL)",
+        *outliers.OUTLIER_DDL,
     )
 
     def __init__(self, hash_account: Callable[[str], str]) -> None:
@@ -195,21 +197,29 @@ class AlertsView(View):
 
     @handles("Post.Created")
     def _post_created(self, tx: Tx, event: Any, where: Position) -> None:
-        part_time = int(bool(event.part_time))
+        post_id, part_time = str(event.originator_id), int(bool(event.part_time))
         tx.execute(
             "INSERT INTO alert_posts (post_id, region_code, stipend_fen, part_time,"
             " created_position) VALUES (:id, :r, :s, :pt, :p)",
             {
-                "id": str(event.originator_id),
+                "id": post_id,
                 "r": event.region_code,
                 "s": event.stipend_fen,
                 "pt": part_time,
                 "p": where.position,
             },
         )
+        group = outliers.add_post(
+            tx,
+            region_code=event.region_code,
+            part_time=part_time,
+            post_id=post_id,
+            stipend_fen=event.stipend_fen,
+            position=where.position,
+        )
         policy = self.policies.in_force(tx, event.region_code, where.recorded_at.date())
         if policy is not None:
-            record(tx, post_rules.pay_outliers(tx, event.region_code, part_time, policy), where)
+            record(tx, post_rules.pay_outliers(tx, group, policy), where)
 
     @handles("Post.Appointed")
     def _appointed(self, tx: Tx, event: Any, where: Position) -> None:

@@ -204,11 +204,19 @@ class GroupCommit:
                     group, self._waiting = self._waiting, []
                 try:
                     self._commit(group)
-                except Exception as error:  # noqa: BLE001 - handed to every caller of the group
+                except BaseException as error:  # handed to every caller of the group
+                    failure = error if isinstance(error, Exception) else _interrupted()
                     for each in group:
                         if not each.done:
-                            each.outcome = Outcome(error=error)
-                            each.done = True
+                            each.outcome, each.done = Outcome(error=failure), True
+                    if failure is not error:
+                        raise
                 self.groups += 1
                 self.requests += len(group)
+        if not request.done:  # never left without an answer, even by a failed leader
+            return Outcome(error=_interrupted())
         return request.outcome
+
+
+def _interrupted() -> Exception:
+    return RuntimeError("the transaction this command was part of was interrupted")

@@ -193,6 +193,21 @@ def staffed_post(
 
 
 JAN = Month(2024, 1)
+
+
+def requested_stipends(ledger: Ledger, place: County, count: int) -> list[UUID]:
+    """``count`` staffed posts' January stipends of 1500.00 yuan, requested by clerk-1."""
+    payouts = []
+    for _ in range(count):
+        post_id, _person = staffed_post(ledger, place)
+        payout = ledger.posts.record_attendance(
+            clerk(), post_id, month=JAN, days_worked=22, days_required=22
+        )
+        assert payout is not None
+        payouts.append(payout)
+    return payouts
+
+
 REGIONAL_VERSION = "CN-22-2202-2024.1"
 
 

@@ -14,13 +14,7 @@ if TYPE_CHECKING:
 def test_keyset_pages_list_the_queue_once_in_order(api: Api) -> None:
     ledger = api.ledger
     place = f.county(ledger)
-    requested = []
-    for _ in range(5):
-        post_id, _person = f.staffed_post(ledger, place)
-        payout = ledger.posts.record_attendance(
-            f.clerk(), post_id, month=f.JAN, days_worked=22, days_required=22
-        )
-        requested.append(str(payout))
+    requested = [str(p) for p in f.requested_stipends(ledger, place, 5)]
     api.catch_up()
     listed = api.get("/v1/payouts?limit=100", Role.FINANCE).json()
     assert [i["payout_id"] for i in listed["items"]] == requested

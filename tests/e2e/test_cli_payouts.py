@@ -19,15 +19,7 @@ OTHER_COUNTY = "220281"
 
 def _stipends(ledger: Ledger, region: str, count: int, budget_fen: int) -> list[UUID]:
     place = f.county(ledger, region=region, budget_fen=budget_fen)
-    payouts = []
-    for _ in range(count):
-        post_id, _person = f.staffed_post(ledger, place)
-        payout = ledger.posts.record_attendance(
-            f.clerk(), post_id, month=f.JAN, days_worked=22, days_required=22
-        )
-        assert payout is not None
-        payouts.append(payout)
-    return payouts
+    return f.requested_stipends(ledger, place, count)
 
 
 def test_the_queue_of_a_county_is_approved_in_bulk_up_to_its_fund(ledger: Ledger, cli: Cli) -> None:

@@ -12,23 +12,8 @@ from tests import factories as f
 from tests.integration.test_store import _force_race
 
 if TYPE_CHECKING:
-    from uuid import UUID
-
     from disburse.application.ledger import Ledger
     from tests.conftest import LedgerFactory
-
-
-def _requested(ledger: Ledger, place: f.County, count: int) -> list[UUID]:
-    """``count`` January stipends of 1500.00 yuan, requested by clerk-1."""
-    payouts = []
-    for _ in range(count):
-        post_id, _person = f.staffed_post(ledger, place)
-        payout = ledger.posts.record_attendance(
-            f.clerk(), post_id, month=f.JAN, days_worked=22, days_required=22
-        )
-        assert payout is not None
-        payouts.append(payout)
-    return payouts
 
 
 def _rules(outcomes: list[Approved]) -> list[str | None]:
@@ -37,7 +22,7 @@ def _rules(outcomes: list[Approved]) -> list[str | None]:
 
 def test_mixed_refusals_are_reported_per_payout_and_write_nothing(ledger: Ledger) -> None:
     place = f.county(ledger)
-    good, sod, stale, other = _requested(ledger, place, 4)
+    good, sod, stale, other = f.requested_stipends(ledger, place, 4)
     ledger.payouts.reject(f.finance(), other, reason="attendance sheet unsigned")
     seen = ledger.payouts.get(stale).version - 1  # as it was before its last change
     ledger.store.chunk_size = 2  # the refusals fall in both chunks
@@ -64,7 +49,7 @@ def test_mixed_refusals_are_reported_per_payout_and_write_nothing(ledger: Ledger
 
 def test_a_fund_that_runs_out_mid_chunk_refuses_the_payouts_after_it(ledger: Ledger) -> None:
     place = f.county(ledger, budget_fen=450_000)  # three stipends of 1500.00
-    payouts = _requested(ledger, place, 5)
+    payouts = f.requested_stipends(ledger, place, 5)
     outcomes = ledger.payouts.approve_many(f.finance(), [Approval(p) for p in payouts])
     assert _rules(outcomes) == [None, None, None, "FUND-INSUFFICIENT", "FUND-INSUFFICIENT"]
     fund = ledger.funds.get(place.fund_id)
@@ -82,7 +67,7 @@ def test_bulk_approval_writes_what_one_by_one_would(ledger: Ledger) -> None:
         ("220281", lambda ps: [ledger.payouts.approve(f.finance(), p) for p in ps]),
     ):
         place = f.county(ledger, region=region, budget_fen=900_000)
-        payouts = _requested(ledger, place, 6)
+        payouts = f.requested_stipends(ledger, place, 6)
         head = ledger.store.recorder.max_notification_id() or 0
         approve(payouts)
         written = ledger.store.recorder.select_notifications(head + 1, 100)
@@ -99,7 +84,7 @@ def test_two_concurrent_bulk_approvals_approve_each_payout_once(
     setup = open_ledger()
     initialise(setup)
     place = f.county(setup, budget_fen=100_000_000)
-    payouts = _requested(setup, place, 8)
+    payouts = f.requested_stipends(setup, place, 8)
     racers = [open_ledger(), open_ledger()]
     _force_race(racers)
     outcomes: dict[str, list[Approved]] = {}

@@ -727,8 +727,22 @@ def test_a_line_the_reader_cannot_take_stops_the_import_there_and_says_so(
     assert ledger.people.get(ledger.people.id_for(done)).name == "张三"
 
 
+@pytest.mark.parametrize(
+    ("chunked", "stopped_at", "stopped_counts", "resumed_counts"),
+    [
+        # one row per transaction: line 2 is in, line 3 may or may not be
+        (False, "3", (2, 1, 0, 0), (3, 2, 1, 0)),
+        # lines 2-4 are one chunk: nothing of it is in, the report names its first line
+        (True, "2", (3, 0, 0, 0), (3, 3, 0, 0)),
+    ],
+)
 def test_an_interrupted_import_reports_where_it_stopped_and_a_rerun_completes_it(
-    ledger: Ledger, tmp_path: Path
+    ledger: Ledger,
+    tmp_path: Path,
+    chunked: bool,
+    stopped_at: str,
+    stopped_counts: tuple[int, int, int, int],
+    resumed_counts: tuple[int, int, int, int],
 ) -> None:
     rids = [f.resident_id() for _ in range(3)]
     rows = [
@@ -753,14 +767,17 @@ def test_an_interrupted_import_reports_where_it_stopped_and_a_rerun_completes_it
                 report=ReportWriter(handle, header.label),
                 seen=seen,
                 write=operator_presses_ctrl_c_at_line_3,
+                each=ledger.store.transact_each if chunked else None,
             )
     stopped_report = read_report(report)
+    first_in = ledger.store.find(Person, ledger.people.id_for(rids[0])) is not None
     resumed, resumed_report = run(ledger, PEOPLE, path)
 
-    assert (counts(stopped), stopped.exit_code) == ((2, 1, 0, 0), 3)
+    assert (counts(stopped), stopped.exit_code) == (stopped_counts, 3)
+    assert first_in is not chunked
     assert stopped_report == [
         (
-            "3",
+            stopped_at,
             "",
             "IMPORT-STOPPED",
             (
@@ -770,57 +787,7 @@ def test_an_interrupted_import_reports_where_it_stopped_and_a_rerun_completes_it
             ),
         )
     ]
-    assert (counts(resumed), resumed_report) == ((3, 2, 1, 0), [])
-    assert all(ledger.people.get(ledger.people.id_for(rid)) for rid in rids)
-
-
-def test_an_import_interrupted_mid_chunk_writes_none_of_the_chunk_and_a_rerun_completes_it(
-    ledger: Ledger, tmp_path: Path
-) -> None:
-    rids = [f.resident_id() for _ in range(3)]
-    rows = [
-        [n, rid, f"人{n}", f.COUNTY, "脱贫人口", "弱劳力", f"H-{n}", f"622202020000{n}0", ""]
-        for n, rid in enumerate(rids)
-    ]
-    path = write_csv(tmp_path / "roster.csv", [PEOPLE_HEADER, *rows])
-    report = tmp_path / "roster.report.csv"
-
-    def operator_presses_ctrl_c_at_line_3(line: int, facts: PersonRow) -> bool:
-        if line == 3:
-            raise KeyboardInterrupt
-        return PEOPLE.write(ledger, f.clerk(), facts)
-
-    with open_table(path) as table, report.open("w", encoding="utf-8-sig") as handle:
-        header = read_header(table.header, PEOPLE.columns)
-        with SeenKeys() as seen:
-            stopped = run_import(
-                PEOPLE,
-                table,
-                header=header,
-                report=ReportWriter(handle, header.label),
-                seen=seen,
-                write=operator_presses_ctrl_c_at_line_3,
-                each=ledger.store.transact_each,
-            )
-    stopped_report = read_report(report)
-    # lines 2-4 are one chunk: nothing of it is written, the report names its first line
-    assert ledger.store.find(Person, ledger.people.id_for(rids[0])) is None
-    resumed, resumed_report = run(ledger, PEOPLE, path)
-
-    assert (counts(stopped), stopped.exit_code) == ((3, 0, 0, 0), 3)
-    assert stopped_report == [
-        (
-            "2",
-            "",
-            "IMPORT-STOPPED",
-            (
-                "interrupted; the lines from this one on may or may not have been written, the "
-                "lines after them were not read; importing the same file again is safe and "
-                "writes only what is missing"
-            ),
-        )
-    ]
-    assert (counts(resumed), resumed_report) == ((3, 3, 0, 0), [])
+    assert (counts(resumed), resumed_report) == (resumed_counts, [])
     assert all(ledger.people.get(ledger.people.id_for(rid)) for rid in rids)
 
 

@@ -739,6 +739,7 @@ def test_a_line_the_reader_cannot_take_stops_the_import_there_and_says_so(
 def test_an_interrupted_import_reports_where_it_stopped_and_a_rerun_completes_it(
     ledger: Ledger,
     tmp_path: Path,
+    *,
     chunked: bool,
     stopped_at: str,
     stopped_counts: tuple[int, int, int, int],

@@ -45,6 +45,9 @@ class MemoryTx:
     def execute(self, statement: str, params: Mapping[str, object] | None = None) -> int:
         return self.connection.execute(statement, dict(params or {})).rowcount
 
+    def write(self, statement: str, params: Mapping[str, object] | None = None) -> None:
+        self.execute(statement, params)
+
     def all(self, statement: str, params: Mapping[str, object] | None = None) -> list[Any]:
         cursor = self.connection.execute(statement, dict(params or {}))
         names = [d[0] for d in cursor.description]

@@ -98,7 +98,7 @@ class AuditView(View):
             for row in rows:
                 payload = json.loads(row["payload"])
                 payload.update({f: ERASED for f in fields if f in payload})
-                tx.execute(
+                tx.write(
                     "UPDATE audit_events SET payload = :payload WHERE position = :p",
                     {"payload": dumps(payload), "p": row["position"]},
                 )
@@ -119,7 +119,7 @@ class AuditView(View):
         nationwide = name.startswith("AuditSample.") and not payload.get("region_code")
         region = "" if nationwide else self._region(tx, entity, payload, related)
         rule_ids = [] if meta is None else list(meta.rule_ids)
-        tx.execute(
+        tx.write(
             "INSERT INTO audit_events (position, entity_id, entity_type, version, event_type,"
             " recorded_at, actor_id, role, client_id, request_id, reason, rule_ids,"
             " policy_version, payload, region_code) VALUES (:position, :entity, :entity_type,"
@@ -146,7 +146,7 @@ class AuditView(View):
         params: dict[str, object] = {"p": where.position}
         for number, (entity_id, via) in enumerate(related.items()):
             params[f"e{number}"], params[f"v{number}"] = entity_id, via
-        tx.execute(_insert_links(len(related)), params)
+        tx.write(_insert_links(len(related)), params)
 
     def _region(
         self, tx: Tx, entity_id: str, payload: Mapping[str, object], related: dict[str, str]
@@ -171,7 +171,7 @@ class AuditView(View):
                 if region:
                     break
         if region:
-            tx.execute(
+            tx.write(
                 "INSERT INTO audit_regions (entity_id, region_code) VALUES (:e, :r)",
                 {"e": entity_id, "r": region},
             )

@@ -71,7 +71,7 @@ class BalancesView(View):
 
     @handles("Fund.Allocated")
     def _allocated(self, tx: Tx, event: Any, where: Position) -> None:
-        tx.execute(
+        tx.write(
             "INSERT INTO balance_funds (fund_id, source, region_code, year)"
             " VALUES (:id, :source, :region, :year)",
             {
@@ -91,7 +91,7 @@ class BalancesView(View):
 
     @handles("Payout.Requested")
     def _requested(self, tx: Tx, event: Any, where: Position) -> None:
-        tx.execute(
+        tx.write(
             "INSERT INTO balance_payouts (payout_id, fund_id, beneficiary_id, programme, kind,"
             " period) VALUES (:id, :fund, :person, :programme, :kind, :period)",
             {
@@ -130,7 +130,7 @@ class BalancesView(View):
             "at": where.at,
         }
         for seq, (account, amount_fen) in enumerate(((debit, amount), (credit, -amount))):
-            tx.execute(
+            tx.write(
                 "INSERT INTO balance_entries (position, seq, account, amount_fen, fund_id,"
                 " source, region_code, year, programme, person_id, payout_id, period,"
                 " event_type, recorded_at)"

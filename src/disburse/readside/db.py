@@ -58,6 +58,15 @@ class Tx(Protocol):
         """Run a statement; returns the number of rows it changed."""
         ...
 
+    def write(self, statement: str, params: Mapping[str, object] | None = None) -> None:
+        """Run a statement whose row count nobody needs.
+
+        In a pipelined transaction (PostgreSQL) it is sent without waiting for the
+        server; its error, if any, is raised by a later read or by the commit, and the
+        whole transaction is rolled back.
+        """
+        ...
+
     def all(self, statement: str, params: Mapping[str, object] | None = None) -> list[Row]:
         """Rows of a query, as dicts."""
         ...
@@ -74,6 +83,9 @@ class _SQLiteTx:
     def execute(self, statement: str, params: Mapping[str, object] | None = None) -> int:
         return self.connection.execute(statement, _bound(params)).rowcount
 
+    def write(self, statement: str, params: Mapping[str, object] | None = None) -> None:
+        self.connection.execute(statement, _bound(params))
+
     def all(self, statement: str, params: Mapping[str, object] | None = None) -> list[Row]:
         cursor = self.connection.execute(statement, _bound(params))
         names = [d[0] for d in cursor.description]
@@ -85,11 +97,20 @@ class _SQLiteTx:
 
 
 class _PostgresTx:
-    def __init__(self, connection: psycopg.Connection[Row]) -> None:
+    def __init__(
+        self, connection: psycopg.Connection[Row], pipeline: psycopg.Pipeline | None = None
+    ) -> None:
         self.connection = connection
+        self.pipeline = pipeline
 
     def execute(self, statement: str, params: Mapping[str, object] | None = None) -> int:
-        return self.connection.execute(to_pyformat(statement), _bound(params)).rowcount
+        cursor = self.connection.execute(to_pyformat(statement), _bound(params))
+        if self.pipeline is not None:
+            self.pipeline.sync()  # the count is known only once the server has answered
+        return cursor.rowcount
+
+    def write(self, statement: str, params: Mapping[str, object] | None = None) -> None:
+        self.connection.execute(to_pyformat(statement), _bound(params))
 
     def all(self, statement: str, params: Mapping[str, object] | None = None) -> list[Row]:
         return self.connection.execute(to_pyformat(statement), _bound(params)).fetchall()
@@ -155,11 +176,19 @@ class ViewDB:
         return connection
 
     @contextmanager
-    def transaction(self) -> Iterator[Tx]:
-        """A write transaction: everything inside commits together or not at all."""
+    def transaction(self, *, pipelined: bool = False) -> Iterator[Tx]:
+        """A write transaction: everything inside commits together or not at all.
+
+        ``pipelined`` (PostgreSQL): :meth:`Tx.write` statements are sent without waiting
+        for each answer, so a batch of view writes costs a few round trips, not one each.
+        """
         if self._pool is not None:
             with self._pool.connection() as connection, connection.transaction():
-                yield _PostgresTx(connection)
+                if not pipelined:
+                    yield _PostgresTx(connection)
+                    return
+                with connection.pipeline() as pipeline:
+                    yield _PostgresTx(connection, pipeline)
             return
         with self._lock if self._memory is not None else _nolock():
             lite = self._sqlite_connection()

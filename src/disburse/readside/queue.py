@@ -134,7 +134,7 @@ class PayoutQueueView(View):
 
     @handles("Payout.Requested")
     def _requested(self, tx: Tx, event: Any, where: Position) -> None:
-        tx.execute(
+        tx.write(
             "INSERT INTO queue_payouts (payout_id, kind, programme, source_id, period,"
             " beneficiary_id, fund_id, region_code, amount_fen, status, version, requested_at,"
             " requested_position, requested_by, updated_at, notice_ends_on, open_objections,"
@@ -170,7 +170,7 @@ class PayoutQueueView(View):
         fields = _TRANSITIONS[event_type(event)](event, row)
         values = {k: v.value if isinstance(v, PayoutStatus) else v for k, v in fields.items()}
         assignments = "".join(f", {column} = :{column}" for column in values)
-        tx.execute(
+        tx.write(
             f"UPDATE queue_payouts SET version = :version, updated_at = :at{assignments}"
             " WHERE payout_id = :id",
             values | key | {"version": event.originator_version, "at": where.at},
@@ -217,7 +217,7 @@ class PayoutQueueView(View):
     @staticmethod
     def _evidence(tx: Tx, where: Position, **values: object) -> None:
         params = dict.fromkeys(_EVIDENCE_FIELDS) | {"recorded_at": where.at} | values
-        tx.execute(
+        tx.write(
             "INSERT INTO queue_evidence (source_id, period, kind, evidence_ref,"
             " external_claim_id, documents, days_worked, days_required, recorded_at)"
             " VALUES (:source_id, :period, :kind, :evidence_ref, :external_claim_id,"
@@ -235,7 +235,7 @@ class PayoutQueueView(View):
     @handles("PaymentBatch.Released")
     def _batch_released(self, tx: Tx, event: Any, where: Position) -> None:
         batch_id = str(event.originator_id)
-        tx.execute(
+        tx.write(
             "INSERT INTO queue_batches (batch_id, fund_id, count, total_fen, released_at,"
             " released_by, released_position, version, updated_at, results, paid_count,"
             " paid_fen, failed_count, failed_fen, reversed_count, reversed_fen)"
@@ -253,7 +253,7 @@ class PayoutQueueView(View):
             },
         )
         for payout_id, amount_fen in sorted(event.lines.items()):
-            tx.execute(
+            tx.write(
                 "INSERT INTO queue_batch_lines (batch_id, payout_id, amount_fen, outcome, detail)"
                 " VALUES (:batch, :payout, :amount, NULL, NULL)",
                 {"batch": batch_id, "payout": str(payout_id), "amount": amount_fen},
@@ -262,7 +262,7 @@ class PayoutQueueView(View):
     @handles("PaymentBatch.ResultRecorded")
     def _result_recorded(self, tx: Tx, event: Any, where: Position) -> None:
         batch_id = str(event.originator_id)
-        tx.execute(
+        tx.write(
             "UPDATE queue_batch_lines SET outcome = :outcome, detail = :detail"
             " WHERE batch_id = :batch AND payout_id = :payout",
             {
@@ -287,7 +287,7 @@ class PayoutQueueView(View):
         for outcome in Outcome:
             count, fen = sums.get(outcome.value, (0, 0))
             params |= {f"{outcome.value}_count": count, f"{outcome.value}_fen": fen}
-        tx.execute(
+        tx.write(
             "UPDATE queue_batches SET version = :version, updated_at = :at, results = :results,"
             " paid_count = :paid_count, paid_fen = :paid_fen, failed_count = :failed_count,"
             " failed_fen = :failed_fen, reversed_count = :reversed_count,"

@@ -51,7 +51,7 @@ class RosterView(View):
 
     @handles("Site.Registered")
     def _site(self, tx: Tx, event: Any, _where: Position) -> None:
-        tx.execute(
+        tx.write(
             "INSERT INTO roster_sites (site_id, region_code, kind, name, population, lifted)"
             " VALUES (:s, :r, :k, :n, :p, :l)",
             {
@@ -66,42 +66,42 @@ class RosterView(View):
 
     @handles("Site.PopulationUpdated")
     def _population(self, tx: Tx, event: Any, _where: Position) -> None:
-        tx.execute(
+        tx.write(
             "UPDATE roster_sites SET population = :p WHERE site_id = :s",
             {"s": str(event.originator_id), "p": event.population},
         )
 
     @handles("Site.PostAdded")
     def _site_post(self, tx: Tx, event: Any, _where: Position) -> None:
-        tx.execute(
+        tx.write(
             "INSERT INTO roster_site_posts (post_id, site_id) VALUES (:p, :s)",
             {"p": str(event.post_id), "s": str(event.originator_id)},
         )
 
     @handles("Post.Created")
     def _created(self, tx: Tx, event: Any, _where: Position) -> None:
-        tx.execute(
+        tx.write(
             "INSERT INTO roster_posts (post_id, region_code, title) VALUES (:p, :r, :t)",
             {"p": str(event.originator_id), "r": event.region_code, "t": event.title},
         )
 
     @handles("Post.Appointed")
     def _appointed(self, tx: Tx, event: Any, _where: Position) -> None:
-        tx.execute(
+        tx.write(
             "UPDATE roster_posts SET holder_id = :h, exited_on = NULL WHERE post_id = :p",
             {"p": str(event.originator_id), "h": str(event.person_id)},
         )
 
     @handles("Post.Exited")
     def _exited(self, tx: Tx, event: Any, _where: Position) -> None:
-        tx.execute(
+        tx.write(
             "UPDATE roster_posts SET exited_on = :e WHERE post_id = :p",
             {"p": str(event.originator_id), "e": event.effective_on.isoformat()},
         )
 
     @handles("Post.AttendanceLogged")
     def _logged(self, tx: Tx, event: Any, where: Position) -> None:
-        tx.execute(
+        tx.write(
             "INSERT INTO roster_sheets (post_id, month, person_id, days_worked, days_required,"
             " logged_position) VALUES (:p, :m, :h, :w, :r, :at)",
             self._sheet(event, where),
@@ -110,7 +110,7 @@ class RosterView(View):
     @handles("Post.AttendanceRecorded")
     def _requested(self, tx: Tx, event: Any, where: Position) -> None:
         """The stipend was requested: from a logged sheet, or recorded and requested at once."""
-        tx.execute(
+        tx.write(
             "INSERT INTO roster_sheets (post_id, month, person_id, days_worked, days_required,"
             " logged_position, requested_position) VALUES (:p, :m, :h, :w, :r, :at, :at)"
             " ON CONFLICT (post_id, month) DO UPDATE SET requested_position = :at",

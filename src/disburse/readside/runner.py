@@ -300,7 +300,7 @@ class Projector:
         if not pending:
             return False
         try:
-            with self.db.transaction() as tx:
+            with self.db.transaction(pipelined=True) as tx:
                 self._advance(tx, view.name, position, pending[-1][0].id)
                 for notification, event in pending:
                     if notification.id in skipped:

@@ -90,7 +90,7 @@ def _record_one(tx: Tx, finding: Finding, where: Position) -> None:
         _raise(tx, finding, int(latest["generation"]) + 1, merged, where)
         return
     _file_under_regions(tx, str(latest["alert_id"]), finding)
-    tx.execute(
+    tx.write(
         "UPDATE alerts SET evidence = :evidence, summary = :summary,"
         " updated_position = :position WHERE alert_id = :id",
         {
@@ -113,7 +113,7 @@ def _file_under_regions(tx: Tx, alert_id: str, finding: Finding) -> None:
         if person is not None:
             regions.add(person["home_region"])
     for region in sorted(regions):
-        tx.execute(
+        tx.write(
             "INSERT INTO alert_regions (alert_id, region_code) VALUES (:id, :region)"
             " ON CONFLICT (alert_id, region_code) DO NOTHING",
             {"id": alert_id, "region": region},
@@ -123,7 +123,7 @@ def _file_under_regions(tx: Tx, alert_id: str, finding: Finding) -> None:
 def _raise(tx: Tx, finding: Finding, generation: int, evidence: list[int], where: Position) -> None:
     alert_id = str(alert_id_for(finding.rule_id, finding.key, generation))
     _file_under_regions(tx, alert_id, finding)
-    tx.execute(
+    tx.write(
         "INSERT INTO alerts (alert_id, rule_id, subject_type, subject_id, subject_key,"
         " generation, region_code, person_id, summary, evidence, raised_at, raised_position,"
         " updated_position, state) VALUES (:id, :rule, :subject_type, :subject_id, :key,"
@@ -148,7 +148,7 @@ def _raise(tx: Tx, finding: Finding, generation: int, evidence: list[int], where
 
 def resolve(tx: Tx, alert_id: str, state: str, event_meta: object, where: Position) -> None:
     """Record an inspector's decision (from an ``AlertCase.Resolved`` event)."""
-    tx.execute(
+    tx.write(
         "UPDATE alerts SET state = :state, resolved_by = :by, resolved_role = :role,"
         " resolution = :reason, resolved_at = :at, resolved_position = :position"
         " WHERE alert_id = :id",

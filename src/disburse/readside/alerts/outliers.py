@@ -65,13 +65,13 @@ def add_post(
 ) -> Group:
     """Count a new post in its group; returns the group as it now stands."""
     key = {"r": region_code, "pt": part_time}
-    tx.execute(
+    tx.write(
         "INSERT INTO alert_post_stipends (region_code, part_time, stipend_fen, posts)"
         " VALUES (:r, :pt, :s, 1) ON CONFLICT (region_code, part_time, stipend_fen)"
         " DO UPDATE SET posts = alert_post_stipends.posts + 1",
         {**key, "s": stipend_fen},
     )
-    tx.execute(
+    tx.write(
         "INSERT INTO alert_outlier_pending (region_code, part_time, stipend_fen,"
         " created_position, post_id) VALUES (:r, :pt, :s, :p, :id)",
         {**key, "s": stipend_fen, "p": position, "id": post_id},
@@ -80,7 +80,7 @@ def add_post(
         f"SELECT posts, low_fen, low_posts, below FROM alert_post_groups WHERE {_GROUP}", key
     )
     if row is None:
-        tx.execute(
+        tx.write(
             "INSERT INTO alert_post_groups (region_code, part_time, posts, low_fen, low_posts,"
             " below) VALUES (:r, :pt, 1, :s, 1, 0)",
             {**key, "s": stipend_fen},
@@ -99,7 +99,7 @@ def add_post(
     while k >= below + low_posts:  # stipends[k] is above the cursor: step up
         below += low_posts
         low, low_posts = _neighbour(tx, key, low, below=False)
-    tx.execute(
+    tx.write(
         "UPDATE alert_post_groups SET posts = :n, low_fen = :low, low_posts = :lp, below = :b"
         f" WHERE {_GROUP}",
         {**key, "n": posts, "low": low, "lp": low_posts, "b": below},
@@ -153,7 +153,7 @@ def pending_outside(tx: Tx, group: Group, pct: int) -> list[tuple[Row, int]]:
         median = high if own <= low else low
         if median and abs(own - median) * 100 > pct * median:  # what the bounds select
             found.append((row, median))
-            tx.execute(
+            tx.write(
                 "DELETE FROM alert_outlier_pending WHERE region_code = :r AND part_time = :pt"
                 " AND stipend_fen = :s AND created_position = :p",
                 {**bounds, "s": own, "p": row["created_position"]},

@@ -109,14 +109,14 @@ class AlertsView(View):
 
     @handles("PolicyCatalogue.VersionPublished")
     def _published(self, tx: Tx, event: Any, where: Position) -> None:
-        tx.execute(
+        tx.write(
             "INSERT INTO alert_policy (position, version, document) VALUES (:p, :v, :d)",
             {"p": where.position, "v": event.document["version"], "d": dumps(event.document)},
         )
 
     @handles("Person.Registered")
     def _registered(self, tx: Tx, event: Any, where: Position) -> None:
-        tx.execute(
+        tx.write(
             "INSERT INTO alert_people (person_id, home_region, household_id, account_hash,"
             " poverty_status, public_payroll, position, account_position, status_position)"
             " VALUES (:id, :region, :household, :account, :status, :payroll, :p, :p, :p)",
@@ -135,7 +135,7 @@ class AlertsView(View):
     @handles("Person.BankAccountChanged")
     def _account_changed(self, tx: Tx, event: Any, where: Position) -> None:
         person_id = str(event.originator_id)
-        tx.execute(
+        tx.write(
             "UPDATE alert_people SET account_hash = :h, account_position = :p"
             " WHERE person_id = :id",
             {"h": self._account_of(event), "p": where.position, "id": person_id},
@@ -161,7 +161,7 @@ class AlertsView(View):
     @handles("Person.DeathRecorded")
     def _died(self, tx: Tx, event: Any, where: Position) -> None:
         person_id = str(event.originator_id)
-        tx.execute(
+        tx.write(
             "UPDATE alert_people SET died_on = :d, death_position = :p WHERE person_id = :id",
             {"d": event.died_on.isoformat(), "p": where.position, "id": person_id},
         )
@@ -171,7 +171,7 @@ class AlertsView(View):
     @handles("Person.IncomeReported")
     def _income(self, tx: Tx, event: Any, where: Position) -> None:
         person_id = str(event.originator_id)
-        tx.execute(
+        tx.write(
             "INSERT INTO alert_incomes (person_id, month, amount_fen, position)"
             " VALUES (:id, :m, :a, :p) ON CONFLICT (person_id, month) DO UPDATE"
             " SET amount_fen = excluded.amount_fen, position = excluded.position",
@@ -185,7 +185,7 @@ class AlertsView(View):
         person = self._person(tx, person_id)
         status = event.poverty_status or person["poverty_status"]
         payroll = person["public_payroll"] if event.public_payroll is None else event.public_payroll
-        tx.execute(
+        tx.write(
             "UPDATE alert_people SET poverty_status = :s, public_payroll = :pp,"
             " status_position = :p WHERE person_id = :id",
             {"s": str(status), "pp": int(bool(payroll)), "p": where.position, "id": person_id},
@@ -198,7 +198,7 @@ class AlertsView(View):
     @handles("Post.Created")
     def _post_created(self, tx: Tx, event: Any, where: Position) -> None:
         post_id, part_time = str(event.originator_id), int(bool(event.part_time))
-        tx.execute(
+        tx.write(
             "INSERT INTO alert_posts (post_id, region_code, stipend_fen, part_time,"
             " created_position) VALUES (:id, :r, :s, :pt, :p)",
             {
@@ -224,7 +224,7 @@ class AlertsView(View):
     @handles("Post.Appointed")
     def _appointed(self, tx: Tx, event: Any, where: Position) -> None:
         post_id, person_id = str(event.originator_id), str(event.person_id)
-        tx.execute(
+        tx.write(
             "INSERT INTO alert_tenures (post_id, person_id, term_start, appointed_position)"
             " VALUES (:post, :person, :start, :p) ON CONFLICT (post_id, person_id) DO UPDATE"
             " SET term_start = excluded.term_start, exited_on = NULL, exit_position = NULL,"
@@ -247,7 +247,7 @@ class AlertsView(View):
     @handles("Post.Exited")
     def _exited(self, tx: Tx, event: Any, where: Position) -> None:
         post_id, person_id = str(event.originator_id), str(event.person_id)
-        tx.execute(
+        tx.write(
             "UPDATE alert_tenures SET exited_on = :d, exit_position = :p"
             " WHERE post_id = :post AND person_id = :person",
             {"d": event.effective_on.isoformat(), "p": where.position, "post": post_id,
@@ -263,7 +263,7 @@ class AlertsView(View):
     @handles("Payout.Requested")
     def _requested(self, tx: Tx, event: Any, where: Position) -> None:
         payout_id = str(event.originator_id)
-        tx.execute(
+        tx.write(
             "INSERT INTO alert_payouts (payout_id, kind, programme, source_id, beneficiary_id,"
             " period, region_code, amount_fen, status, position) VALUES (:id, :kind,"
             " :programme, :source, :person, :period, :region, :amount, 'requested', :p)",
@@ -291,7 +291,7 @@ class AlertsView(View):
         status = _STATUS[event_type(event)]
         if status == "approved" and getattr(event, "final", True) is False:
             status = "first_approved"
-        tx.execute(
+        tx.write(
             "UPDATE alert_payouts SET status = :s WHERE payout_id = :id",
             {"s": status, "id": str(event.originator_id)},
         )
@@ -299,7 +299,7 @@ class AlertsView(View):
     @handles("Payout.ObjectionResolved")
     def _objection_resolved(self, tx: Tx, event: Any, where: Position) -> None:
         if event.upheld:
-            tx.execute(
+            tx.write(
                 "UPDATE alert_payouts SET status = 'rejected' WHERE payout_id = :id",
                 {"id": str(event.originator_id)},
             )
@@ -307,7 +307,7 @@ class AlertsView(View):
     @handles("TransportGrant.Claimed")
     def _grant(self, tx: Tx, event: Any, where: Position) -> None:
         grant_id = str(event.originator_id)
-        tx.execute(
+        tx.write(
             "INSERT INTO alert_grants (grant_id, person_id, period, region_code, work_province,"
             " position) VALUES (:id, :person, :period, :region, :province, :p)",
             {
@@ -332,7 +332,7 @@ class AlertsView(View):
     def _application(self, tx: Tx, event: Any, where: Position) -> None:
         app_id = str(event.originator_id)
         counted = [str(b) for b in event.beneficiary_ids] or [str(event.applicant_id)]
-        tx.execute(
+        tx.write(
             "INSERT INTO alert_applications (application_id, programme, applicant_id,"
             " applicant_kind, region_code, year, months, per_person_fen, position)"
             " VALUES (:id, :programme, :applicant, :kind, :region, :year, :months, :each, :p)",
@@ -349,7 +349,7 @@ class AlertsView(View):
             },
         )
         for person_id in dict.fromkeys(counted):
-            tx.execute(
+            tx.write(
                 "INSERT INTO alert_app_people (application_id, person_id) VALUES (:a, :p)",
                 {"a": app_id, "p": person_id},
             )
@@ -380,7 +380,7 @@ class AlertsView(View):
 
     @staticmethod
     def _source(tx: Tx, source_id: str, starts_on: str) -> None:
-        tx.execute(
+        tx.write(
             "INSERT INTO alert_sources (source_id, starts_on) VALUES (:s, :d)"
             " ON CONFLICT (source_id) DO NOTHING",
             {"s": source_id, "d": starts_on},

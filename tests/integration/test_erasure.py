@@ -484,3 +484,34 @@ def test_a_person_registered_before_sealing_cannot_be_erased_by_a_key(
     assert (refused.value.rule_id, refused.value.field) == ("PERSON-UNSEALED", "person_id")
     assert not ledger.people.get(person).is_erased
     assert ledger.store.chained.person_key(person) is None
+
+
+def test_a_chunk_of_new_people_gets_its_keys_in_one_transaction_and_each_can_be_erased(
+    ledger: Ledger, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    recorder = ledger.store.chained
+    batches: list[int] = []
+    singles: list[object] = []
+    add_many, add_one = recorder.add_person_keys, recorder.add_person_key
+
+    def counted_many(keys: list[tuple[UUID, bytes, str]]) -> None:
+        batches.append(len(keys))
+        add_many(keys)
+
+    def counted_one(subject: UUID, wrapped: bytes, created_at: str) -> None:
+        singles.append(subject)
+        add_one(subject, wrapped, created_at)
+
+    monkeypatch.setattr(recorder, "add_person_keys", counted_many)
+    monkeypatch.setattr(recorder, "add_person_key", counted_one)
+
+    def register(n: int, _changes: object) -> UUID:
+        return f.register(ledger, rid=f.resident_id(serial=900 + n))
+
+    people = [p for _, p, _ in ledger.store.transact_each(range(5), register) if p is not None]
+
+    assert (batches, singles) == ([5], [])
+    assert [ledger.people.get(p).name for p in people] == ["测试人"] * 5
+    ledger.people.erase_identity(f.admin(), people[0], legal_basis="PIPL art. 47", reason="t")
+    assert ledger.people.get(people[0]).name == ERASED
+    assert ledger.people.get(people[1]).name == "测试人"

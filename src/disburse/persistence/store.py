@@ -49,7 +49,7 @@ from disburse.persistence.batching import (
     decide_in,
 )
 from disburse.persistence.recorders import ChainedPOPORecorder, ChainedRecorder
-from disburse.persistence.sealing import PersonKeys, SealingMapper
+from disburse.persistence.sealing import PersonKeys, SealingMapper, sealed_fields
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Iterator, Sequence
@@ -276,6 +276,11 @@ class LedgerStore(Application[UUID]):
                 where, why = found
                 field = where.rpartition(".")[2]
                 raise TextError(RULE, f"{where}: {why}", field)
+        if self.person_keys is not None and len(processing_event.events) > 1:
+            # the keys of a chunk's new people in one transaction, not one each
+            self.person_keys.prepare(
+                event.originator_id for event in processing_event.events if sealed_fields(event)
+            )
         return super()._record(processing_event)
 
     def transact(self, decide: Callable[[Changes], R], *, retry: bool = True) -> R:

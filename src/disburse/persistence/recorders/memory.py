@@ -106,6 +106,11 @@ class ChainedPOPORecorder(POPOApplicationRecorder):
         with self._keys_lock:
             self._keys.setdefault(subject, wrapped)
 
+    def add_person_keys(self, keys: Sequence[tuple[UUID, bytes, str]]) -> None:
+        with self._keys_lock:
+            for subject, wrapped, _created_at in keys:
+                self._keys.setdefault(subject, wrapped)
+
     def destroy_person_key(self, subject: UUID, destroyed_at: str) -> bool:  # noqa: ARG002
         with self._keys_lock:
             live = self._keys.get(subject, b"") is not None

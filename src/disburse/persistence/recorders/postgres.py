@@ -100,6 +100,10 @@ class ChainedPostgresRecorder(SQLChain, PostgresApplicationRecorder):
             curs.execute(sql.encode(), tuple(params))
             return int(curs.rowcount)
 
+    def _write_many(self, sql: str, rows: Sequence[Sequence[object]]) -> None:
+        with self.datastore.transaction(commit=True) as curs:
+            curs.executemany(sql.encode(), [tuple(row) for row in rows])
+
     def _backfill(self) -> None:
         with self.datastore.transaction(commit=True) as curs:
             self._lock_table(curs)

@@ -117,6 +117,10 @@ class ChainedRecorder(Protocol):
         """Store a new person key, unless one (or its tombstone) exists already."""
         ...
 
+    def add_person_keys(self, keys: Sequence[tuple[UUID, bytes, str]]) -> None:
+        """Store new person keys (subject, wrapped, created at) in one transaction."""
+        ...
+
     def destroy_person_key(self, subject: UUID, destroyed_at: str) -> bool:
         """Overwrite the key; True if there was a live key to destroy."""
         ...

@@ -57,6 +57,10 @@ class SQLChain(ABC):
     def _write(self, sql: str, params: Sequence[object] = ()) -> int:
         """Run a statement in a committed transaction of its own; the rows it changed."""
 
+    @abstractmethod
+    def _write_many(self, sql: str, rows: Sequence[Sequence[object]]) -> None:
+        """Run a statement once per row, all in one committed transaction."""
+
     @property
     def _head_query(self) -> str:
         return (
@@ -245,12 +249,15 @@ class SQLChain(ABC):
         return False if wrapped is None else bytes(wrapped)
 
     def add_person_key(self, subject: UUID, wrapped: bytes, created_at: str) -> None:
-        self._write(
+        self.add_person_keys([(subject, wrapped, created_at)])
+
+    def add_person_keys(self, keys: Sequence[tuple[UUID, bytes, str]]) -> None:
+        self._write_many(
             self._sql(
                 f"INSERT INTO {self.keys_table} (subject, wrapped, created_at) VALUES (%s, %s, %s) "
                 "ON CONFLICT (subject) DO NOTHING"
             ),
-            (str(subject), wrapped, created_at),
+            [(str(subject), wrapped, created_at) for subject, wrapped, created_at in keys],
         )
 
     def destroy_person_key(self, subject: UUID, destroyed_at: str) -> bool:

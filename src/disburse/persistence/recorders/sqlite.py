@@ -62,6 +62,10 @@ class ChainedSQLiteRecorder(SQLChain, SQLiteApplicationRecorder):
             c.execute("SELECT changes()")
             return int(c.fetchone()[0])
 
+    def _write_many(self, sql: str, rows: Sequence[Sequence[object]]) -> None:
+        with self.datastore.transaction(commit=True) as c:
+            c.executemany(sql, [tuple(row) for row in rows])
+
     def select_stored(self, after: int, limit: int) -> Sequence[Notification]:
         rows = self._read(
             "SELECT rowid, CAST(originator_id AS TEXT) AS originator_id, originator_version,"

@@ -15,7 +15,7 @@ from disburse.importing.reader import open_table
 from disburse.importing.report import FILE_RULE, FileError, Problem, ReportWriter
 from disburse.importing.seen import SeenKeys
 from disburse.importing.values import is_blank
-from disburse.persistence.batching import Changes
+from disburse.persistence.batching import CHUNK, Changes
 
 T = TypeVar("T")
 
@@ -37,8 +37,6 @@ if TYPE_CHECKING:
 DUPLICATE_RULE = "IMPORT-DUPLICATE-ROW"
 STOPPED_RULE = "IMPORT-STOPPED"
 _PROGRESS_EVERY = 100
-#: Rows written per transaction.
-CHUNK = 250
 
 
 @dataclass(frozen=True)
@@ -162,7 +160,7 @@ def run_import(
     imported, and re-running the file is safe.
     """
     summary = Summary()
-    chunk = _Chunk(kind, write, each or _one_by_one)
+    chunk = _Chunk(kind, write, each or _one_by_one, size=1 if each is None else CHUNK)
     line = 1
     try:
         for line, values in table.rows():
@@ -213,13 +211,15 @@ def _one_by_one(
 class _Chunk(Generic[T]):
     """Rows read and checked, waiting for their chunk to be written, in file order."""
 
-    def __init__(self, kind: Kind[T], write: Callable[[int, T], bool], each: Each[T]) -> None:
+    def __init__(
+        self, kind: Kind[T], write: Callable[[int, T], bool], each: Each[T], *, size: int
+    ) -> None:
         self._kind = kind
         self._write = write
         self._each = each
+        self._size = size
         self._rows: list[tuple[int, list[Problem], T | None]] = []
         self._facts = 0
-        self._size = 1 if each is _one_by_one else CHUNK
 
     def add(self, row: tuple[int, list[Problem], T | None]) -> None:
         self._rows.append(row)

@@ -34,6 +34,8 @@ if TYPE_CHECKING:
     from eventsourcing.domain import Aggregate, DomainEventProtocol
 
 R = TypeVar("R")
+#: Items per transaction in bulk runs (``LedgerStore.transact_each``, file imports).
+CHUNK = 250
 
 
 class Changes:
@@ -77,10 +79,10 @@ class Unit:
         if found is not None:
             return found
         held = self.working.get(aggregate_id)
-        if held is None and not copy_it:
-            return self.reads.get(aggregate_id)  # read once per unit, not once per item
-        if held is None or not copy_it:
-            return held
+        if not copy_it:  # read once per unit, not once per item
+            return held if held is not None else self.reads.get(aggregate_id)
+        if held is None:
+            return None
         mine = copy.deepcopy(held)
         item.copies[aggregate_id] = mine
         return mine

@@ -40,6 +40,7 @@ from disburse.domain.errors import (
 from disburse.domain.meta import Meta
 from disburse.domain.text import RULE, TextError, unstorable
 from disburse.persistence.batching import (
+    CHUNK,
     Changes,
     GroupCommit,
     Outcome,
@@ -57,8 +58,6 @@ if TYPE_CHECKING:
 A = TypeVar("A", bound=Aggregate)
 R = TypeVar("R")
 T = TypeVar("T")
-#: Items per transaction in bulk runs (``transact_each``).
-CHUNK = 250
 
 #: Position in the log of the last event this context (thread, request) saved.
 _last_written: ContextVar[int] = ContextVar("disburse_last_written", default=0)
@@ -356,6 +355,27 @@ class LedgerStore(Application[UUID]):
                 outcomes.append(Outcome(error=error))
         return unit, outcomes
 
+    def _commit_unit(
+        self,
+        deciders: Sequence[Callable[[Unit], Any]],
+        check: Callable[[list[Outcome[Any]]], None] = lambda _: None,
+    ) -> tuple[list[Outcome[Any]], int] | None:
+        """Decide the items and save them at once: their outcomes and the position.
+
+        A save that meets another writer's change is decided again once on fresh state;
+        None after a second conflict (the caller then commits the items one by one).
+        ``check`` sees the outcomes before the save and may stop it by raising.
+        """
+        for _attempt in range(2):
+            unit, outcomes = self._decide_unit(deciders)
+            check(outcomes)
+            try:
+                position = self._save_unit(unit)
+            except IntegrityError:
+                continue
+            return outcomes, position
+        return None
+
     def _commit_group(self, group: list[Request[Any]]) -> None:
         """Decide every request of the group, commit them at once, give each its outcome.
 
@@ -367,12 +387,9 @@ class LedgerStore(Application[UUID]):
             rider = request.context.get(_rider)
             return lambda unit: request.context.run(decide_in, unit, request.decide, rider)
 
-        for _attempt in range(2):
-            unit, outcomes = self._decide_unit([decider(r) for r in group])
-            try:
-                position = self._save_unit(unit)
-            except IntegrityError:
-                continue
+        committed = self._commit_unit([decider(r) for r in group])
+        if committed is not None:
+            outcomes, position = committed
             for request, outcome in zip(group, outcomes, strict=True):
                 outcome.position = position if outcome.error is None else 0
                 request.outcome, request.done = outcome, True
@@ -419,22 +436,16 @@ class LedgerStore(Application[UUID]):
         def decider(item: T) -> Callable[[Unit], R]:
             return lambda unit: decide_in(unit, lambda changes: decide(item, changes), None)
 
-        outcomes: list[Outcome[Any]] | None = None
-        for _attempt in range(2):
-            unit, decided = self._decide_unit([decider(item) for item in items])
-            for outcome in decided:
+        def unexpected(outcomes: list[Outcome[Any]]) -> None:
+            for outcome in outcomes:
                 if outcome.error is not None and not isinstance(outcome.error, DomainError):
-                    raise outcome.error
-            try:
-                self._save_unit(unit)
-            except IntegrityError:
-                continue
-            outcomes = decided
-            break
-        if outcomes is None:  # one by one, each with its own retry
-            outcomes = []
-            for item in items:
-                outcomes.append(self._alone(item, decide))
+                    raise outcome.error  # a bug, not a refusal: the chunk is not saved
+
+        committed = self._commit_unit([decider(item) for item in items], unexpected)
+        if committed is not None:
+            outcomes = committed[0]
+        else:  # one by one, each with its own retry
+            outcomes = [self._alone(item, decide) for item in items]
         for item, outcome in zip(items, outcomes, strict=True):
             refused = outcome.error
             yield item, outcome.result, refused if isinstance(refused, DomainError) else None

@@ -16,6 +16,7 @@ from disburse.domain.errors import (
     DomainError,
     InvalidInputError,
     NotFoundError,
+    OutOfScopeError,
     PreconditionFailedError,
 )
 from disburse.readside.runner import ViewLagError
@@ -102,6 +103,8 @@ def status_of(error: DomainError) -> int:
         return status.HTTP_409_CONFLICT
     if isinstance(error, PreconditionFailedError):
         return status.HTTP_412_PRECONDITION_FAILED
+    if isinstance(error, OutOfScopeError):
+        return status.HTTP_403_FORBIDDEN
     return 422
 
 

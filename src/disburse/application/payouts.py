@@ -7,11 +7,18 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from disburse.domain.batch import Outcome, PaymentBatch
-from disburse.domain.errors import DomainError, InvalidInputError, RuleViolationError
+from disburse.domain.errors import (
+    DomainError,
+    InvalidInputError,
+    NotFoundError,
+    OutOfScopeError,
+    RuleViolationError,
+)
 from disburse.domain.fund import Fund
 from disburse.domain.organisation import Organisation
 from disburse.domain.payout import Payout, PayoutStatus
 from disburse.domain.person import Person
+from disburse.domain.regions import within
 from disburse.domain.reservation import Reservation, reservation_id_for
 
 if TYPE_CHECKING:
@@ -109,25 +116,30 @@ class Payouts:
         """Approve; the final approval commits the money from the fund (FUND-INSUFFICIENT)."""
         return self._store.transact(lambda changes: self._approve(ctx, payout_id, changes))
 
-    def approve_many(self, ctx: Context, approvals: Sequence[Approval]) -> list[Approved]:
+    def approve_many(
+        self, ctx: Context, approvals: Sequence[Approval], *, scope: str | None = None
+    ) -> list[Approved]:
         """Approve each payout as :meth:`approve` would, a chunk of them per transaction.
 
         Each is decided alone, in order: maker-checker, two-level approval, public notice
         and the fund's balance apply per payout, so a fund that runs out refuses the
         payouts after the one that emptied it. A refused approval writes nothing and fails
-        no other; a payout named twice is refused the second time (APPROVAL-DUP).
+        no other. With ``scope`` (the region prefix the approver acts for), a payout
+        outside it is refused (REGION-SCOPE) and not touched, as is one that does not
+        exist (PAYOUT-NOT-FOUND); a payout named twice is refused the second time
+        (APPROVAL-DUP).
         """
         seen: set[UUID] = set()
         firsts: list[Approval] = []
         refused: dict[int, Approved] = {}
         for index, approval in enumerate(approvals):
-            if approval.payout_id in seen:
-                refused[index] = Approved(
-                    approval.payout_id,
-                    refusal=InvalidInputError(
-                        "APPROVAL-DUP", "this payout is named earlier in the list", "payout_id"
-                    ),
+            refusal = None if scope is None else self._outside(approval.payout_id, scope)
+            if refusal is None and approval.payout_id in seen:
+                refusal = InvalidInputError(
+                    "APPROVAL-DUP", "this payout is named earlier in the list", "payout_id"
                 )
+            if refusal is not None:
+                refused[index] = Approved(approval.payout_id, refusal=refusal)
             else:
                 seen.add(approval.payout_id)
                 firsts.append(approval)
@@ -142,6 +154,15 @@ class Payouts:
             for approval, status, refusal in self._store.transact_each(firsts, decide)
         )
         return [refused.get(index) or next(done) for index in range(len(approvals))]
+
+    def _outside(self, payout_id: UUID, scope: str) -> DomainError | None:
+        """Why a payout may not be acted on for ``scope``: missing, or in another region."""
+        payout = self._store.read(Payout, payout_id)  # only read: not copied
+        if payout is None:
+            return NotFoundError("PAYOUT-NOT-FOUND", f"no payout {payout_id}", "payout_id")
+        if not within(payout.region_code, scope):
+            return OutOfScopeError(f"the payout is outside this key's region {scope}", "payout_id")
+        return None
 
     def _approve(self, ctx: Context, payout_id: UUID, changes: Changes) -> PayoutStatus:
         payout = self.get(payout_id)

@@ -12,7 +12,7 @@ from rich.console import Console
 
 from disburse.application.payouts import Approval, Approved
 from disburse.cli.common import errors, opened, operator_context, refused
-from disburse.domain.errors import DomainError, InvalidInputError, NotFoundError
+from disburse.domain.errors import DomainError, InvalidInputError
 from disburse.domain.meta import Role
 from disburse.domain.money import yuan
 from disburse.domain.payout import Payout
@@ -67,15 +67,15 @@ def approve(
         raise typer.Exit(1)
     with opened() as system:
         if named:
-            approvals, outside = _named(system, named, scope)
+            approvals = [Approval(payout_id) for payout_id in named]
         else:
-            filters = (fund_id, programme, older_than_days)
-            approvals, outside = _queued(system, scope, filters, limit), []
+            approvals = _queued(system, scope, (fund_id, programme, older_than_days), limit)
         if dry_run:
-            _print_plan(system, approvals, as_json=as_json)
+            _print_plan(system, approvals, scope, as_json=as_json)
             return
-        outcomes = system.ledger.payouts.approve_many(operator_context(Role.FINANCE), approvals)
-    outcomes = outside + outcomes
+        outcomes = system.ledger.payouts.approve_many(
+            operator_context(Role.FINANCE), approvals, scope=scope
+        )
     _report(outcomes, as_json=as_json)
     if any(o.refusal is not None for o in outcomes):
         raise typer.Exit(1)
@@ -86,29 +86,6 @@ def _uuid(text: str, field: str) -> UUID:
         return UUID(text)
     except ValueError:
         raise InvalidInputError("REQUEST-SCHEMA", f"{text!r} is not an id", field) from None
-
-
-def _named(
-    system: System, payout_ids: list[UUID], scope: str
-) -> tuple[list[Approval], list[Approved]]:
-    """The named payouts inside ``scope``; the others refused without being touched."""
-    approvals: list[Approval] = []
-    outside: list[Approved] = []
-    for payout_id in payout_ids:
-        payout = system.ledger.store.read(Payout, payout_id)
-        if payout is None:
-            error: DomainError = NotFoundError(
-                "PAYOUT-NOT-FOUND", f"no payout {payout_id}", "payout_id"
-            )
-            outside.append(Approved(payout_id, refusal=error))
-        elif not within(payout.region_code, scope):
-            error = InvalidInputError(
-                "REGION-SCOPE", f"the payout is outside region {scope}", "payout_id"
-            )
-            outside.append(Approved(payout_id, refusal=error))
-        else:
-            approvals.append(Approval(payout_id))
-    return approvals, outside
 
 
 def _queued(
@@ -134,9 +111,10 @@ def _queued(
     return approvals
 
 
-def _print_plan(system: System, approvals: list[Approval], *, as_json: bool) -> None:
+def _print_plan(system: System, approvals: list[Approval], scope: str, *, as_json: bool) -> None:
+    """What would be approved: the payouts that exist inside ``scope``, nothing else."""
     payouts = [system.ledger.store.read(Payout, a.payout_id) for a in approvals]
-    found = [p for p in payouts if p is not None]
+    found = [p for p in payouts if p is not None and within(p.region_code, scope)]
     if as_json:
         typer.echo(
             json.dumps([{"payout_id": str(p.id), "amount_fen": p.amount_fen} for p in found])

@@ -54,7 +54,17 @@ class PreconditionFailedError(DomainError):
     status_hint = "precondition"
 
 
-class RegisteredElsewhereError(RuleViolationError):
+class OutOfScopeError(RuleViolationError):
+    """What the command names lies outside the region the caller acts for (REGION-SCOPE).
+
+    The API answers it as 403, naming only the caller's own region.
+    """
+
+    def __init__(self, message: str, field: str | None = None) -> None:
+        super().__init__("REGION-SCOPE", message, field)
+
+
+class RegisteredElsewhereError(OutOfScopeError):
     """A natural key (resident ID, credit code) is registered outside the caller's region.
 
     It names neither the region nor the entity: the API answers it as 403 REGION-SCOPE,
@@ -63,7 +73,6 @@ class RegisteredElsewhereError(RuleViolationError):
 
     def __init__(self, what: str, field: str) -> None:
         super().__init__(
-            "REGION-SCOPE",
             f"this {what} cannot be registered with this key: it is registered outside "
             "the key's region (the region it belongs to registers it)",
             field,

@@ -13,7 +13,7 @@ from disburse.api.responses import JSONResponse
 from disburse.api.routes.bulk import ItemProblem, answer_once
 from disburse.api.schemas import Count, Input
 from disburse.application.payouts import Approval
-from disburse.domain.payout import Payout, PayoutStatus
+from disburse.domain.payout import PayoutStatus
 
 router = APIRouter(tags=["payouts"])
 MAX_APPROVALS = 5_000
@@ -77,48 +77,28 @@ def approve_payouts(body: ApprovalsIn, request: Request, who: Finance) -> JSONRe
     ledger = state(request).ledger
 
     def report() -> ApprovalsReport:
-        results: dict[int, ApprovalResult] = {}
-        allowed: list[tuple[int, Approval]] = []
-        for index, item in enumerate(body.approvals):
-            payout = ledger.store.read(Payout, item.payout_id)
-            if payout is None or not who.covers(payout.region_code):
-                rule, detail, status = (
-                    ("PAYOUT-NOT-FOUND", f"no payout {item.payout_id}", 404)
-                    if payout is None
-                    else (
-                        "REGION-SCOPE",
-                        f"the payout is outside this key's region {who.region}",
-                        403,
-                    )
-                )
-                results[index] = ApprovalResult(
-                    index=index,
-                    payout_id=item.payout_id,
-                    accepted=False,
-                    problem=ItemProblem(
-                        status=status, rule_id=rule, field="payout_id", detail=detail
-                    ),
-                )
-            else:
-                allowed.append((index, Approval(item.payout_id, item.version)))
-        decided = ledger.payouts.approve_many(who.context(), [a for _, a in allowed])
-        for (index, approval), outcome in zip(allowed, decided, strict=True):
-            refusal = outcome.refusal
-            results[index] = ApprovalResult(
+        decided = ledger.payouts.approve_many(
+            who.context(),
+            [Approval(item.payout_id, item.version) for item in body.approvals],
+            scope=who.region,
+        )
+        items = [
+            ApprovalResult(
                 index=index,
-                payout_id=approval.payout_id,
-                accepted=refusal is None,
+                payout_id=outcome.payout_id,
+                accepted=outcome.refusal is None,
                 status=outcome.status,
                 problem=None
-                if refusal is None
+                if outcome.refusal is None
                 else ItemProblem(
-                    status=status_of(refusal),
-                    rule_id=refusal.rule_id,
-                    field=refusal.field,
-                    detail=refusal.message,
+                    status=status_of(outcome.refusal),
+                    rule_id=outcome.refusal.rule_id,
+                    field=outcome.refusal.field,
+                    detail=outcome.refusal.message,
                 ),
             )
-        items = [results[index] for index in range(len(body.approvals))]
+            for index, outcome in enumerate(decided)
+        ]
         accepted = sum(item.accepted for item in items)
         return ApprovalsReport(accepted=accepted, refused=len(items) - accepted, items=items)
 

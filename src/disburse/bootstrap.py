@@ -6,12 +6,13 @@ tests: the ledger, its views (opened on first use) and the API clients, closed t
 
 from __future__ import annotations
 
+import time
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date
 from typing import TYPE_CHECKING
 
-from eventsourcing.persistence import PersistenceError
+from eventsourcing.persistence import IntegrityError, InternalError, PersistenceError
 from eventsourcing.utils import get_topic as topic_of
 
 from disburse.access.clients import Clients
@@ -75,14 +76,28 @@ def build_ledger(settings: Settings, *, today: Callable[[], date] = date.today) 
     must never write a second, unreadable history beside the first.
     """
     keys = load_keys(settings)
-    try:
-        store = LedgerStore(env=store_env(settings.store, keys, settings))
-    except PersistenceError as error:
-        raise ConfigurationError(
-            f"cannot open the store {settings.store.describe()}: {error}"
-        ) from error
+    env = store_env(settings.store, keys, settings)
+    for attempt in range(1, _OPEN_ATTEMPTS + 1):
+        try:
+            store = LedgerStore(env=env)
+            break
+        except (InternalError, IntegrityError) as error:
+            # Processes opening a new PostgreSQL schema at once collide inside CREATE ...
+            # IF NOT EXISTS ("tuple concurrently updated"); the next try finds the tables.
+            if attempt == _OPEN_ATTEMPTS:
+                raise _cannot_open(settings, error) from error
+            time.sleep(0.1 * attempt)
+        except PersistenceError as error:
+            raise _cannot_open(settings, error) from error
     check_key_reads_store(store, settings.store)
     return Ledger.assemble(store, keys, today)
+
+
+_OPEN_ATTEMPTS = 3
+
+
+def _cannot_open(settings: Settings, error: PersistenceError) -> ConfigurationError:
+    return ConfigurationError(f"cannot open the store {settings.store.describe()}: {error}")
 
 
 def check_key_reads_store(store: LedgerStore, where: StoreUrl) -> None:

@@ -161,22 +161,27 @@ class Projector:
                     "ON CONFLICT (view_name) DO NOTHING",
                     {"v": view.name},
                 )
-                tx.execute(
-                    "INSERT INTO view_versions (view_name, version) VALUES (:v, :n) "
-                    "ON CONFLICT (view_name) DO UPDATE SET version = excluded.version",
-                    {"v": view.name, "n": view.version},
-                )
+                self._built_by(tx, view)
 
     @staticmethod
-    def _reset(tx: Tx, view: View) -> None:
-        """Drop the view and start it again from the beginning of the log."""
+    def _reset(tx: Tx, view: View, position: int = 0) -> None:
+        """Drop the view and start it again, empty, at ``position`` (the log's beginning)."""
         book.clear_stall(tx, view.name)
         view.drop(tx)
         view.create(tx)
         tx.execute(
-            "INSERT INTO view_positions (view_name, position) VALUES (:v, 0) "
-            "ON CONFLICT (view_name) DO UPDATE SET position = 0",
-            {"v": view.name},
+            "INSERT INTO view_positions (view_name, position) VALUES (:v, :p) "
+            "ON CONFLICT (view_name) DO UPDATE SET position = excluded.position",
+            {"v": view.name, "p": position},
+        )
+
+    @staticmethod
+    def _built_by(tx: Tx, view: View) -> None:
+        """Record that the view's tables were built by its current definition."""
+        tx.execute(
+            "INSERT INTO view_versions (view_name, version) VALUES (:v, :n) "
+            "ON CONFLICT (view_name) DO UPDATE SET version = excluded.version",
+            {"v": view.name, "n": view.version},
         )
 
     def versions(self) -> dict[str, int]:
@@ -396,21 +401,10 @@ class Projector:
         positions, stalled = fresh.positions(), fresh.stalls()
         with self.db.swapping(scratch) as (tx, source):
             for view in fresh.views.values():
-                book.clear_stall(tx, view.name)
-                view.drop(tx)
-                view.create(tx)
+                self._reset(tx, view, positions[view.name])
                 for table in view.tables:
                     tx.execute(f"INSERT INTO {table} SELECT * FROM {source}.{table}")
-                tx.execute(
-                    "INSERT INTO view_positions (view_name, position) VALUES (:v, :p) "
-                    "ON CONFLICT (view_name) DO UPDATE SET position = excluded.position",
-                    {"v": view.name, "p": positions[view.name]},
-                )
-                tx.execute(
-                    "INSERT INTO view_versions (view_name, version) VALUES (:v, :n) "
-                    "ON CONFLICT (view_name) DO UPDATE SET version = excluded.version",
-                    {"v": view.name, "n": view.version},
-                )
+                self._built_by(tx, view)
                 if view.name in stalled:
                     book.record_stall(tx, stalled[view.name])
 

@@ -11,7 +11,7 @@ from fastapi.openapi.utils import get_openapi
 from fastapi.routing import APIRoute
 
 from disburse import __version__
-from disburse.api import problems
+from disburse.api import console, problems
 from disburse.api.middleware import BodyLimit, RequestLog
 from disburse.api.responses import JSONResponse
 from disburse.api.routes import (
@@ -67,6 +67,7 @@ def create_app(
         ledger=ledger,
         views=views,
         ledger_clients=system.clients,
+        users=system.users,
         settings=settings,
     )
     embedded = settings.projector == "embedded" if projector is None else projector
@@ -115,6 +116,8 @@ def create_app(
         health,
     ):
         app.include_router(module.router)
+    console.install(app)
+    app.add_middleware(console.ConsoleHeaders)
     app.add_middleware(
         BodyLimit,
         max_bytes=settings.max_body_bytes,

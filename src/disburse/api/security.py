@@ -196,18 +196,26 @@ def authenticate(
     return principal
 
 
+def require_role(principal: Principal, allowed: frozenset[Role]) -> None:
+    """Refuse (403, ROLE-FORBIDDEN) a caller whose role is not one of ``allowed``.
+
+    The API's keys and the console's users pass the same check.
+    """
+    if principal.role not in allowed:
+        deny(
+            principal,
+            "ROLE-FORBIDDEN",
+            f"a {principal.role.value} cannot do this; it takes "
+            f"{' or '.join(sorted(r.value for r in allowed))}",
+        )
+
+
 def allow(*roles: Role) -> Callable[..., Principal]:
     """A dependency: an authenticated caller whose role is one of ``roles`` (else 403)."""
     allowed = frozenset(roles)
 
     def dependency(principal: Annotated[Principal, Depends(authenticate)]) -> Principal:
-        if principal.role not in allowed:
-            deny(
-                principal,
-                "ROLE-FORBIDDEN",
-                f"a {principal.role.value} key cannot do this; it takes "
-                f"{' or '.join(sorted(r.value for r in allowed))}",
-            )
+        require_role(principal, allowed)
         return principal
 
     dependency.__doc__ = f"Allowed roles: {', '.join(sorted(r.value for r in allowed))}."

@@ -1,4 +1,4 @@
-"""What the routes share: the ledger, the views, the clients, settings and metrics."""
+"""What the routes share: the ledger, the views, API clients, console users, settings, metrics."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from disburse.api.metrics import Metrics
 
 if TYPE_CHECKING:
     from disburse.access.clients import Clients
+    from disburse.access.users import Users
     from disburse.application.ledger import Ledger
     from disburse.readside.views import Views
     from disburse.settings import Settings
@@ -21,5 +22,6 @@ class ApiState:
     ledger: Ledger
     views: Views
     ledger_clients: Clients
+    users: Users
     settings: Settings
     metrics: Metrics = field(default_factory=Metrics)

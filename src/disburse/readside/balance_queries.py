@@ -244,3 +244,54 @@ def _groups(rows: Iterable[Row]) -> list[GroupBalance]:
         GroupBalance(key, Totals.from_accounts(sums))
         for key, sums in sorted(_grouped(rows).items())
     ]
+
+
+@dataclass(frozen=True)
+class MonthFlows:
+    """Money that moved in one month (UTC) inside a region scope, in fen."""
+
+    month: str
+    allocated_fen: int = 0
+    committed_fen: int = 0
+    paid_fen: int = 0
+    recovered_fen: int = 0
+
+
+def monthly_flows(db: ViewDB, scope: str) -> list[MonthFlows]:
+    """Budget execution by month: allocated (and topped up), committed, paid, recovered.
+
+    Paid is net of reversals by the bank; committed counts approvals as they happened
+    (what was later released is not taken back out of the month it was committed in).
+    """
+    scope = region_scope(scope)
+    with db.read() as tx:
+        rows = tx.all(
+            "SELECT SUBSTR(recorded_at, 1, 7) AS month, account, event_type,"
+            " SUM(amount_fen) AS total FROM balance_entries WHERE region_code LIKE :scope"
+            " AND account IN ('budget', 'committed', 'paid', 'recovered')"
+            " GROUP BY SUBSTR(recorded_at, 1, 7), account, event_type",
+            {"scope": f"{scope}%"},
+        )
+    months: dict[str, dict[str, int]] = {}
+    for row in rows:
+        sums = months.setdefault(str(row["month"]), {})
+        total = int(row["total"])
+        account = row["account"]
+        if account == "budget":
+            sums["allocated"] = sums.get("allocated", 0) - total
+        elif account == "committed" and row["event_type"] == "Fund.Committed":
+            sums["committed"] = sums.get("committed", 0) + total
+        elif account == "paid":
+            sums["paid"] = sums.get("paid", 0) + total
+        elif account == "recovered":
+            sums["recovered"] = sums.get("recovered", 0) - total
+    return [
+        MonthFlows(
+            month,
+            allocated_fen=sums.get("allocated", 0),
+            committed_fen=sums.get("committed", 0),
+            paid_fen=sums.get("paid", 0),
+            recovered_fen=sums.get("recovered", 0),
+        )
+        for month, sums in sorted(months.items())
+    ]

@@ -1,0 +1,467 @@
+"""Finance pages: the payout queue, a payout, decisions, batches, bank results, budget.
+
+Every command goes through the same services as the API, as the signed-in user, with the
+API's role and region checks; every approval (one or many) goes through
+``Payouts.approve_many`` with the version the officer saw, so a payout changed since the
+page was drawn is refused, not approved blind.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from dataclasses import asdict
+from datetime import date
+from typing import Annotated, Any
+from uuid import UUID
+
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import HTMLResponse, Response
+
+from disburse.api.console.web import (
+    PREFIX,
+    Viewer,
+    check_csrf,
+    gettext_for,
+    redirect,
+    refuse,
+    render,
+    require,
+    state,
+    viewer,
+)
+from disburse.application.payouts import Approval, BankResult
+from disburse.domain.batch import Outcome
+from disburse.domain.errors import DomainError
+from disburse.domain.meta import Role
+from disburse.domain.payout import PENDING, PayoutStatus
+from disburse.domain.regions import within
+from disburse.readside.balance_queries import monthly_flows
+from disburse.readside.base import jsonable
+
+router = APIRouter(prefix=PREFIX, include_in_schema=False)
+Signed = Annotated[Viewer, Depends(viewer)]
+PAGE = 50
+#: The most lines a bank result file may have (a batch is at most this big in practice).
+MAX_RESULT_LINES = 20_000
+MAX_UPLOAD_BYTES = 8 * 1024 * 1024
+
+
+def _uuid(value: str, field: str) -> UUID:
+    try:
+        return UUID(value)
+    except ValueError:
+        refuse(422, "REQUEST-SCHEMA", f"{field} is not an id", field=field)
+
+
+def _whole(value: str, field: str) -> int | None:
+    if not value:
+        return None
+    if not value.isdigit():
+        refuse(422, "REQUEST-SCHEMA", f"{field} is a whole number", field=field)
+    return int(value)
+
+
+def _status(value: str) -> PayoutStatus | None:
+    if not value:
+        return None
+    try:
+        return PayoutStatus(value)
+    except ValueError:
+        refuse(422, "REQUEST-SCHEMA", f"no payout state {value!r}", field="status")
+
+
+def _problem(error: DomainError) -> dict[str, object]:
+    from disburse.api.problems import status_of  # noqa: PLC0415 - the API's one mapping
+
+    return {"status": status_of(error), "rule_id": error.rule_id, "detail": str(error)}
+
+
+def may_approve(who: Viewer, status: PayoutStatus, requested_by: str, approvers: Any) -> bool:
+    """Whether to offer this user the approve control (the service decides in the end).
+
+    Not to the payout's requester or an earlier approver (maker-checker, PAYOUT-SOD),
+    and only while it awaits a decision.
+    """
+    actor = who.principal.actor_id
+    return (
+        who.role is Role.FINANCE
+        and status in PENDING
+        and actor != requested_by
+        and actor not in tuple(approvers)
+    )
+
+
+@router.get("/payouts")
+def queue(
+    request: Request,
+    who: Signed,
+    status: Annotated[str, Query(max_length=20)] = "",
+    fund_id: Annotated[str, Query(max_length=36)] = "",
+    region: Annotated[str, Query(max_length=6)] = "",
+    programme: Annotated[str, Query(max_length=40)] = "",
+    older_than_days: Annotated[str, Query(max_length=4)] = "",
+    after: Annotated[int | None, Query(ge=0, le=2**63 - 1)] = None,
+    done: Annotated[str | None, Query(max_length=200)] = None,
+) -> HTMLResponse:
+    """The queue of payouts awaiting a decision, oldest first, a page at a time.
+
+    The filter form sends empty fields for filters not used: they mean "any".
+    """
+    require(who, Role.FINANCE)
+    shared = state(request)
+    scope = who.principal.scope(region or None)
+    age = _whole(older_than_days, "older_than_days")
+    filters: dict[str, Any] = {
+        "status": _status(status),
+        "fund_id": _uuid(fund_id, "fund_id") if fund_id else None,
+        "region": scope,
+        "programme": programme or None,
+        "older_than_days": age,
+        "today": shared.ledger.today() if age is not None else None,
+    }
+    rows = shared.views.queue.pending(limit=PAGE, after=after, **filters)
+    total = shared.views.queue.pending_count(**filters)
+    today = shared.ledger.today()
+    items = [
+        {
+            "row": row,
+            "age": row.age_days(today),
+            "approvable": may_approve(who, row.status, row.requested_by, row.approvers),
+        }
+        for row in rows
+    ]
+    query = {
+        "status": status,
+        "fund_id": fund_id,
+        "region": region,
+        "programme": programme,
+        "older_than_days": older_than_days,
+    }
+    next_after = rows[-1].requested_position if len(rows) == PAGE else None
+    _ = gettext_for(request)
+    notice = _("Done: %(what)s") % {"what": done} if done else None
+    return render(
+        request,
+        "payouts.html",
+        who,
+        items=items,
+        total=total,
+        page_fen=sum(row.amount_fen for row in rows),
+        query=query,
+        statuses=list(PayoutStatus),
+        next_after=next_after,
+        first_page=after is None,
+        notice=notice,
+    )
+
+
+def _payout_page(
+    request: Request, who: Viewer, payout_id: UUID, *, problem: object = None, status: int = 200
+) -> HTMLResponse:
+    shared = state(request)
+    payout = shared.ledger.payouts.get(payout_id)
+    who.principal.require_region(payout.region_code, "the payout")
+    queued = shared.views.queue.payout(payout_id)
+    evidence = None if queued is None or queued.evidence is None else asdict(queued.evidence)
+    history = shared.views.audit.trail(payout_id, after_position=0, limit=200, scope=who.principal.region)
+    explanation = payout.explanation
+    return render(
+        request,
+        "payout.html",
+        who,
+        status_code=status,
+        payout=payout,
+        explanation=explanation,
+        explanation_json=json.dumps(jsonable(explanation), ensure_ascii=False, indent=2),
+        evidence=evidence,
+        history=history,
+        approvable=may_approve(who, payout.status, payout.requested_by, payout.approvers),
+        rejectable=who.role is Role.FINANCE and payout.status in PENDING,
+        problem=problem,
+    )
+
+
+@router.get("/payouts/{payout_id}")
+def payout(request: Request, payout_id: UUID, who: Signed) -> HTMLResponse:
+    """A payout: explanation (rules, catalogue version, amounts), evidence and history."""
+    require(who, Role.FINANCE, Role.INSPECTOR)
+    return _payout_page(request, who, payout_id)
+
+
+@router.post("/payouts/approve")
+async def approve(request: Request, who: Signed) -> Response:
+    """Approve the payouts ticked (or the one of a payout's page), each at its version."""
+    require(who, Role.FINANCE)
+    form = await request.form()
+    check_csrf(request, who, form)
+    approvals: list[Approval] = []
+    for value in dict.fromkeys(str(v) for v in form.getlist("payout")):
+        payout_id, _, version = value.partition("@")
+        approvals.append(
+            Approval(_uuid(payout_id, "payout"), int(version) if version.isdigit() else None)
+        )
+    if not approvals:
+        refuse(422, "APPROVAL-EMPTY", "tick at least one payout to approve", field="payout")
+    outcomes = state(request).ledger.payouts.approve_many(
+        who.principal.context(), approvals, scope=who.principal.region
+    )
+    back = str(form.get("back") or f"{PREFIX}/payouts")
+    if len(outcomes) == 1 and outcomes[0].refusal is not None and back.startswith(
+        f"{PREFIX}/payouts/"
+    ):
+        refusal = outcomes[0].refusal
+        return _payout_page(
+            request, who, outcomes[0].payout_id, problem=_problem(refusal), status=422
+        )
+    return render(
+        request,
+        "approved.html",
+        who,
+        outcomes=[
+            {
+                "payout_id": o.payout_id,
+                "status": o.status,
+                "problem": None if o.refusal is None else _problem(o.refusal),
+            }
+            for o in outcomes
+        ],
+        approved=sum(1 for o in outcomes if o.refusal is None),
+    )
+
+
+@router.post("/payouts/{payout_id}/reject")
+async def reject(request: Request, payout_id: UUID, who: Signed) -> Response:
+    """Reject a payout, with a reason kept in the record."""
+    require(who, Role.FINANCE)
+    form = await request.form()
+    check_csrf(request, who, form)
+    shared = state(request)
+    payout = shared.ledger.payouts.get(payout_id)
+    who.principal.require_region(payout.region_code, "the payout")
+    reason = str(form.get("reason") or "").strip()
+    try:
+        shared.ledger.payouts.reject(who.principal.context(), payout_id, reason=reason)
+    except DomainError as refused:
+        return _payout_page(request, who, payout_id, problem=_problem(refused), status=422)
+    return redirect(f"{PREFIX}/payouts/{payout_id}")
+
+
+@router.get("/batches")
+def batches(
+    request: Request,
+    who: Signed,
+    fund: Annotated[str, Query(alias="fund_id", max_length=36)] = "",
+) -> HTMLResponse:
+    """Payment batches of the user's region, and approved payouts of a fund to send."""
+    require(who, Role.FINANCE)
+    fund_id = _uuid(fund, "fund_id") if fund else None
+    shared = state(request)
+    funds = [
+        f for f in shared.views.balances.funds() if who.principal.covers(f.region_code)
+    ]
+    found = [b for b in shared.views.queue.batches(fund_id) if any(b.fund_id == f.fund_id for f in funds)]
+    approved = []
+    if fund_id is not None:
+        if not any(f.fund_id == str(fund_id) for f in funds):
+            refuse(403, "REGION-SCOPE", f"the fund is outside your region {who.principal.region}")
+        approved = shared.views.queue.pending(
+            limit=1000,
+            status=PayoutStatus.APPROVED,
+            fund_id=fund_id,
+            region=who.principal.region,
+        )
+    return render(
+        request,
+        "batches.html",
+        who,
+        funds=funds,
+        fund_id=str(fund_id) if fund_id else "",
+        batches=found[-200:][::-1],
+        approved=approved,
+    )
+
+
+@router.post("/batches")
+async def release(request: Request, who: Signed) -> Response:
+    """Send the ticked approved payouts of one fund to the bank as a batch."""
+    require(who, Role.FINANCE)
+    form = await request.form()
+    check_csrf(request, who, form)
+    shared = state(request)
+    fund_id = _uuid(str(form.get("fund_id") or ""), "fund_id")
+    who.principal.require_region(shared.ledger.funds.get(fund_id).region_code, "the fund")
+    payout_ids = [_uuid(str(v), "payout") for v in form.getlist("payout")]
+    for payout_id in payout_ids:
+        who.principal.require_region(
+            shared.ledger.payouts.get(payout_id).region_code, "a payout named"
+        )
+    batch_id = shared.ledger.payouts.release_batch(
+        who.principal.context(), fund_id=fund_id, payout_ids=payout_ids
+    )
+    return redirect(f"{PREFIX}/batches/{batch_id}")
+
+
+def _batch_page(
+    request: Request, who: Viewer, batch_id: UUID, *, problem: object = None, status: int = 200
+) -> HTMLResponse:
+    shared = state(request)
+    batch = shared.ledger.payouts.get_batch(batch_id)
+    who.principal.require_region(
+        shared.ledger.funds.get(batch.fund_id).region_code, "the batch's fund"
+    )
+    detail = shared.views.queue.batch(batch_id)
+    return render(
+        request,
+        "batch.html",
+        who,
+        status_code=status,
+        batch=batch,
+        detail=detail,
+        problem=problem,
+    )
+
+
+@router.get("/batches/{batch_id}")
+def batch(request: Request, batch_id: UUID, who: Signed) -> HTMLResponse:
+    """A batch: its control totals, its lines and the bank's results."""
+    require(who, Role.FINANCE, Role.INSPECTOR)
+    return _batch_page(request, who, batch_id)
+
+
+def _results_from(data: bytes, name: str) -> tuple[list[BankResult], int | None, int | None]:
+    """Bank results from an uploaded file: the API's JSON body, or CSV with a header row.
+
+    CSV columns: ``payout_id, outcome, bank_reference, reason, paid_on``; a last row whose
+    ``payout_id`` is ``TOTAL`` states the control count (``outcome`` column) and the
+    control total in fen (``bank_reference`` column), as the bank's file does.
+    """
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        refuse(422, "RESULTS-FILE", "the file is not UTF-8 text", field="file")
+    if name.lower().endswith(".json") or text.lstrip().startswith("{"):
+        try:
+            body = json.loads(text)
+            lines = body["results"]
+            results = [
+                BankResult(
+                    payout_id=UUID(str(line["payout_id"])),
+                    outcome=Outcome(line["outcome"]),
+                    bank_reference=str(line.get("bank_reference") or ""),
+                    reason=str(line.get("reason") or ""),
+                    paid_on=date.fromisoformat(line["paid_on"]) if line.get("paid_on") else None,
+                )
+                for line in lines
+            ]
+            return results, _strict_int(body.get("control_count")), _strict_int(
+                body.get("control_total_fen")
+            )
+        except (KeyError, TypeError, ValueError, AttributeError) as error:
+            refuse(422, "RESULTS-FILE", f"the JSON file is not a result file: {error}", field="file")
+    results: list[BankResult] = []
+    count = total = None
+    reader = csv.DictReader(io.StringIO(text))
+    try:
+        for number, line in enumerate(reader, start=2):
+            if number > MAX_RESULT_LINES:
+                refuse(422, "RESULTS-FILE", f"more than {MAX_RESULT_LINES} lines", field="file")
+            payout_id = (line.get("payout_id") or "").strip()
+            if payout_id.upper() == "TOTAL":
+                count = _strict_int((line.get("outcome") or "").strip())
+                total = _strict_int((line.get("bank_reference") or "").strip())
+                continue
+            try:
+                results.append(
+                    BankResult(
+                        payout_id=UUID(payout_id),
+                        outcome=Outcome((line.get("outcome") or "").strip()),
+                        bank_reference=(line.get("bank_reference") or "").strip(),
+                        reason=(line.get("reason") or "").strip(),
+                        paid_on=date.fromisoformat(line["paid_on"].strip())
+                        if (line.get("paid_on") or "").strip()
+                        else None,
+                    )
+                )
+            except ValueError as error:
+                refuse(422, "RESULTS-FILE", f"line {number}: {error}", field="file")
+    except csv.Error as error:
+        refuse(422, "RESULTS-FILE", f"the CSV file cannot be read: {error}", field="file")
+    return results, count, total
+
+
+def _strict_int(value: object) -> int | None:
+    """Control figures are whole numbers (fen, lines): no fractions, no floats."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | str):
+        raise ValueError("control figures are whole numbers")
+    if isinstance(value, str) and not value.isdigit():
+        raise ValueError(f"{value!r} is not a whole number")
+    return int(value)
+
+
+@router.post("/batches/{batch_id}/results")
+async def record_results(request: Request, batch_id: UUID, who: Signed) -> Response:
+    """Record the bank's result file, whole or not at all (BATCH-TOTALS)."""
+    require(who, Role.FINANCE)
+    form = await request.form()
+    check_csrf(request, who, form)
+    shared = state(request)
+    batch = shared.ledger.payouts.get_batch(batch_id)
+    who.principal.require_region(
+        shared.ledger.funds.get(batch.fund_id).region_code, "the batch's fund"
+    )
+    upload = form.get("file")
+    if upload is None or isinstance(upload, str):
+        refuse(422, "RESULTS-FILE", "choose the bank's result file", field="file")
+    data = await upload.read(MAX_UPLOAD_BYTES + 1)
+    if len(data) > MAX_UPLOAD_BYTES:
+        refuse(413, "BODY-TOO-LARGE", "the file is larger than 8 MB", field="file")
+    try:
+        results, count, total = _results_from(data, upload.filename or "")
+    except ValueError as error:
+        refuse(422, "RESULTS-FILE", str(error), field="file")
+    if count is None or total is None:
+        refuse(
+            422,
+            "BATCH-TOTALS",
+            "the file states no control count and total (a TOTAL line)",
+            field="file",
+        )
+    for line in results:
+        who.principal.require_region(
+            shared.ledger.payouts.get(line.payout_id).region_code, "a payout named"
+        )
+    try:
+        shared.ledger.payouts.record_results(
+            who.principal.context(),
+            batch_id,
+            results=results,
+            control_count=count,
+            control_total_fen=total,
+        )
+    except DomainError as refused:
+        return _batch_page(request, who, batch_id, problem=_problem(refused), status=422)
+    return redirect(f"{PREFIX}/batches/{batch_id}")
+
+
+@router.get("/budget")
+def budget(
+    request: Request,
+    who: Signed,
+    region: Annotated[str, Query(max_length=6)] = "",
+) -> HTMLResponse:
+    """Budget execution per fund and per month: allocated, committed, paid, recovered."""
+    require(who, Role.FINANCE, Role.INSPECTOR)
+    scope = who.principal.scope(region or None)
+    balances = state(request).views.balances
+    funds = [f for f in balances.funds() if within(f.region_code, scope)]
+    months = monthly_flows(balances.db, scope)
+    peak = max(
+        [1, *(max(m.allocated_fen, m.committed_fen, m.paid_fen, m.recovered_fen) for m in months)]
+    )
+    return render(
+        request, "budget.html", who, funds=funds, months=months, peak=peak, region=region
+    )

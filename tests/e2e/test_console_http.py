@@ -1,0 +1,369 @@
+"""The console over HTTP (no browser): sign-in, sessions, CSRF, roles, regions, decisions.
+
+On both backends: sessions live in the store, so these also show that a second process
+(another ``serve`` worker) would see the same sessions.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING
+
+import pytest
+from fastapi.testclient import TestClient
+
+from disburse.access.users import Users, UserLimits
+from disburse.cli.common import operator_context
+from disburse.domain.meta import Role
+from disburse.domain.payout import PayoutStatus
+from tests.console_support import (
+    PASSWORD,
+    ConsoleWorld,
+    add_user,
+    console_app,
+    console_world,
+    csrf_of,
+    sign_in,
+)
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+
+    from disburse.bootstrap import System
+    from tests.api_support import LogTrap
+
+
+@pytest.fixture
+def world(system: System) -> ConsoleWorld:
+    return console_world(system)
+
+
+@pytest.fixture
+def client(world: ConsoleWorld) -> Iterator[TestClient]:
+    with TestClient(console_app(world.system), raise_server_exceptions=False) as opened:
+        yield opened
+
+
+def signed_in(client: TestClient, name: str) -> TestClient:
+    answer = sign_in(client, name)
+    assert answer.status_code == 303, answer.text
+    return client
+
+
+def test_pages_carry_a_content_security_policy_and_chinese_by_default(client: TestClient) -> None:
+    page = client.get("/console/login")
+
+    assert page.status_code == 200
+    assert '<html lang="zh-CN">' in page.text
+    assert "登录" in page.text
+    policy = page.headers["content-security-policy"]
+    assert "script-src 'self'" in policy
+    assert "unsafe-inline" not in policy
+    assert page.headers["x-frame-options"] == "DENY"
+    assert client.get("/console/static/htmx.min.js").status_code == 200
+
+
+def test_the_session_cookie_is_http_only_and_same_site_strict(client: TestClient) -> None:
+    answer = sign_in(client, "fin.wang")
+
+    assert answer.status_code == 303
+    assert answer.headers["location"] == "/console/payouts"
+    cookie = next(
+        value for key, value in answer.headers.multi_items() if key == "set-cookie"
+        if value.startswith("disburse_session=")
+    )
+    assert "HttpOnly" in cookie
+    assert "SameSite=strict" in cookie or "SameSite=Strict" in cookie
+
+
+def test_a_new_user_must_change_the_initial_password_before_anything_else(
+    world: ConsoleWorld, client: TestClient
+) -> None:
+    issued = world.system.users.create(
+        operator_context(), username="fin.new", role=Role.FINANCE, region_code="220202"
+    )
+    answer = sign_in(client, "fin.new", issued.password)
+    assert answer.headers["location"] == "/console/password"
+    assert client.get("/console/payouts", follow_redirects=False).headers["location"] == (
+        "/console/password"
+    )
+    form = client.get("/console/password")
+    assert 'name="new_password"' in form.text
+
+    changed = client.post(
+        "/console/password",
+        data={"new_password": "a new long passphrase", "csrf_token": csrf_of(form.text)},
+        follow_redirects=False,
+    )
+
+    assert changed.status_code == 303
+    assert client.get("/console/payouts").status_code == 200
+
+
+def test_a_form_without_the_session_csrf_token_is_refused_and_changes_nothing(
+    world: ConsoleWorld, client: TestClient
+) -> None:
+    signed_in(client, "fin.wang")
+    payout_id = world.pending[0]
+    version = world.system.ledger.payouts.get(payout_id).version
+
+    forged = client.post(
+        "/console/payouts/approve",
+        data={"payout": f"{payout_id}@{version}", "csrf_token": "forged"},
+    )
+
+    assert forged.status_code == 403
+    assert "CSRF" in forged.text
+    assert world.system.ledger.payouts.get(payout_id).status is PayoutStatus.REQUESTED
+
+
+def test_a_sign_in_form_without_its_csrf_twin_opens_no_session(client: TestClient) -> None:
+    answer = client.post(
+        "/console/login",
+        data={"username": "fin.wang", "password": PASSWORD, "csrf_token": "guess"},
+        follow_redirects=False,
+    )
+
+    assert answer.status_code == 403
+    assert "disburse_session" not in answer.headers.get("set-cookie", "")
+
+
+def test_signing_out_ends_the_session_in_the_store(client: TestClient) -> None:
+    signed_in(client, "fin.wang")
+    token = client.cookies["disburse_session"]
+    page = client.get("/console/payouts")
+
+    out = client.post(
+        "/console/logout", data={"csrf_token": csrf_of(page.text)}, follow_redirects=False
+    )
+
+    assert out.status_code == 303
+    client.cookies.set("disburse_session", token, path="/console")
+    again = client.get("/console/payouts", follow_redirects=False)
+    assert again.status_code == 303
+    assert again.headers["location"].startswith("/console/login")
+
+
+def test_an_idle_session_expires(world: ConsoleWorld, client: TestClient) -> None:
+    now = [datetime.now(UTC)]
+    state = client.app.state.disburse  # type: ignore[attr-defined]
+    state.users = Users(
+        world.system.ledger.store,
+        world.system.ledger.keys,
+        UserLimits.from_settings(world.system.settings),
+        now=lambda: now[0],
+    )
+    signed_in(client, "fin.wang")
+    assert client.get("/console/payouts").status_code == 200
+
+    now[0] += timedelta(minutes=world.system.settings.console_idle_minutes + 1)
+
+    expired = client.get("/console/payouts", follow_redirects=False)
+    assert expired.status_code == 303
+    assert expired.headers["location"] == "/console/login?next=/console/payouts"
+
+
+def test_repeated_failures_lock_the_account_even_against_the_right_password(
+    world: ConsoleWorld, client: TestClient
+) -> None:
+    for _ in range(world.system.settings.console_max_failures):
+        assert sign_in(client, "fin.chen", "not the password at all").status_code == 401
+
+    locked = sign_in(client, "fin.chen", PASSWORD)
+
+    assert locked.status_code == 423
+    assert "USER-LOCKED" in locked.text
+    assert "disburse_session" not in locked.headers.get("set-cookie", "")
+
+
+def test_a_disabled_users_session_ends_at_once(world: ConsoleWorld, client: TestClient) -> None:
+    signed_in(client, "fin.wang")
+    assert client.get("/console/payouts").status_code == 200
+
+    world.system.users.disable(operator_context(), "fin.wang", reason="left the bureau")
+
+    after = client.get("/console/payouts", follow_redirects=False)
+    assert after.status_code == 303
+    assert after.headers["location"].startswith("/console/login")
+
+
+def test_passwords_are_never_logged(world: ConsoleWorld, client: TestClient, log_trap: LogTrap) -> None:
+    secret = "another long passphrase 42"
+    add_user(world.system, "insp.wu", Role.INSPECTOR)
+    sign_in(client, "insp.wu", secret)  # wrong: logged as a failure, without the password
+    signed_in(client, "insp.wu")
+
+    logged = json.dumps(log_trap.lines(), ensure_ascii=False)
+    assert secret not in logged
+    assert PASSWORD not in logged
+
+
+def test_the_requester_sees_no_approve_control_and_an_approver_does(
+    world: ConsoleWorld, client: TestClient
+) -> None:
+    path = f"/console/payouts/{world.requested_by_user}"
+    signed_in(client, "clerk.zhao")
+    assert 'id="approve"' not in client.get(path).text
+
+    fresh = TestClient(client.app)
+    signed_in(fresh, "fin.wang")
+    assert 'id="approve"' in fresh.get(path).text
+
+
+def test_a_county_user_cannot_open_another_countys_payout_by_url(
+    world: ConsoleWorld, client: TestClient
+) -> None:
+    signed_in(client, "fin.wang")
+    payout = world.system.ledger.payouts.get(world.elsewhere)
+
+    page = client.get(f"/console/payouts/{world.elsewhere}")
+
+    assert page.status_code == 403
+    assert "REGION-SCOPE" in page.text
+    assert str(payout.beneficiary_id) not in page.text
+    assert payout.region_code not in page.text
+
+
+def test_bulk_approval_approves_each_at_the_version_seen(
+    world: ConsoleWorld, client: TestClient
+) -> None:
+    signed_in(client, "fin.wang")
+    queue = client.get("/console/payouts")
+    chosen = world.pending[:3]
+    payouts = world.system.ledger.payouts
+    ticks = [f"{p}@{payouts.get(p).version}" for p in chosen]
+
+    answer = client.post(
+        "/console/payouts/approve", data={"payout": ticks, "csrf_token": csrf_of(queue.text)}
+    )
+
+    assert answer.status_code == 200
+    assert {payouts.get(p).status for p in chosen} == {PayoutStatus.APPROVED}
+    assert "console/fin.wang" in payouts.get(chosen[0]).approvers
+
+
+def test_a_stale_version_is_refused_not_approved_blind(
+    world: ConsoleWorld, client: TestClient
+) -> None:
+    signed_in(client, "fin.wang")
+    payout_id = world.pending[4]
+    page = client.get(f"/console/payouts/{payout_id}")
+    stale = world.system.ledger.payouts.get(payout_id).version - 1 or 0
+
+    answer = client.post(
+        "/console/payouts/approve",
+        data={"payout": f"{payout_id}@{stale}", "csrf_token": csrf_of(page.text)},
+    )
+
+    assert "PAYOUT-VERSION" in answer.text or "412" in answer.text or answer.status_code >= 400
+    assert world.system.ledger.payouts.get(payout_id).status is PayoutStatus.REQUESTED
+
+
+def test_bank_results_are_recorded_from_an_uploaded_file_whole_or_not_at_all(
+    world: ConsoleWorld, client: TestClient
+) -> None:
+    ledger = world.system.ledger
+    finance = f_ctx()
+    chosen = world.pending[:2]
+    for payout_id in chosen:
+        ledger.payouts.approve(finance, payout_id)
+    batch_id = ledger.payouts.release_batch(finance, fund_id=world.place.fund_id, payout_ids=chosen)
+    signed_in(client, "fin.wang")
+    page = client.get(f"/console/batches/{batch_id}")
+    assert page.status_code == 200
+    token = csrf_of(page.text)
+    lines = [f"{chosen[0]},paid,BOC-9,,", f"{chosen[1]},failed,,account closed,"]
+    wrong = "payout_id,outcome,bank_reference,reason,paid_on\n" + "\n".join(lines) + "\nTOTAL,2,1\n"
+
+    refused = client.post(
+        f"/console/batches/{batch_id}/results",
+        data={"csrf_token": token},
+        files={"file": ("results.csv", io.BytesIO(wrong.encode()), "text/csv")},
+    )
+    assert refused.status_code == 422
+    assert "BATCH-TOTALS" in refused.text
+    assert ledger.payouts.get(chosen[0]).status is PayoutStatus.BATCHED
+
+    right = wrong.replace("TOTAL,2,1", "TOTAL,2,300000")
+    done = client.post(
+        f"/console/batches/{batch_id}/results",
+        data={"csrf_token": token},
+        files={"file": ("results.csv", io.BytesIO(right.encode()), "text/csv")},
+    )
+    assert done.status_code == 200, done.text
+    assert ledger.payouts.get(chosen[0]).status is PayoutStatus.PAID
+    assert ledger.payouts.get(chosen[1]).status is PayoutStatus.FAILED
+
+
+def test_the_language_switch_keeps_english_in_a_cookie(client: TestClient) -> None:
+    signed_in(client, "insp.liu")
+
+    client.get("/console/lang/en?next=/console/alerts")
+    page = client.get("/console/alerts")
+
+    assert '<html lang="en">' in page.text
+    assert "Alerts" in page.text
+
+
+def test_an_inspector_resolves_an_alert_once_with_a_reason(
+    world: ConsoleWorld, client: TestClient
+) -> None:
+    signed_in(client, "insp.liu")
+    path = f"/console/alerts/{world.alert_subject}"
+    page = client.get(path)
+    assert page.status_code == 200
+
+    done = client.post(
+        f"{path}/resolve",
+        data={"outcome": "dismissed", "reason": "one family", "csrf_token": csrf_of(page.text)},
+    )
+
+    assert done.status_code == 200
+    world.system.views.catch_up()
+    found = world.system.views.alerts.find(rule="FRAUD-SHARED-ACCOUNT")
+    assert [a.state for a in found] == ["dismissed"]
+    assert found[0].resolved_by == "console/insp.liu"
+
+
+@pytest.mark.parametrize(
+    ("user", "paths"),
+    [
+        ("fin.wang", ["/console/payouts", "/console/batches", "/console/budget", "/console/search"]),
+        (
+            "insp.liu",
+            ["/console/alerts", "/console/trail", "/console/as-of", "/console/verify", "/console/pack"],
+        ),
+    ],
+)
+def test_each_main_page_answers_for_its_role(
+    client: TestClient, user: str, paths: list[str]
+) -> None:
+    signed_in(client, user)
+    for path in paths:
+        page = client.get(path)
+        assert page.status_code == 200, (path, page.text[:500])
+
+
+def test_a_finance_user_cannot_open_inspector_pages(client: TestClient) -> None:
+    signed_in(client, "fin.wang")
+
+    page = client.get("/console/verify")
+
+    assert page.status_code == 403
+    assert "ROLE-FORBIDDEN" in page.text
+
+
+def test_api_problems_outside_the_console_stay_json(client: TestClient) -> None:
+    answer = client.get("/v1/payouts")
+
+    assert answer.status_code == 401
+    assert answer.headers["content-type"].startswith("application/problem+json")
+    assert json.loads(answer.text)["rule_id"] == "AUTH-REQUIRED"
+
+
+def f_ctx():  # noqa: ANN201 - the finance actor of the fixtures
+    from tests import factories  # noqa: PLC0415
+
+    return factories.finance()

@@ -344,7 +344,11 @@ class ConsoleSession(Aggregate):
         self.closed = False
 
     def touch(self, *, at: datetime, meta: Meta) -> None:
-        """Still in use at ``at`` (the idle timer starts again)."""
+        """Still in use at ``at`` (the idle timer starts again).
+
+        It names no user (``user_id``): a long session's touches stay in the session's own
+        trail, out of the user's. Opening, renewing and closing name the user.
+        """
         self._touched(at=at, meta=meta)
 
     @event("Touched")
@@ -353,10 +357,10 @@ class ConsoleSession(Aggregate):
 
     def renew(self, *, generation: int, at: datetime, meta: Meta) -> None:
         """The user changed the password in this session: it stays open, others end."""
-        self._renewed(generation=generation, at=at, meta=meta)
+        self._renewed(user_id=self.user_id, generation=generation, at=at, meta=meta)
 
     @event("Renewed")
-    def _renewed(self, *, generation: int, at: datetime, meta: Meta) -> None:
+    def _renewed(self, *, user_id: UUID, generation: int, at: datetime, meta: Meta) -> None:
         self.generation = generation
         self.seen_at = at
 
@@ -364,10 +368,10 @@ class ConsoleSession(Aggregate):
         """Signed out."""
         if self.closed:
             return
-        self._closed(at=at, meta=meta)
+        self._closed(user_id=self.user_id, at=at, meta=meta)
 
     @event("Closed")
-    def _closed(self, *, at: datetime, meta: Meta) -> None:
+    def _closed(self, *, user_id: UUID, at: datetime, meta: Meta) -> None:
         self.closed = True
 
 

@@ -1,7 +1,8 @@
 """The composition root: builds everything from settings. Nothing is built at import time.
 
 ``open_system(settings)`` is the one way in for the CLI, the API's server, the demo and the
-tests: the ledger, its views (opened on first use) and the API clients, closed together.
+tests: the ledger, its views (opened on first use), the API clients and the console users,
+closed together.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from eventsourcing.utils import get_topic as topic_of
 
 from disburse.access.clients import Clients
 from disburse.access.context import system_context
+from disburse.access.users import Users
 from disburse.application.alert_desk import Alerts
 from disburse.application.ledger import Ledger
 from disburse.persistence.keys import KeyRing, load_keys
@@ -143,6 +145,11 @@ class System:
     def clients(self) -> Clients:
         """The API clients and their keys."""
         return Clients(self.ledger.store, self.ledger.keys)
+
+    @property
+    def users(self) -> Users:
+        """The console's user accounts and their sessions."""
+        return Users(self.ledger.store, self.ledger.keys, self.settings)
 
     @property
     def alert_desk(self) -> Alerts:

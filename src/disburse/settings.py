@@ -110,6 +110,30 @@ class Settings(BaseSettings):
         ge=1024,
         description="Largest body of /v1/bulk/*: 10,000 items of up to about 1.6 KiB each.",
     )
+    console_idle_minutes: int = Field(
+        default=30,
+        ge=1,
+        le=24 * 60,
+        description="A console session ends after this many minutes without a request.",
+    )
+    console_session_hours: int = Field(
+        default=12,
+        ge=1,
+        le=7 * 24,
+        description="... and this many hours after sign-in, however busy.",
+    )
+    console_max_failures: int = Field(
+        default=5,
+        ge=1,
+        le=100,
+        description="Failed console sign-ins in a row that lock the account.",
+    )
+    console_lockout_minutes: int = Field(
+        default=15,
+        ge=1,
+        le=7 * 24 * 60,
+        description="How long a locked console account refuses every sign-in.",
+    )
     postgres_pool_size: int = Field(default=5, ge=1, le=100)
     postgres_connect_timeout: int = Field(default=5, ge=1, le=120)
 

@@ -1,4 +1,4 @@
-"""Keys: the event cipher key and the resident-ID hash key, both derived from one secret."""
+"""Keys: the event cipher key, the keyed hashes and sealing keys, all derived from one secret."""
 
 from __future__ import annotations
 
@@ -53,6 +53,20 @@ class KeyRing:
     def account_hash(self, account: str) -> str:
         """Keyed hash of a bank account: views match shared accounts without storing them."""
         return hmac.new(self._derive("bank-account"), account.encode(), hashlib.sha256).hexdigest()
+
+    def session_hash(self, token: str) -> bytes:
+        """Keyed hash of a console session's token: the session is stored under it."""
+        return hmac.new(self._derive("console-session"), token.encode(), hashlib.sha256).digest()
+
+    def csrf_token(self, token: str) -> str:
+        """The CSRF token of a console session: derived from its token, stable while it lasts."""
+        digest = hmac.new(self._derive("console-csrf"), token.encode(), hashlib.sha256).digest()
+        return base64.urlsafe_b64encode(digest).decode().rstrip("=")
+
+    @property
+    def totp_key(self) -> bytes:
+        """AES-256 key that seals console users' TOTP secrets inside their events."""
+        return self._derive("totp-secret")
 
     @property
     def fingerprint(self) -> str:

@@ -17,9 +17,19 @@ if TYPE_CHECKING:
 
 DEFAULT_LIMIT = 1000
 #: Entities for inspectors only: the API's bookkeeping (clients, their keys, their
-#: recorded requests) and review samples (which payouts will be checked is not for those
-#: checked to read). The feed leaves them out; the trails show them to inspectors.
-INSPECTORS_ONLY = ("RecordedRequest", "ApiClient", "ClientDirectory", "AuditSample")
+#: recorded requests), console accounts and their sign-ins, and review samples (which
+#: payouts will be checked is not for those checked to read). The feed leaves them out;
+#: the trails show them to inspectors.
+INSPECTORS_ONLY = (
+    "RecordedRequest",
+    "ApiClient",
+    "ClientDirectory",
+    "AuditSample",
+    "UserAccount",
+    "UserDirectory",
+    "SignInFailures",
+    "ConsoleSession",
+)
 _NOT_FOR_THE_FEED = ", ".join(f"'{name}'" for name in INSPECTORS_ONLY)
 _COLUMNS = (
     "e.position, e.entity_id, e.entity_type, e.version, e.event_type, e.recorded_at,"

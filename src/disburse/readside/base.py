@@ -9,7 +9,7 @@ from enum import Enum
 from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 from uuid import UUID
 
-from disburse.access import client, request
+from disburse.access import client, request, user
 from disburse.domain import (
     alert,
     batch,
@@ -53,6 +53,10 @@ AGGREGATES: dict[str, type] = {
         client.ClientDirectory,
         request.RecordedRequest,
         sample.AuditSample,
+        user.UserAccount,
+        user.UserDirectory,
+        user.SignInFailures,
+        user.ConsoleSession,
     )
 }
 

@@ -20,12 +20,17 @@ if TYPE_CHECKING:
 ENVELOPE: Final = frozenset(
     {"meta", "originator_id", "originator_version", "timestamp", "originator_topic"}
 )
+#: Credentials: console users' password hashes and sealed TOTP secrets.
+CREDENTIALS: Final = frozenset({"password_hash", "totp_sealed"})
 #: Never shown: the resident ID (``resident_id_masked`` is shown instead) and its keyed hash.
-#: Never shown: identity numbers and their hashes, API key hashes, and the fingerprints
-#: and idempotency keys of recorded requests (they identify a client's requests).
-DROPPED: Final = frozenset({"resident_id", "id_hash", "key_hash", "fingerprint", "key"})
+#: Never shown: identity numbers and their hashes, API key hashes, the fingerprints
+#: and idempotency keys of recorded requests (they identify a client's requests), and
+#: credentials.
+DROPPED: Final = frozenset(
+    {"resident_id", "id_hash", "key_hash", "fingerprint", "key", *CREDENTIALS}
+)
 #: Never shown, even to roles that see personal data in full.
-SECRETS: Final = frozenset({"id_hash", "key_hash", "fingerprint", "key"})
+SECRETS: Final = frozenset({"id_hash", "key_hash", "fingerprint", "key", *CREDENTIALS})
 #: Bank account numbers: only the last four digits are shown.
 ACCOUNT_FIELDS: Final = frozenset({"bank_account", "account"})
 #: Birth dates: only the year is shown. With ``home_region`` (the ID's address code, as a

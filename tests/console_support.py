@@ -86,7 +86,9 @@ def console_world(system: System) -> ConsoleWorld:
         add_user(system, name, role)
     clerk = context_of(system.users.get("clerk.zhao"), "test-setup")
     post_id, _person = f.staffed_post(ledger, place)
-    mine = ledger.posts.record_attendance(clerk, post_id, month=f.JAN, days_worked=22, days_required=22)
+    mine = ledger.posts.record_attendance(
+        clerk, post_id, month=f.JAN, days_worked=22, days_required=22
+    )
     assert mine is not None
     other = f.county(ledger, region=f.OTHER_COUNTY)
     [elsewhere] = f.requested_stipends(ledger, other, 1)

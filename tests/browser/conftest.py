@@ -16,11 +16,12 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 from pydantic import SecretStr
-
-from disburse.bootstrap import initialise, open_system
-from disburse.settings import Settings, generate_secret
 from tests.conftest import TODAY
 from tests.console_support import console_app, console_world, live_server
+
+from disburse.bootstrap import initialise, open_system
+from disburse.persistence.keys import generate_secret
+from disburse.settings import Settings
 
 if TYPE_CHECKING:
     from collections.abc import Iterator

@@ -14,13 +14,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pytest
+from tests.console_support import PASSWORD
 
 from disburse.domain.payout import PayoutStatus
-from tests.console_support import PASSWORD
 
 if TYPE_CHECKING:
     from playwright.sync_api import Browser, Page
-
     from tests.console_support import ConsoleWorld
 
 AXE = Path(__file__).with_name("axe.min.js").read_text(encoding="utf-8")
@@ -140,7 +139,7 @@ def test_switching_language(browser: Browser, console_url: str) -> None:
     page.click("a[hreflang=en]")
 
     assert page.locator("html").get_attribute("lang") == "en"
-    assert page.locator("nav").inner_text().count("Alerts") == 1
+    assert page.locator("header nav").inner_text().count("Alerts") == 1
     page.click("a[hreflang=zh-CN]")
     assert page.locator("html").get_attribute("lang") == "zh-CN"
 

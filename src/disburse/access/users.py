@@ -318,26 +318,36 @@ class Users:
             must_change_password=account.must_change_password,
         )
 
-    def change_password(self, token: str, *, current: str, new: str) -> None:
+    def change_password(
+        self, token: str, *, current: str | None, new: str, request_id: str | None = None
+    ) -> None:
         """The signed-in user sets a new password; their other sessions end.
 
+        ``current`` may be left out (None) only while the account must change an initial
+        or reset password: the session was opened with that password moments before.
         ``SessionError`` (USER-SESSION) without a live session; ``PasswordPolicyError``
         (USER-PASSWORD-POLICY) for a new password that breaks the policy or equals the
-        current one; ``CredentialsError`` for a wrong current password, which counts as a
-        failed attempt.
+        current one; ``CredentialsError`` for a wrong or missing current password, which
+        counts as a failed attempt.
         """
         active = self.session(token)
         if active is None:
             raise SessionError
         account = active.user
         check_new_password(new, username=account.username)
-        if new == current:
-            raise PasswordPolicyError("the new password is the current one: choose another")
         now = self._now()
-        request_id = str(uuid.uuid4())
-        if not self._verify(account.password_hash, current):
-            self._fail(account, "password", now, request_id=request_id, client=CONSOLE)
-            raise CredentialsError
+        request_id = request_id or str(uuid.uuid4())
+        if current is None:
+            if not active.must_change_password:
+                raise CredentialsError
+            if self._verify(account.password_hash, new):
+                raise PasswordPolicyError("the new password is the current one: choose another")
+        else:
+            if new == current:
+                raise PasswordPolicyError("the new password is the current one: choose another")
+            if not self._verify(account.password_hash, current):
+                self._fail(account, "password", now, request_id=request_id, client=CONSOLE)
+                raise CredentialsError
         new_hash = self._hasher.hash(new)
         meta = _user_meta(account, request_id)
 

@@ -7,11 +7,11 @@ process: no CDN, no front-end build. See docs/console.md.
 from __future__ import annotations
 
 import inspect
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 from urllib.parse import quote
 
 import structlog
-from fastapi.exceptions import RequestValidationError
+from fastapi.exceptions import RequestValidationError, WebSocketRequestValidationError
 from fastapi.responses import RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -23,7 +23,11 @@ from disburse.domain.errors import DomainError
 from disburse.readside.runner import ViewLagError
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from fastapi import FastAPI, Request
+
+    Handler = Callable[[Request, Exception], Any]
 
 __all__ = ["ConsoleHeaders", "install"]
 log = structlog.get_logger("disburse.console")
@@ -37,7 +41,7 @@ def _console(request: Request) -> bool:
 def _page(request: Request, error: Exception) -> Response:
     """A refusal or failure inside the console, as a page in the browser's language."""
     if isinstance(error, SignInRequiredError):
-        to = f"{PREFIX}/login?next={quote(error.then)}"
+        to = error.first or f"{PREFIX}/login?next={quote(error.then)}"
         if request.headers.get("hx-request"):
             return Response(status_code=204, headers={"HX-Redirect": to})
         return RedirectResponse(to, status_code=303)
@@ -70,22 +74,25 @@ def install(app: FastAPI) -> None:
     for module in (auth, finance, inspection, search):
         app.include_router(module.router)
     app.mount(f"{PREFIX}/static", StaticFiles(directory=HERE / "static"), name="console-static")
-    kinds: tuple[type[Exception], ...] = (
-        SignInRequiredError,
-        ApiError,
-        DomainError,
-        RequestValidationError,
-        StarletteHTTPException,
-        ViewLagError,
-        Exception,
-    )
+    kinds: list[type[Exception]] = [SignInRequiredError, Exception]
+    for kind in app.exception_handlers:
+        if (
+            isinstance(kind, type)
+            and issubclass(kind, Exception)
+            and kind not in kinds
+            and not issubclass(kind, WebSocketRequestValidationError)
+        ):
+            kinds.append(kind)
     for kind in kinds:
         original = app.exception_handlers.get(kind)
 
-        async def handler(request: Request, error: Exception, original: Any = original) -> Any:
+        async def handler(
+            request: Request, error: Exception, original: Handler | None = original
+        ) -> Response:
             if _console(request) or original is None:
                 return _page(request, error)
             answer = original(request, error)
-            return await answer if inspect.isawaitable(answer) else answer
+            found = await answer if inspect.isawaitable(answer) else answer
+            return cast("Response", found)
 
         app.add_exception_handler(kind, handler)

@@ -9,7 +9,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from disburse.access.users import SignInRefusedError
+from disburse.access.user import CredentialsError, LockedError
 from disburse.api.console.i18n import LANG_COOKIE, language
 from disburse.api.console.web import (
     LOGIN_COOKIE,
@@ -32,7 +32,7 @@ Signed = Annotated[Viewer, Depends(viewer)]
 #: A year: the language is a preference, not a secret.
 _LANG_AGE = 365 * 24 * 3600
 #: Where each role starts.
-HOME = {Role.FINANCE: "/payouts", Role.INSPECTOR: "/alerts"}
+HOME = {Role.FINANCE: "/payouts", Role.CLERK: "/payouts", Role.INSPECTOR: "/alerts"}
 
 
 def _secure(request: Request) -> bool:
@@ -83,7 +83,9 @@ def log_in(
     expected = request.cookies.get(LOGIN_COOKIE, "")
     if not expected or not hmac.compare_digest(expected.encode(), csrf_token.encode()):
         problem = {"status": 403, "rule_id": "CSRF", "detail": _stale(request)}
-        return _login_page(request, then=local(next), username=username, problem=problem, status=403)
+        return _login_page(
+            request, then=local(next), username=username, problem=problem, status=403
+        )
     try:
         signed = state(request).users.sign_in(
             username.strip(),
@@ -91,7 +93,7 @@ def log_in(
             totp=totp.strip() or None,
             request_id=request.state.request_id,
         )
-    except SignInRefusedError as refused:
+    except (CredentialsError, LockedError) as refused:
         status = 423 if refused.rule_id == "USER-LOCKED" else 401
         problem = {"status": status, "rule_id": refused.rule_id, "detail": str(refused)}
         return _login_page(
@@ -153,7 +155,9 @@ async def change_password(request: Request, who: Signed) -> Response:
                 "detail": _mismatch(request),
             }
             return render(request, "password.html", who, status_code=422, problem=problem)
-        state(request).users.change_password(token, current=current or None, new=new)
+        state(request).users.change_password(
+            token, current=current or None, new=new, request_id=request.state.request_id
+        )
     except DomainError as refused:
         problem = {"status": 422, "rule_id": refused.rule_id, "detail": str(refused)}
         return render(request, "password.html", who, status_code=422, problem=problem)

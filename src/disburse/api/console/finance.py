@@ -8,17 +8,15 @@ page was drawn is refused, not approved blind.
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 from dataclasses import asdict
-from datetime import date
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 from uuid import UUID
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse, Response
 
+from disburse.api.console.bank_files import results_from
 from disburse.api.console.web import (
     PREFIX,
     Viewer,
@@ -28,11 +26,12 @@ from disburse.api.console.web import (
     refuse,
     render,
     require,
+    settle,
     state,
     viewer,
 )
-from disburse.application.payouts import Approval, BankResult
-from disburse.domain.batch import Outcome
+from disburse.api.problems import status_of
+from disburse.application.payouts import Approval
 from disburse.domain.errors import DomainError
 from disburse.domain.meta import Role
 from disburse.domain.payout import PENDING, PayoutStatus
@@ -40,11 +39,14 @@ from disburse.domain.regions import within
 from disburse.readside.balance_queries import monthly_flows
 from disburse.readside.base import jsonable
 
+if TYPE_CHECKING:
+    from collections.abc import Iterable
+
 router = APIRouter(prefix=PREFIX, include_in_schema=False)
 Signed = Annotated[Viewer, Depends(viewer)]
 PAGE = 50
-#: The most lines a bank result file may have (a batch is at most this big in practice).
-MAX_RESULT_LINES = 20_000
+#: Who may read payouts, as in the API (``GET /v1/payouts``).
+READERS = (Role.CLERK, Role.FINANCE, Role.INSPECTOR)
 MAX_UPLOAD_BYTES = 8 * 1024 * 1024
 
 
@@ -73,12 +75,12 @@ def _status(value: str) -> PayoutStatus | None:
 
 
 def _problem(error: DomainError) -> dict[str, object]:
-    from disburse.api.problems import status_of  # noqa: PLC0415 - the API's one mapping
-
     return {"status": status_of(error), "rule_id": error.rule_id, "detail": str(error)}
 
 
-def may_approve(who: Viewer, status: PayoutStatus, requested_by: str, approvers: Any) -> bool:
+def may_approve(
+    who: Viewer, status: PayoutStatus, requested_by: str, approvers: Iterable[str]
+) -> bool:
     """Whether to offer this user the approve control (the service decides in the end).
 
     Not to the payout's requester or an earlier approver (maker-checker, PAYOUT-SOD),
@@ -107,9 +109,10 @@ def queue(
 ) -> HTMLResponse:
     """The queue of payouts awaiting a decision, oldest first, a page at a time.
 
-    The filter form sends empty fields for filters not used: they mean "any".
+    The filter form sends empty fields for filters not used: they mean "any". Readers
+    as in the API (clerks, finance, inspectors); only finance sees approve controls.
     """
-    require(who, Role.FINANCE)
+    require(who, *READERS)
     shared = state(request)
     scope = who.principal.scope(region or None)
     age = _whole(older_than_days, "older_than_days")
@@ -165,7 +168,9 @@ def _payout_page(
     who.principal.require_region(payout.region_code, "the payout")
     queued = shared.views.queue.payout(payout_id)
     evidence = None if queued is None or queued.evidence is None else asdict(queued.evidence)
-    history = shared.views.audit.trail(payout_id, after_position=0, limit=200, scope=who.principal.region)
+    history = shared.views.audit.trail(
+        payout_id, after_position=0, limit=200, scope=who.principal.region
+    )
     explanation = payout.explanation
     return render(
         request,
@@ -186,7 +191,7 @@ def _payout_page(
 @router.get("/payouts/{payout_id}")
 def payout(request: Request, payout_id: UUID, who: Signed) -> HTMLResponse:
     """A payout: explanation (rules, catalogue version, amounts), evidence and history."""
-    require(who, Role.FINANCE, Role.INSPECTOR)
+    require(who, *READERS)
     return _payout_page(request, who, payout_id)
 
 
@@ -207,13 +212,16 @@ async def approve(request: Request, who: Signed) -> Response:
     outcomes = state(request).ledger.payouts.approve_many(
         who.principal.context(), approvals, scope=who.principal.region
     )
+    settle(request, "queue", "audit")
     back = str(form.get("back") or f"{PREFIX}/payouts")
-    if len(outcomes) == 1 and outcomes[0].refusal is not None and back.startswith(
-        f"{PREFIX}/payouts/"
+    if (
+        len(outcomes) == 1
+        and outcomes[0].refusal is not None
+        and back.startswith(f"{PREFIX}/payouts/")
     ):
-        refusal = outcomes[0].refusal
+        problem = _problem(outcomes[0].refusal)
         return _payout_page(
-            request, who, outcomes[0].payout_id, problem=_problem(refusal), status=422
+            request, who, outcomes[0].payout_id, problem=problem, status=int(str(problem["status"]))
         )
     return render(
         request,
@@ -245,6 +253,7 @@ async def reject(request: Request, payout_id: UUID, who: Signed) -> Response:
         shared.ledger.payouts.reject(who.principal.context(), payout_id, reason=reason)
     except DomainError as refused:
         return _payout_page(request, who, payout_id, problem=_problem(refused), status=422)
+    settle(request, "queue", "audit")
     return redirect(f"{PREFIX}/payouts/{payout_id}")
 
 
@@ -258,10 +267,10 @@ def batches(
     require(who, Role.FINANCE)
     fund_id = _uuid(fund, "fund_id") if fund else None
     shared = state(request)
-    funds = [
-        f for f in shared.views.balances.funds() if who.principal.covers(f.region_code)
+    funds = [f for f in shared.views.balances.funds() if who.principal.covers(f.region_code)]
+    found = [
+        b for b in shared.views.queue.batches(fund_id) if any(b.fund_id == f.fund_id for f in funds)
     ]
-    found = [b for b in shared.views.queue.batches(fund_id) if any(b.fund_id == f.fund_id for f in funds)]
     approved = []
     if fund_id is not None:
         if not any(f.fund_id == str(fund_id) for f in funds):
@@ -300,6 +309,7 @@ async def release(request: Request, who: Signed) -> Response:
     batch_id = shared.ledger.payouts.release_batch(
         who.principal.context(), fund_id=fund_id, payout_ids=payout_ids
     )
+    settle(request, "queue")
     return redirect(f"{PREFIX}/batches/{batch_id}")
 
 
@@ -330,78 +340,6 @@ def batch(request: Request, batch_id: UUID, who: Signed) -> HTMLResponse:
     return _batch_page(request, who, batch_id)
 
 
-def _results_from(data: bytes, name: str) -> tuple[list[BankResult], int | None, int | None]:
-    """Bank results from an uploaded file: the API's JSON body, or CSV with a header row.
-
-    CSV columns: ``payout_id, outcome, bank_reference, reason, paid_on``; a last row whose
-    ``payout_id`` is ``TOTAL`` states the control count (``outcome`` column) and the
-    control total in fen (``bank_reference`` column), as the bank's file does.
-    """
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        refuse(422, "RESULTS-FILE", "the file is not UTF-8 text", field="file")
-    if name.lower().endswith(".json") or text.lstrip().startswith("{"):
-        try:
-            body = json.loads(text)
-            lines = body["results"]
-            results = [
-                BankResult(
-                    payout_id=UUID(str(line["payout_id"])),
-                    outcome=Outcome(line["outcome"]),
-                    bank_reference=str(line.get("bank_reference") or ""),
-                    reason=str(line.get("reason") or ""),
-                    paid_on=date.fromisoformat(line["paid_on"]) if line.get("paid_on") else None,
-                )
-                for line in lines
-            ]
-            return results, _strict_int(body.get("control_count")), _strict_int(
-                body.get("control_total_fen")
-            )
-        except (KeyError, TypeError, ValueError, AttributeError) as error:
-            refuse(422, "RESULTS-FILE", f"the JSON file is not a result file: {error}", field="file")
-    results: list[BankResult] = []
-    count = total = None
-    reader = csv.DictReader(io.StringIO(text))
-    try:
-        for number, line in enumerate(reader, start=2):
-            if number > MAX_RESULT_LINES:
-                refuse(422, "RESULTS-FILE", f"more than {MAX_RESULT_LINES} lines", field="file")
-            payout_id = (line.get("payout_id") or "").strip()
-            if payout_id.upper() == "TOTAL":
-                count = _strict_int((line.get("outcome") or "").strip())
-                total = _strict_int((line.get("bank_reference") or "").strip())
-                continue
-            try:
-                results.append(
-                    BankResult(
-                        payout_id=UUID(payout_id),
-                        outcome=Outcome((line.get("outcome") or "").strip()),
-                        bank_reference=(line.get("bank_reference") or "").strip(),
-                        reason=(line.get("reason") or "").strip(),
-                        paid_on=date.fromisoformat(line["paid_on"].strip())
-                        if (line.get("paid_on") or "").strip()
-                        else None,
-                    )
-                )
-            except ValueError as error:
-                refuse(422, "RESULTS-FILE", f"line {number}: {error}", field="file")
-    except csv.Error as error:
-        refuse(422, "RESULTS-FILE", f"the CSV file cannot be read: {error}", field="file")
-    return results, count, total
-
-
-def _strict_int(value: object) -> int | None:
-    """Control figures are whole numbers (fen, lines): no fractions, no floats."""
-    if value is None or value == "":
-        return None
-    if isinstance(value, bool) or not isinstance(value, int | str):
-        raise ValueError("control figures are whole numbers")
-    if isinstance(value, str) and not value.isdigit():
-        raise ValueError(f"{value!r} is not a whole number")
-    return int(value)
-
-
 @router.post("/batches/{batch_id}/results")
 async def record_results(request: Request, batch_id: UUID, who: Signed) -> Response:
     """Record the bank's result file, whole or not at all (BATCH-TOTALS)."""
@@ -420,8 +358,8 @@ async def record_results(request: Request, batch_id: UUID, who: Signed) -> Respo
     if len(data) > MAX_UPLOAD_BYTES:
         refuse(413, "BODY-TOO-LARGE", "the file is larger than 8 MB", field="file")
     try:
-        results, count, total = _results_from(data, upload.filename or "")
-    except ValueError as error:
+        results, count, total = results_from(data, upload.filename or "")
+    except (ValueError, TypeError) as error:
         refuse(422, "RESULTS-FILE", str(error), field="file")
     if count is None or total is None:
         refuse(
@@ -444,6 +382,7 @@ async def record_results(request: Request, batch_id: UUID, who: Signed) -> Respo
         )
     except DomainError as refused:
         return _batch_page(request, who, batch_id, problem=_problem(refused), status=422)
+    settle(request, "queue")
     return redirect(f"{PREFIX}/batches/{batch_id}")
 
 
@@ -462,6 +401,4 @@ def budget(
     peak = max(
         [1, *(max(m.allocated_fen, m.committed_fen, m.paid_fen, m.recovered_fen) for m in months)]
     )
-    return render(
-        request, "budget.html", who, funds=funds, months=months, peak=peak, region=region
-    )
+    return render(request, "budget.html", who, funds=funds, months=months, peak=peak, region=region)

@@ -2,8 +2,8 @@
 
 Every label, message and problem title of the console is an English message id looked
 up in a gettext catalogue (``locale/<lang>/LC_MESSAGES/console.po``, kept as text and
-compiled in memory when the process starts). English needs no catalogue: its
-translations are the message ids themselves.
+compiled in memory when the process starts). English message ids are English already;
+the English catalogue words only the ids built from data (``on_notice``...).
 """
 
 from __future__ import annotations

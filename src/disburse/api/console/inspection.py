@@ -1,5 +1,4 @@
-"""Inspector pages: alerts and their evidence, audit trails, the ledger as of a date,
-chain verification and evidence packs.
+"""Inspector pages: alerts, trails, the ledger as of a date, verification, evidence packs.
 
 Reads that the API already answers (as of a date, evidence packs) are answered by the
 API's own route functions, called with the signed-in user as the principal: one set of
@@ -24,9 +23,11 @@ from disburse.api.console.web import (
     refuse,
     render,
     require,
+    settle,
     state,
     viewer,
 )
+from disburse.api.problems import status_of
 from disburse.api.routes.evidence import as_of as api_as_of
 from disburse.api.routes.evidence import export_evidence_pack
 from disburse.application.alert_desk import Alerts
@@ -56,9 +57,7 @@ def alerts(
     region = who.principal.region
     counts = found.counts(region)
     rules = sorted({r for r, _ in counts})
-    table = [
-        {"rule": r, **{s: counts.get((r, s), 0) for s in STATES}} for r in rules
-    ]
+    table = [{"rule": r, **{s: counts.get((r, s), 0) for s in STATES}} for r in rules]
     items = found.find(
         rule=rule or None,
         state=status or None,
@@ -90,9 +89,7 @@ def _alert_page(
     who.principal.require_any_region(alert.regions, "the alert")
     timeline = []
     for position in sorted(set(alert.evidence)):
-        entries = views.audit.feed(
-            after_position=position - 1, limit=1, scope=who.principal.region
-        )
+        entries = views.audit.feed(after_position=position - 1, limit=1, scope=who.principal.region)
         if entries and entries[0].position == position:
             timeline.append(entries[0])
     return render(
@@ -137,11 +134,11 @@ async def resolve(request: Request, alert_id: UUID, who: Signed) -> Response:
             reason=str(form.get("reason") or "").strip(),
         )
     except DomainError as refused:
-        from disburse.api.problems import status_of  # noqa: PLC0415 - the API's one mapping
-
-        problem = {"status": status_of(refused), "rule_id": refused.rule_id, "detail": str(refused)}
-        return _alert_page(request, who, alert_id, problem=problem, status=problem["status"])
-    return redirect(f"{PREFIX}/alerts/{alert_id}?resolved=1")
+        status = status_of(refused)
+        problem = {"status": status, "rule_id": refused.rule_id, "detail": str(refused)}
+        return _alert_page(request, who, alert_id, problem=problem, status=status)
+    settle(request, "alerts", "audit")
+    return redirect(f"{PREFIX}/alerts/{alert_id}")
 
 
 @router.get("/trail")

@@ -11,6 +11,7 @@ networks are often offline).
 
 from __future__ import annotations
 
+import contextlib
 import hmac
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -28,6 +29,7 @@ from disburse.api.console.i18n import LANG_COOKIE, N_, language, translations
 from disburse.api.problems import ApiError
 from disburse.api.security import Principal, require_role
 from disburse.domain.meta import Role
+from disburse.readside.runner import ViewLagError
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable, Mapping
@@ -164,11 +166,12 @@ class Viewer:
 
 
 class SignInRequiredError(Exception):
-    """No live session: the browser is sent to the sign-in page."""
+    """No live session: the browser is sent to sign in (or, ``first``, somewhere first)."""
 
-    def __init__(self, then: str) -> None:
+    def __init__(self, then: str, *, first: str | None = None) -> None:
         super().__init__("sign in first")
         self.then = then
+        self.first = first
 
 
 def local(path: str) -> str:
@@ -190,7 +193,7 @@ def viewer(request: Request) -> Viewer:
     if session is None:
         raise SignInRequiredError(local(then))
     if session.must_change_password and request.url.path != f"{PREFIX}/password":
-        raise SignInRequiredError(f"{PREFIX}/password")
+        raise SignInRequiredError(then, first=f"{PREFIX}/password")
     ctx = context_of(session.user, request.state.request_id)
     principal = Principal(
         client_id=ctx.client_id,
@@ -228,10 +231,10 @@ def refuse(status: int, rule_id: str, detail: str, field: str | None = None) -> 
 def render(
     request: Request,
     template: str,
-    found: Viewer | None = None,
+    who: Viewer | None = None,
     *,
     status_code: int = 200,
-    **values: Any,
+    **values: Any,  # noqa: ANN401 - whatever the template shows
 ) -> HTMLResponse:
     """A page in the browser's language, with the viewer's name, role and CSRF token."""
     lang = lang_of(request)
@@ -239,8 +242,8 @@ def render(
     page = ENV.get_template(template).render(
         _=gettext,
         lang=lang,
-        viewer=found,
-        csrf=found.csrf if found is not None else values.pop("csrf", ""),
+        viewer=who,
+        csrf=who.csrf if who is not None else values.pop("csrf", ""),
         path=request.url.path,
         here=quote(request.url.path + (f"?{request.url.query}" if request.url.query else "")),
         title_of=lambda status: gettext(TITLES.get(status, N_("Refused"))),
@@ -258,3 +261,15 @@ def redirect(to: str) -> RedirectResponse:
 def ids(values: Iterable[str]) -> list[str]:
     """Non-empty form values, in order, without repeats."""
     return list(dict.fromkeys(v for v in values if v))
+
+
+def settle(request: Request, *views: str) -> None:
+    """Read-your-writes: let the named views take in what this request wrote.
+
+    For at most ``read_wait_seconds``: a slow view shows the command's result later.
+    """
+    shared = state(request)
+    written = shared.ledger.store.last_written()
+    if written:
+        with contextlib.suppress(ViewLagError):
+            shared.views.wait_for(written, timeout=shared.settings.read_wait_seconds, names=views)

@@ -183,3 +183,24 @@ def test_main_pages_have_no_serious_accessibility_violation_and_are_kept_as_scre
         found[path] = [(v["id"], v["impact"], v["help"]) for v in serious_violations(page)]
     page.goto("/console/login")
     assert {path: issues for path, issues in found.items() if issues} == {}
+
+
+def test_filtering_the_queue_updates_it_in_place_under_the_content_security_policy(
+    browser: Browser, console_url: str, world: ConsoleWorld
+) -> None:
+    page = signed_in(browser, console_url, "fin.chen")
+    assert world.pending
+    errors: list[str] = []
+    page.on(
+        "console",
+        lambda message: errors.append(message.text) if message.type == "error" else None,
+    )
+    page.evaluate("window.notReloaded = true")
+
+    page.fill("#f-programme", "NO-SUCH-PROGRAMME")
+    page.click("form.filters button[type=submit]")
+    page.wait_for_url("**programme=NO-SUCH-PROGRAMME**")
+
+    assert page.locator("#queue-results tbody tr").count() == 1
+    assert page.evaluate("window.notReloaded") is True  # htmx swapped the list, no reload
+    assert errors == []

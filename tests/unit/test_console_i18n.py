@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import importlib.util
 from pathlib import Path
-from types import ModuleType
+from typing import TYPE_CHECKING
 
 from disburse.api.console.i18n import DATA_MESSAGES, translations
 from disburse.domain.alert import AlertOutcome
 from disburse.domain.batch import Outcome
 from disburse.domain.meta import Role
 from disburse.domain.payout import PayoutStatus
+
+if TYPE_CHECKING:
+    from types import ModuleType
 
 SCRIPT = Path(__file__).parents[2] / "scripts" / "messages.py"
 

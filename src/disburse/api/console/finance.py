@@ -1,5 +1,8 @@
 """Finance pages: the payout queue, a payout, decisions, batches, bank results, budget.
 
+Over 400 lines on purpose: the pages of one desk, sharing the payout and batch loading,
+their region checks and the refusal pages; the result-file parsing is apart.
+
 Every command goes through the same services as the API, as the signed-in user, with the
 API's role and region checks; every approval (one or many) goes through
 ``Payouts.approve_many`` with the version the officer saw, so a payout changed since the

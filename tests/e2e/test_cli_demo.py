@@ -6,8 +6,12 @@ an inspector's key then reads the alerts the planted irregularities raised.
 
 from __future__ import annotations
 
+import http.cookiejar
 import json
 import re
+import urllib.error
+import urllib.parse
+import urllib.request
 from typing import TYPE_CHECKING
 
 from disburse.demo.planted import FRAUD_RULES
@@ -21,6 +25,30 @@ if TYPE_CHECKING:
 
 YEAR = "2024"
 KEY_LINE = re.compile(r"^([a-z]+) +(dsb_\S+)$", re.MULTILINE)
+USER_LINE = re.compile(r"^user +([a-z][a-z0-9._-]+) +([a-z]+) +(\S+)$", re.MULTILINE)
+_CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
+
+
+def console_sign_in(base: str, username: str, password: str) -> tuple[int, str]:
+    """Sign in through the served console's form; the status and where it leads."""
+    jar = http.cookiejar.CookieJar()
+    opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar), _NoRedirect)
+    with opener.open(f"{base}/console/login", timeout=10) as page:
+        found = _CSRF.search(page.read().decode())
+    assert found is not None
+    form = urllib.parse.urlencode(
+        {"username": username, "password": password, "csrf_token": found.group(1)}
+    ).encode()
+    try:
+        opener.open(f"{base}/console/login", data=form, timeout=10)
+    except urllib.error.HTTPError as answer:
+        return answer.code, answer.headers.get("location", "")
+    return 200, ""
+
+
+class _NoRedirect(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, *_args: object, **_kwargs: object) -> None:
+        return None
 
 
 def test_the_demo_county_is_served_and_its_alerts_read_with_the_printed_keys(
@@ -54,6 +82,10 @@ def test_the_demo_county_is_served_and_its_alerts_read_with_the_printed_keys(
                 raised.add(rule)
         status, body = _get(f"{served.base}/v1/alerts", keys["claimant"])
         assert status == 403, body
+        users = {name: (role, password) for name, role, password in USER_LINE.findall(built.stdout)}
+        assert {role for role, _ in users.values()} == {"finance", "clerk", "inspector"}
+        _role, password = users["finance.li"]
+        assert console_sign_in(served.base, "finance.li", password) == (303, "/console/password")
     assert raised == set(FRAUD_RULES)
 
 

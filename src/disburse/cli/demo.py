@@ -44,8 +44,9 @@ def demo(
     """Build a realistic county, with planted irregularities, in a fresh store.
 
     Prints what was built, the alerts raised under every FRAUD-* rule, the budgets,
-    and one API key per role (shown once). Exit 1 if the store is not empty, or if a
-    rule raised no alert or the balances do not reconcile.
+    one API key per role and the console users' initial passwords (shown once). Exit 1
+    if the store is not empty, or if a rule raised no alert or the balances do not
+    reconcile.
     """
     story_year = year or date.today().year - 1  # noqa: DTZ011 - the operator's calendar
     if not 2022 <= story_year < date.today().year:  # noqa: DTZ011, PLR2004
@@ -127,6 +128,7 @@ def _print(summary: DemoSummary, views: Views, store: str) -> None:
     verdict = "[green]reconcile[/green]" if not summary.problems else f"{summary.problems}"
     console.print(f"balances: {verdict}")
     _print_keys(summary)
+    _print_users(summary)
     console.print(
         "Next: [bold]disburse serve[/bold], then e.g. "
         'curl -H "Authorization: Bearer <inspector key>" '
@@ -148,3 +150,13 @@ def _print_keys(summary: DemoSummary) -> None:
     width = max(len(client.role) for client in summary.clients)
     for client in summary.clients:
         typer.echo(f"{client.role:<{width}}  {client.key}")
+
+
+def _print_users(summary: DemoSummary) -> None:
+    """The console users, ``user <name> <role> <password>`` one a line, written whole."""
+    console.print(
+        "Console users (sign in at http://127.0.0.1:8000/console/login; each initial "
+        "password is shown once and must be changed at the first sign-in):"
+    )
+    for user in summary.users:
+        typer.echo(f"user  {user.username}  {user.role}  {user.password}")

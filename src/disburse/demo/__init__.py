@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import TYPE_CHECKING
 
-from disburse.demo.cast import ADMIN, API_CLIENTS, FINANCE
+from disburse.demo.cast import ADMIN, API_CLIENTS, CONSOLE_USERS, FINANCE
 from disburse.demo.county import MONTHS, County
 from disburse.demo.planted import FRAUD_RULES, Planted
 from disburse.domain.months import Month
@@ -28,6 +28,16 @@ if TYPE_CHECKING:
     from disburse.bootstrap import System
 
 MIN_PEOPLE = 300  # enough eligible people for every post and every planted case
+
+
+@dataclass(frozen=True)
+class IssuedUser:
+    """A console user the demo created, with the initial password (printed once)."""
+
+    username: str
+    role: str
+    region: str
+    password: str
 
 
 @dataclass(frozen=True)
@@ -61,6 +71,7 @@ class DemoSummary:
     problems: list[str] = field(default_factory=list)
     events: int = 0
     clients: list[IssuedClient] = field(default_factory=list)
+    users: list[IssuedUser] = field(default_factory=list)
 
     @property
     def rules_without_alert(self) -> list[str]:
@@ -138,6 +149,10 @@ def build_demo(
         clients.create(ADMIN, name=name, role=role, region_code=region)
         for name, role, region in API_CLIENTS
     ]
+    people_in = [
+        system.users.create(ADMIN, username=name, role=role, region_code=region)
+        for name, role, region in CONSOLE_USERS
+    ]
     views.catch_up()
     refusals: Counter[str] = Counter()
     for run in county.runs:
@@ -163,5 +178,9 @@ def build_demo(
         clients=[
             IssuedClient(i.client.name, i.client.role.value, i.client.region_code, i.key)
             for i in issued
+        ],
+        users=[
+            IssuedUser(u.user.username, u.user.role.value, u.user.region_code, u.password)
+            for u in people_in
         ],
     )

@@ -25,3 +25,12 @@ API_CLIENTS = (
     ("demo-claimant", Role.CLAIMANT, COUNTY),
     ("demo-admin", Role.ADMIN, "22"),
 )
+
+#: Console users the demo creates: (username, role, region scope). Their initial
+#: passwords are printed once and must be changed at the first sign-in.
+CONSOLE_USERS = (
+    ("finance.li", Role.FINANCE, COUNTY),
+    ("finance.zhao", Role.FINANCE, COUNTY),
+    ("clerk.wang", Role.CLERK, COUNTY),
+    ("inspector.chen", Role.INSPECTOR, "22"),
+)

@@ -155,6 +155,7 @@ REASON = {"reason": "access test"}
 ROUTES: tuple[Row, ...] = (
     # registry
     Row("POST", "/v1/people", SUBMITTER, body=person_body),
+    Row("GET", "/v1/people", READER_OR_CLAIMANT, Scope.LIST, region_query=True),
     Row("GET", "/v1/people/{person_id}", READER_OR_CLAIMANT, own=True),
     Row(
         "POST",
@@ -196,6 +197,7 @@ ROUTES: tuple[Row, ...] = (
         ONLY[FINANCE],
         body=lambda _: {"amount_fen": 1000, "reason": "supplement"},
     ),
+    Row("GET", "/v1/funds", READER, Scope.LIST, region_query=True),
     Row("GET", "/v1/funds/{fund_id}", READER),
     # sites and posts
     Row(
@@ -222,6 +224,7 @@ ROUTES: tuple[Row, ...] = (
             "part_time": False,
         },
     ),
+    Row("GET", "/v1/posts", READER, Scope.LIST, region_query=True),
     Row("GET", "/v1/posts/{post_id}", READER),
     Row(
         "POST",
@@ -310,6 +313,7 @@ ROUTES: tuple[Row, ...] = (
         ONLY[FINANCE],
         body=lambda w: {"fund_id": w.params["fund_id"], "payout_ids": [w.others["pending"]]},
     ),
+    Row("GET", "/v1/payment-batches", OVERSEER, Scope.LIST, region_query=True),
     Row("GET", "/v1/payment-batches/{batch_id}", OVERSEER),
     Row(
         "POST",
@@ -532,7 +536,11 @@ class Caller:
 
 
 def _in_county(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    return [item for item in items if str(item.get("region_code", "")).startswith(f.COUNTY)]
+    return [
+        item
+        for item in items
+        if str(item.get("region_code", item.get("home_region", ""))).startswith(f.COUNTY)
+    ]
 
 
 def _check_allowed(caller: Caller, row: Row, role: Role) -> None:

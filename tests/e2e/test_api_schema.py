@@ -390,7 +390,7 @@ def test_each_create_operation_links_to_every_operation_on_what_it_created(api: 
 
 
 STATEFUL = hypothesis.settings(
-    FUZZING, max_examples=80, stateful_step_count=6, phases=[hypothesis.Phase.generate]
+    FUZZING, max_examples=120, stateful_step_count=6, phases=[hypothesis.Phase.generate]
 )
 
 

@@ -27,6 +27,7 @@ from disburse.api.routes import (
     policy,
     posts,
     registry,
+    search,
 )
 from disburse.api.routes import bulk as bulk_routes
 from disburse.api.state import ApiState
@@ -112,6 +113,7 @@ def create_app(
         balances,
         evidence,
         policy,
+        search,
         bulk_routes,
         health,
     ):

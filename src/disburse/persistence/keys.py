@@ -40,6 +40,11 @@ class KeyRing:
         """Base64 AES-256 key that wraps the per-person keys personal data is sealed with."""
         return base64.b64encode(self._derive("person-key-wrap")).decode()
 
+    @property
+    def directory_key(self) -> bytes:
+        """Key of the directory view: seals its names and resident IDs, hashes name prefixes."""
+        return self._derive("directory")
+
     def resident_id_hash(self, resident_id: str) -> str:
         """Keyed hash used to match people without storing or indexing the raw ID."""
         return hmac.new(

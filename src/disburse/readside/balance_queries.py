@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from disburse.domain.regions import check_region_scope, region_scope
+from disburse.readside.listing import region_clause
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Mapping
@@ -152,12 +153,13 @@ class BalanceQueries:
         """
         scope = region_scope(code)
         child = {2: 4, 4: 6}.get(len(scope), 6)
+        clause, params = region_clause("region_code", scope)
         where = (
-            "region_code LIKE :scope"
+            (clause or "1 = 1")
             + (" AND year = :year" if year is not None else "")
             + (_UNTIL if until else "")
         )
-        params = {"scope": f"{scope}%", "year": year, "until": until}
+        params |= {"year": year, "until": until}
         with self.db.read() as tx:
             total = tx.all(
                 "SELECT '' AS k, account, SUM(amount_fen) AS total FROM balance_entries"
@@ -185,12 +187,13 @@ class BalanceQueries:
     def programmes(self, scope: str = "") -> list[GroupBalance]:
         """Committed, paid and recovered per programme inside a region scope."""
         check_region_scope(scope, field="region")
+        clause, params = region_clause("region_code", scope)
         with self.db.read() as tx:
             rows = tx.all(
                 "SELECT programme AS k, account, SUM(amount_fen) AS total FROM balance_entries"
-                " WHERE programme IS NOT NULL AND region_code LIKE :scope"
+                f" WHERE programme IS NOT NULL AND {clause or '1 = 1'}"
                 " GROUP BY programme, account",
-                {"scope": f"{scope}%"},
+                params,
             )
         return _groups(rows)
 

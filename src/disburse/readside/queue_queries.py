@@ -11,6 +11,7 @@ from disburse.domain.batch import Outcome
 from disburse.domain.errors import InvalidInputError
 from disburse.domain.payout import PayoutKind, PayoutStatus
 from disburse.domain.regions import region_scope
+from disburse.readside.listing import region_clause
 
 if TYPE_CHECKING:
     from uuid import UUID
@@ -303,9 +304,10 @@ def _filters(**filters: Unpack[QueueFilters]) -> tuple[str, dict[str, object]]:
     if fund_id is not None:
         clauses.append("p.fund_id = :fund")
         params["fund"] = str(fund_id)
-    if region is not None:
-        clauses.append("p.region_code LIKE :scope")
-        params["scope"] = region_scope(region) + "%"
+    clause, values = region_clause("p.region_code", region)
+    if clause:
+        clauses.append(clause)
+        params.update(values)
     if programme is not None:
         clauses.append("p.programme = :programme")
         params["programme"] = programme

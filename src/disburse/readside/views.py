@@ -15,6 +15,8 @@ from disburse.readside.audit_queries import AuditQueries
 from disburse.readside.balance_queries import BalanceQueries
 from disburse.readside.balances import BalancesView
 from disburse.readside.db import ViewDB
+from disburse.readside.directory import DirectoryView, Seal
+from disburse.readside.directory_queries import DirectoryQueries
 from disburse.readside.queue import PayoutQueueView
 from disburse.readside.queue_queries import QueueQueries
 from disburse.readside.roster import RosterQueries, RosterView
@@ -39,6 +41,7 @@ class Views:
     audit: AuditQueries
     queue: QueueQueries
     roster: RosterQueries
+    directory: DirectoryQueries
 
     def catch_up(self) -> int:
         """Apply every event recorded so far (in this process); returns how many."""
@@ -114,12 +117,14 @@ def _storable_hash(hash_text: Callable[[str], str]) -> Callable[[str], str]:
 def open_views(store: LedgerStore, keys: KeyRing, settings: Settings) -> Views:
     """The views of this store, in the same database, with their tables created."""
     db = ViewDB(settings.store, settings)
+    seal = Seal(keys.directory_key)
     views = [
         BalancesView(),
         PayoutQueueView(),
         AlertsView(_storable_hash(keys.account_hash)),
         AuditView(),
         RosterView(),
+        DirectoryView(seal),
     ]
     projector = Projector(store, db, views)
     projector.setup()
@@ -131,4 +136,5 @@ def open_views(store: LedgerStore, keys: KeyRing, settings: Settings) -> Views:
         audit=AuditQueries(db),
         queue=QueueQueries(db),
         roster=RosterQueries(db),
+        directory=DirectoryQueries(db, seal),
     )

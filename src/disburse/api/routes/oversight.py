@@ -16,7 +16,6 @@ from disburse.api.deps import (
     Inspector,
     Limit,
     MinPosition,
-    Offset,
     Overseer,
     Reader,
     creation,
@@ -65,8 +64,10 @@ class AlertOut(BaseModel):
 class AlertPage(BaseModel):
     """Alerts, oldest first."""
 
-    items: list[AlertOut] = Field(
-        description="Alerts matching the filters (limit and offset), oldest first."
+    items: list[AlertOut] = Field(description="Alerts of this page, oldest first.")
+    next_after: UUID | None = Field(
+        default=None,
+        description="Pass as `after` for the next page (keyset paging); null on the last page.",
     )
 
 
@@ -120,45 +121,47 @@ class EntryPage(BaseModel):
     head: int = Field(description="Position of the last event in the log.")
 
 
-def _alert(alert: Alert) -> AlertOut:
-    return AlertOut(
-        alert_id=alert.alert_id,
-        rule_id=alert.rule_id,
-        subject_type=alert.subject_type,
-        subject_id=alert.subject_id,
-        person_id=alert.person_id,
-        region_code=alert.region_code,
-        regions=list(alert.regions),
-        summary=alert.summary,
-        evidence=list(alert.evidence),
-        raised_at=alert.raised_at,
-        generation=alert.generation,
-        state=alert.state,
-        resolved_by=alert.resolved_by,
-        resolution=alert.resolution,
-        resolved_at=alert.resolved_at,
-    )
+def _alert(alert: Alert) -> dict[str, Any]:
+    """An alert as AlertOut documents it, as plain data (a page is read often)."""
+    return {
+        "alert_id": str(alert.alert_id),
+        "rule_id": alert.rule_id,
+        "subject_type": alert.subject_type,
+        "subject_id": alert.subject_id,
+        "person_id": alert.person_id,
+        "region_code": alert.region_code,
+        "regions": list(alert.regions),
+        "summary": alert.summary,
+        "evidence": list(alert.evidence),
+        "raised_at": alert.raised_at,
+        "generation": alert.generation,
+        "state": alert.state,
+        "resolved_by": alert.resolved_by,
+        "resolution": alert.resolution,
+        "resolved_at": alert.resolved_at,
+    }
 
 
-def _entry(entry: AuditEntry) -> EntryOut:
-    return EntryOut(
-        position=entry.position,
-        entity_id=entry.entity_id,
-        entity_type=entry.entity_type,
-        version=entry.version,
-        event_type=entry.event_type,
-        recorded_at=entry.recorded_at.isoformat(),
-        actor_id=entry.actor_id,
-        role=entry.role,
-        client_id=entry.client_id,
-        request_id=entry.request_id,
-        reason=entry.reason,
-        rule_ids=list(entry.rule_ids),
-        policy_version=entry.policy_version,
-        region_code=entry.region_code,
-        payload=entry.payload,
-        via=entry.via,
-    )
+def _entry(entry: AuditEntry) -> dict[str, Any]:
+    """An entry as EntryOut documents it, as plain data (a page is read often)."""
+    return {
+        "position": entry.position,
+        "entity_id": entry.entity_id,
+        "entity_type": entry.entity_type,
+        "version": entry.version,
+        "event_type": entry.event_type,
+        "recorded_at": entry.recorded_at.isoformat(),
+        "actor_id": entry.actor_id,
+        "role": entry.role,
+        "client_id": entry.client_id,
+        "request_id": entry.request_id,
+        "reason": entry.reason,
+        "rule_ids": list(entry.rule_ids),
+        "policy_version": entry.policy_version,
+        "region_code": entry.region_code,
+        "payload": entry.payload,
+        "via": entry.via,
+    }
 
 
 @router.get("/v1/alerts", response_model=AlertPage, responses=QUERY, tags=["alerts"])
@@ -172,7 +175,17 @@ def list_alerts(
     ] = None,
     region: Annotated[Code | None, Query(description="Region prefix inside the key's.")] = None,
     limit: Limit = 100,
-    offset: Offset = 0,
+    offset: Annotated[
+        int,
+        Query(ge=0, le=1_000_000, description="Rows to skip (prefer `after`: keyset paging)."),
+    ] = 0,
+    after: Annotated[
+        UUID | None,
+        Query(
+            description="Keyset paging: the `next_after` of the page before (same filters). "
+            "Costs the same on any page, unlike `offset`."
+        ),
+    ] = None,
     min_position: MinPosition = None,
 ) -> JSONResponse:
     """Alerts raised by the FRAUD-* rules, oldest first."""
@@ -180,9 +193,10 @@ def list_alerts(
     wait_for_views(request, min_position, "alerts")
     assert status is None or status in STATES  # noqa: S101 - the pattern guarantees it
     found = state(request).views.alerts.find(
-        rule=rule, state=status, region=scope, limit=limit, offset=offset
+        rule=rule, state=status, region=scope, limit=limit, offset=offset, after=after
     )
-    return JSONResponse(AlertPage(items=[_alert(a) for a in found]).model_dump(mode="json"))
+    last = str(found[-1].alert_id) if len(found) == limit else None
+    return JSONResponse({"items": [_alert(a) for a in found], "next_after": last})
 
 
 @creation(router, "/v1/alerts/{alert_id}/resolve", Resolved, status_code=200, tags=["alerts"])
@@ -207,12 +221,13 @@ def resolve_alert(
 
 def _page(request: Request, entries: list[AuditEntry], after: int) -> JSONResponse:
     head = state(request).ledger.store.recorder.max_notification_id() or 0
-    page = EntryPage(
-        items=[_entry(e) for e in entries],
-        next_after=entries[-1].position if entries else after,
-        head=head,
+    return JSONResponse(
+        {
+            "items": [_entry(e) for e in entries],
+            "next_after": entries[-1].position if entries else after,
+            "head": head,
+        }
     )
-    return JSONResponse(page.model_dump(mode="json"))
 
 
 After = Annotated[int, Query(ge=0, le=MAX_POSITION, description="Entries after this log position.")]

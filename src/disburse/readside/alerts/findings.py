@@ -36,6 +36,12 @@ ALERTS_DDL = (
     "CREATE TABLE IF NOT EXISTS alert_regions (alert_id TEXT NOT NULL,"
     " region_code TEXT NOT NULL, PRIMARY KEY (alert_id, region_code))",
     "CREATE INDEX IF NOT EXISTS alert_regions_by_region ON alert_regions (region_code)",
+    # The list's order, and its filters (rule and region are served above).
+    "CREATE INDEX IF NOT EXISTS alerts_listed"
+    " ON alerts (raised_position, rule_id, subject_key, generation)",
+    "CREATE INDEX IF NOT EXISTS alerts_by_state ON alerts (state, raised_position)",
+    "CREATE INDEX IF NOT EXISTS alerts_by_person ON alerts (person_id)",
+    "CREATE INDEX IF NOT EXISTS alert_regions_listed ON alert_regions (region_code, alert_id)",
 )
 
 

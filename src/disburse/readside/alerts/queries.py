@@ -7,18 +7,17 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 from uuid import UUID
 
-from disburse.domain.regions import check_region_scope, region_scope
+from disburse.domain.errors import InvalidInputError
+from disburse.domain.regions import check_region_scope
+from disburse.readside.listing import RULE, check_page, region_clause
 
 if TYPE_CHECKING:
     from disburse.readside.db import Row, Tx, ViewDB
 
 STATES = ("open", "confirmed", "dismissed")
-#: An alert lies in a scope if it was raised there or concerns a region there (its
-#: person's home, a claim's region): the inspectors of each region it concerns see it.
-_IN_SCOPE = (
-    "(region_code LIKE :scope OR alert_id IN"
-    " (SELECT alert_id FROM alert_regions WHERE region_code LIKE :scope))"
-)
+#: The order alerts are listed in (unique: an alert is one rule, subject and generation).
+_ORDER = "raised_position, rule_id, subject_key, generation"
+_EXISTS = "SELECT 1 AS found FROM alerts WHERE alert_id = :id"
 
 
 @dataclass(frozen=True)
@@ -81,31 +80,41 @@ class AlertQueries:
         person_id: str | None = None,
         limit: int = 100,
         offset: int = 0,
+        after: UUID | None = None,
     ) -> list[Alert]:
-        """Alerts, oldest first, filtered by rule, state, region (code or prefix), person."""
+        """Alerts, oldest first, filtered by rule, state, region (code or prefix), person.
+
+        ``after``: keyset paging, the alerts after that one (the last of the page before)
+        in this order; a page costs the same however deep, and alerts raised meanwhile
+        never shift it. An ``after`` that names no alert is ``InvalidInputError``
+        (LIST-FILTER). ``offset`` still works, and reads every row it skips.
+        """
+        check_page(limit, None)
         conditions = ["1 = 1"]
+        params: dict[str, object] = {"limit": limit, "offset": offset}
         if rule is not None:
             conditions.append("rule_id = :rule")
+            params["rule"] = rule
         if state is not None:
             conditions.append("state = :state")
-        if region is not None:
-            conditions.append(_IN_SCOPE)
+            params["state"] = state
+        clause, values = region_clause("region_code", region)
+        if clause:
+            # an alert's own region is filed in alert_regions too (findings._file_under_regions)
+            conditions.append(f"alert_id IN (SELECT alert_id FROM alert_regions WHERE {clause})")
+            params.update(values)
         if person_id is not None:
             conditions.append("person_id = :person")
-        scope = region_scope(region or "")
-        params = {
-            "rule": rule,
-            "state": state,
-            "scope": f"{scope}%",
-            "person": person_id,
-            "limit": limit,
-            "offset": offset,
-        }
+            params["person"] = person_id
+        if after is not None:
+            conditions.append(f"({_ORDER}) > (SELECT {_ORDER} FROM alerts WHERE alert_id = :after)")
+            params["after"] = str(after)
         with self.db.read() as tx:
+            if after is not None and tx.one(_EXISTS, {"id": str(after)}) is None:
+                raise InvalidInputError(RULE, "after names no alert", "after")
             rows = tx.all(
                 f"SELECT * FROM alerts WHERE {' AND '.join(conditions)}"
-                " ORDER BY raised_position, rule_id, subject_key, generation"
-                " LIMIT :limit OFFSET :offset",
+                f" ORDER BY {_ORDER} LIMIT :limit OFFSET :offset",
                 params,
             )
             regions = _regions_of(tx, [r["alert_id"] for r in rows])
@@ -126,11 +135,13 @@ class AlertQueries:
     def counts(self, region: str = "") -> dict[tuple[str, str], int]:
         """Number of alerts per (rule, state) inside a region prefix."""
         check_region_scope(region, field="region")
+        clause, params = region_clause("r.region_code", region)
         with self.db.read() as tx:
             rows = tx.all(
-                f"SELECT rule_id, state, COUNT(*) AS n FROM alerts WHERE {_IN_SCOPE}"
-                " GROUP BY rule_id, state ORDER BY rule_id, state",
-                {"scope": f"{region}%"},
+                "SELECT a.rule_id, a.state, COUNT(DISTINCT a.alert_id) AS n FROM alert_regions r"
+                f" JOIN alerts a ON a.alert_id = r.alert_id WHERE {clause or '1 = 1'}"
+                " GROUP BY a.rule_id, a.state ORDER BY a.rule_id, a.state",
+                params,
             )
         return {(r["rule_id"], r["state"]): int(r["n"]) for r in rows}
 

@@ -18,6 +18,7 @@ from disburse.access.users import UserLimits, Users
 from disburse.cli.common import operator_context
 from disburse.domain.meta import Role
 from disburse.domain.payout import PayoutStatus
+from disburse.domain.person import LabourCapacity, PovertyStatus
 from tests import factories as f
 from tests.console_support import (
     PASSWORD,
@@ -378,3 +379,56 @@ def test_api_problems_outside_the_console_stay_json(client: TestClient) -> None:
     assert answer.status_code == 401
     assert answer.headers["content-type"].startswith("application/problem+json")
     assert json.loads(answer.text)["rule_id"] == "AUTH-REQUIRED"
+
+
+def test_search_finds_people_of_the_region_masked_by_role_and_nobody_elsewhere(
+    world: ConsoleWorld, client: TestClient
+) -> None:
+    ledger = world.system.ledger
+    here = f.resident_id(f.COUNTY)
+    ledger.people.register(
+        f.clerk(),
+        resident_id=here,
+        name="欧阳娜娜",
+        home_region=f.COUNTY,
+        poverty_status=PovertyStatus.LIFTED,
+        labour_capacity=LabourCapacity.WEAK,
+        household_id="H-SEARCH-1",
+        bank_account="6222020200000991",
+    )
+    ledger.people.register(
+        f.clerk(),
+        resident_id=f.resident_id(f.OTHER_COUNTY),
+        name="欧阳外县",
+        home_region=f.OTHER_COUNTY,
+        poverty_status=PovertyStatus.LIFTED,
+        labour_capacity=LabourCapacity.WEAK,
+        household_id="H-SEARCH-2",
+        bank_account="6222020200000992",
+    )
+    world.system.views.catch_up()
+    signed_in(client, "fin.wang")
+
+    page = client.get("/console/search", params={"kind": "people", "q": "欧阳"})
+
+    assert page.status_code == 200
+    assert "欧阳娜娜" in page.text
+    assert "欧阳外县" not in page.text
+    assert here not in page.text  # finance sees resident IDs masked
+    inspector = TestClient(client.app)
+    signed_in(inspector, "insp.liu")
+    found = inspector.get("/console/search", params={"kind": "people", "q": here})
+    assert "欧阳娜娜" in found.text
+    assert here in found.text
+
+
+def test_search_refuses_what_it_cannot_look_for_with_a_page_naming_the_field(
+    client: TestClient,
+) -> None:
+    signed_in(client, "fin.wang")
+
+    page = client.get("/console/search", params={"kind": "funds", "q": "x' OR 1=1"})
+
+    assert page.status_code == 422
+    assert "REQUEST-SCHEMA" in page.text
+    assert client.get("/console/search", params={"kind": "nothing"}).status_code == 422

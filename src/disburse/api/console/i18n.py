@@ -60,6 +60,11 @@ DATA_MESSAGES = (
     # bank results
     N_("reversed"),
     N_("awaiting"),
+    # posts, batches and fund sources as search shows them
+    N_("complete"),
+    N_("employment_subsidy"),
+    N_("rural_revitalisation"),
+    N_("east_west"),
     # what search looks for
     N_("people"),
     N_("posts"),

@@ -266,14 +266,15 @@ def monthly_flows(db: ViewDB, scope: str) -> list[MonthFlows]:
     Paid is net of reversals by the bank; committed counts approvals as they happened
     (what was later released is not taken back out of the month it was committed in).
     """
-    scope = region_scope(scope)
+    clause, params = region_clause("region_code", scope)
     with db.read() as tx:
         rows = tx.all(
             "SELECT SUBSTR(recorded_at, 1, 7) AS month, account, event_type,"
-            " SUM(amount_fen) AS total FROM balance_entries WHERE region_code LIKE :scope"
+            " SUM(amount_fen) AS total FROM balance_entries"
+            f" WHERE {clause or '1 = 1'}"
             " AND account IN ('budget', 'committed', 'paid', 'recovered')"
             " GROUP BY SUBSTR(recorded_at, 1, 7), account, event_type",
-            {"scope": f"{scope}%"},
+            params,
         )
     months: dict[str, dict[str, int]] = {}
     for row in rows:
@@ -297,4 +298,33 @@ def monthly_flows(db: ViewDB, scope: str) -> list[MonthFlows]:
             recovered_fen=sums.get("recovered", 0),
         )
         for month, sums in sorted(months.items())
+    ]
+
+
+def fund_balances(db: ViewDB, scope: str) -> list[FundBalance]:
+    """The balances of each fund inside a region scope, by region, year and source."""
+    funds_clause, params = region_clause("region_code", scope)
+    entries_clause = funds_clause.replace("region_code", "e.region_code")
+    with db.read() as tx:
+        funds = tx.all(
+            f"SELECT * FROM balance_funds WHERE {funds_clause or '1 = 1'}"
+            " ORDER BY region_code, year, source",
+            params,
+        )
+        rows = tx.all(
+            "SELECT e.fund_id AS k, e.account, SUM(e.amount_fen) AS total"
+            f" FROM balance_entries e WHERE {entries_clause or '1 = 1'}"
+            " GROUP BY e.fund_id, e.account",
+            params,
+        )
+    sums = _grouped(rows)
+    return [
+        FundBalance(
+            f["fund_id"],
+            f["source"],
+            f["region_code"],
+            f["year"],
+            Totals.from_accounts(sums.get(f["fund_id"], {})),
+        )
+        for f in funds
     ]

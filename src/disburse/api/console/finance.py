@@ -38,8 +38,7 @@ from disburse.application.payouts import Approval
 from disburse.domain.errors import DomainError
 from disburse.domain.meta import Role
 from disburse.domain.payout import PENDING, PayoutStatus
-from disburse.domain.regions import within
-from disburse.readside.balance_queries import monthly_flows
+from disburse.readside.balance_queries import fund_balances, monthly_flows
 from disburse.readside.base import jsonable
 
 if TYPE_CHECKING:
@@ -265,24 +264,23 @@ def batches(
     request: Request,
     who: Signed,
     fund: Annotated[str, Query(alias="fund_id", max_length=36)] = "",
+    after: Annotated[int | None, Query(ge=0, le=2**63 - 1)] = None,
 ) -> HTMLResponse:
     """Payment batches of the user's region, and approved payouts of a fund to send."""
     require(who, Role.FINANCE)
     fund_id = _uuid(fund, "fund_id") if fund else None
     shared = state(request)
-    funds = [f for f in shared.views.balances.funds() if who.principal.covers(f.region_code)]
-    found = [
-        b for b in shared.views.queue.batches(fund_id) if any(b.fund_id == f.fund_id for f in funds)
-    ]
-    approved = []
+    region = who.principal.region
+    funds = fund_balances(shared.views.balances.db, region)
+    page = shared.views.directory.batches(
+        region=region, fund_id=str(fund_id) if fund_id else None, limit=PAGE, after=after
+    )
+    approved: list[Any] = []
     if fund_id is not None:
         if not any(f.fund_id == str(fund_id) for f in funds):
-            refuse(403, "REGION-SCOPE", f"the fund is outside your region {who.principal.region}")
+            refuse(403, "REGION-SCOPE", f"the fund is outside your region {region}")
         approved = shared.views.queue.pending(
-            limit=1000,
-            status=PayoutStatus.APPROVED,
-            fund_id=fund_id,
-            region=who.principal.region,
+            limit=1000, status=PayoutStatus.APPROVED, fund_id=fund_id, region=region
         )
     return render(
         request,
@@ -290,7 +288,8 @@ def batches(
         who,
         funds=funds,
         fund_id=str(fund_id) if fund_id else "",
-        batches=found[-200:][::-1],
+        batches=page.items,
+        next_after=page.next_after,
         approved=approved,
     )
 
@@ -399,7 +398,7 @@ def budget(
     require(who, Role.FINANCE, Role.INSPECTOR)
     scope = who.principal.scope(region or None)
     balances = state(request).views.balances
-    funds = [f for f in balances.funds() if within(f.region_code, scope)]
+    funds = fund_balances(balances.db, scope)
     months = monthly_flows(balances.db, scope)
     peak = max(
         [1, *(max(m.allocated_fen, m.committed_fen, m.paid_fen, m.recovered_fen) for m in months)]

@@ -49,9 +49,9 @@ def alerts(
     who: Signed,
     rule: Annotated[str | None, Query(max_length=40, pattern="^[A-Z0-9-]*$")] = None,
     status: Annotated[str | None, Query(pattern="^(open|confirmed|dismissed|)$")] = "open",
-    page: Annotated[int, Query(ge=1, le=10_000)] = 1,
+    after: Annotated[str, Query(max_length=36)] = "",
 ) -> HTMLResponse:
-    """Alerts by rule and state, with counts, a page at a time."""
+    """Alerts by rule and state, with counts, a page at a time (keyset, oldest first)."""
     require(who, Role.INSPECTOR, Role.FINANCE)
     found = state(request).views.alerts
     region = who.principal.region
@@ -63,7 +63,7 @@ def alerts(
         state=status or None,
         region=region,
         limit=PAGE + 1,
-        offset=(page - 1) * PAGE,
+        after=_id(after, "after") if after else None,
     )
     return render(
         request,
@@ -74,8 +74,8 @@ def alerts(
         items=items[:PAGE],
         rule=rule or "",
         status=status or "",
-        page=page,
-        more=len(items) > PAGE,
+        first_page=not after,
+        next_after=items[PAGE - 1].alert_id if len(items) > PAGE else None,
     )
 
 

@@ -232,3 +232,14 @@ def test_credentials_are_left_out_of_every_view_and_of_the_accounts_repr(
             assert "totp_sealed" not in text
             assert "$argon2id$" not in text
             assert issued.password not in text
+
+
+def test_no_api_client_may_take_the_console_name_its_users_act_under(
+    memory_system: System,
+) -> None:
+    """A gateway named ``console`` could name console users in X-Actor-Id (CLIENT-NAME)."""
+    for name in ("console", "Console"):
+        with pytest.raises(InvalidInputError, match=r"CLIENT-NAME.*reserved"):
+            memory_system.clients.create(
+                f.admin(), name=name, role=Role.FINANCE, region_code="22", gateway=True
+            )

@@ -152,6 +152,7 @@ def test_unknown_user_wrong_password_and_disabled_are_refused_alike(users: Users
         ("alice", issued.password + "x"),
         ("leaver", left.password),
         ("NOT VALID", "whatever"),
+        ("alice", issued.password + "x" * 300),  # longer than any password: not hashed
     ]:
         with pytest.raises(CredentialsError) as refused:
             users.sign_in(username, password, request_id="r")

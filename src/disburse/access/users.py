@@ -30,6 +30,7 @@ from disburse.access import totp
 from disburse.access.context import Context
 from disburse.access.user import (
     CONSOLE,
+    MAX_PASSWORD,
     ConsoleSession,
     CredentialsError,
     LockedError,
@@ -289,12 +290,15 @@ class Users:
         signed_in = self._store.transact(decide)
         return SignedIn(token, signed_in, signed_in.must_change_password)
 
-    def session(self, token: str) -> ActiveSession | None:
+    def session(self, token: str, *, request_id: str | None = None) -> ActiveSession | None:
         """The live session of this token, or None; a call refreshes its idle timer.
 
         None when the token is unknown or signed out, idle longer than the idle limit, older
         than the session lifetime, its user disabled, or the password set since sign-in.
-        Costs two reads of small aggregates and, at most once a minute, one write.
+        Costs two reads of small aggregates and, at most once a minute, one write
+        (``ConsoleSession.Touched``, recorded with ``request_id`` if given). The idle time
+        counts from that write, so a session may end up to a minute before the idle limit
+        has passed since its last request.
         """
         session_id = self._session_id(token)
         if session_id is None:
@@ -310,7 +314,7 @@ class Users:
         if account is None or account.disabled or account.generation != session.generation:
             return None
         if now - session.seen_at >= limits.touch_every:
-            self._touch(session_id, account, now)
+            self._touch(session_id, account, now, request_id or str(uuid.uuid4()))
         return ActiveSession(
             session_id=session_id,
             user=account,
@@ -318,7 +322,9 @@ class Users:
             must_change_password=account.must_change_password,
         )
 
-    def change_password(self, token: str, *, current: str, new: str) -> None:
+    def change_password(
+        self, token: str, *, current: str, new: str, request_id: str | None = None
+    ) -> None:
         """The signed-in user sets a new password; their other sessions end.
 
         ``SessionError`` (USER-SESSION) without a live session; ``PasswordPolicyError``
@@ -326,7 +332,8 @@ class Users:
         current one; ``CredentialsError`` for a wrong current password, which counts as a
         failed attempt.
         """
-        active = self.session(token)
+        request_id = request_id or str(uuid.uuid4())
+        active = self.session(token, request_id=request_id)
         if active is None:
             raise SessionError
         account = active.user
@@ -334,7 +341,6 @@ class Users:
         if new == current:
             raise PasswordPolicyError("the new password is the current one: choose another")
         now = self._now()
-        request_id = str(uuid.uuid4())
         if not self._verify(account.password_hash, current):
             self._fail(account, "password", now, request_id=request_id, client=CONSOLE)
             raise CredentialsError
@@ -354,7 +360,7 @@ class Users:
 
         self._store.transact(decide)
 
-    def sign_out(self, token: str) -> None:
+    def sign_out(self, token: str, *, request_id: str | None = None) -> None:
         """End the session (nothing happens for an unknown or ended one)."""
         session_id = self._session_id(token)
         if session_id is None:
@@ -366,7 +372,7 @@ class Users:
             if session is None or session.closed:
                 return
             account = self._store.load(UserAccount, session.user_id, "user")
-            session.close(at=now, meta=_user_meta(account, str(uuid.uuid4())))
+            session.close(at=now, meta=_user_meta(account, request_id or str(uuid.uuid4())))
             changes.add(session)
 
         self._store.transact(decide)
@@ -394,6 +400,8 @@ class Users:
         return self._store.transact(decide)
 
     def _verify(self, password_hash: str, password: str) -> bool:
+        if len(password) > MAX_PASSWORD:
+            return False  # no password is that long: not worth hashing
         try:
             return self._hasher.verify(password_hash, password)
         except (VerificationError, InvalidHashError):
@@ -453,7 +461,9 @@ class Users:
 
         self._store.transact(decide)
 
-    def _touch(self, session_id: UUID, account: UserAccount, now: datetime) -> None:
+    def _touch(
+        self, session_id: UUID, account: UserAccount, now: datetime, request_id: str
+    ) -> None:
         """Write the idle timer (at most once per ``touch_every``; a lost race is fine)."""
         limits = self._limits
 
@@ -461,7 +471,7 @@ class Users:
             session = self._store.find(ConsoleSession, session_id)
             if session is None or session.closed or now - session.seen_at < limits.touch_every:
                 return
-            session.touch(at=now, meta=_user_meta(account, str(uuid.uuid4())))
+            session.touch(at=now, meta=_user_meta(account, request_id))
             changes.add(session)
 
         with contextlib.suppress(ConflictError):  # another request touched it just now

@@ -244,3 +244,17 @@ def test_no_api_client_may_take_the_console_name_its_users_act_under(
             memory_system.clients.create(
                 f.admin(), name=name, role=Role.FINANCE, region_code="22", gateway=True
             )
+
+
+def test_a_password_hashed_with_older_parameters_is_rehashed_at_sign_in(
+    users: Users, memory_system: System, clock: Clock
+) -> None:
+    """The argon2id parameters can be raised: each password moves to them at its next use."""
+    issued = users.create(f.admin(), username="alice", role=Role.FINANCE, region_code="22")
+    ledger = memory_system.ledger
+    current = Users(ledger.store, ledger.keys, UserLimits(), now=clock)  # default parameters
+    signed = current.sign_in("alice", issued.password, request_id="r1")
+    assert "$m=65536," in signed.user.password_hash
+    assert current.session(signed.token) is not None
+    again = current.sign_in("alice", issued.password, request_id="r2")
+    assert again.user.password_hash == signed.user.password_hash  # not rehashed twice

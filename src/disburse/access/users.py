@@ -263,6 +263,12 @@ class Users:
             raise CredentialsError
         token = secrets.token_urlsafe(32)
         meta = _user_meta(account, request_id, client=client)
+        # Hashed with older parameters: hash again now that the password is known.
+        rehashed = (
+            self._hasher.hash(password)
+            if self._hasher.check_needs_rehash(account.password_hash)
+            else None
+        )
 
         def decide(changes: Changes) -> UserAccount:
             fresh = self._store.load(UserAccount, account.id, "user")
@@ -275,6 +281,9 @@ class Users:
             if failures is not None:
                 failures.clear(meta=meta)
                 changes.add(failures)
+            if rehashed is not None:
+                fresh.rehash(password_hash=rehashed, meta=meta)
+                changes.add(fresh)
             session = ConsoleSession(
                 id=self._session_key(token),
                 user_id=fresh.id,

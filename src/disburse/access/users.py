@@ -26,7 +26,7 @@ from uuid import UUID
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
-from disburse.access import totp
+from disburse.access import totp as codes
 from disburse.access.context import Context
 from disburse.access.user import (
     CONSOLE,
@@ -224,11 +224,11 @@ class Users:
 
         From now on signing in needs a code from it. An admin, or the user, enrols.
         """
-        secret = totp.new_secret()
+        secret = codes.new_secret()
         user_id = user_id_for(check_username(username))
-        sealed = totp.seal(self._keys.totp_key, user_id, secret)
+        sealed = codes.seal(self._keys.totp_key, user_id, secret)
         self._update(username, lambda a: a.enroll_totp(totp_sealed=sealed, meta=ctx.meta()))
-        return totp.provisioning_uri(secret, username)
+        return codes.provisioning_uri(secret, username)
 
     # -- signing in ---------------------------------------------------------------
 
@@ -432,8 +432,8 @@ class Users:
         if not self._verify(account.password_hash, password):
             return "password"
         if account.totp_sealed is not None:
-            secret = totp.unseal(self._keys.totp_key, account.id, account.totp_sealed)
-            if secret is None or not code or not totp.code_is_valid(secret, code, now):
+            secret = codes.unseal(self._keys.totp_key, account.id, account.totp_sealed)
+            if secret is None or not code or not codes.code_is_valid(secret, code, now):
                 return "totp"
         if account.disabled:
             return "disabled"

@@ -314,7 +314,7 @@ def test_the_audit_trail_of_a_user_shows_their_account_sign_ins_and_failures(
     signed = users.sign_in("alice", alice.password, request_id="req-in")
     with pytest.raises(CredentialsError):
         users.sign_in("alice", "wrong password 1", request_id="req-bad")
-    users.sign_out(signed.token)
+    users.sign_out(signed.token, request_id="req-out")
     users.enroll_totp(f.admin(), "alice")
     users.reset(f.admin(), "alice", reason="new phone")
     users.disable(f.admin(), "alice", reason="left the bureau")
@@ -336,6 +336,7 @@ def test_the_audit_trail_of_a_user_shows_their_account_sign_ins_and_failures(
     assert by_kind["ConsoleSession.Opened"].actor_id == "console/alice"
     assert by_kind["ConsoleSession.Opened"].request_id == "req-in"
     assert by_kind["SignInFailures.Failed"].request_id == "req-bad"
+    assert by_kind["ConsoleSession.Closed"].request_id == "req-out"
     assert by_kind["UserAccount.Disabled"].reason == "left the bureau"
     assert {entry.region_code for entry in trail} == {"220221"}
     text = repr([entry.payload for entry in trail])

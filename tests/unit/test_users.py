@@ -152,6 +152,7 @@ def test_unknown_user_wrong_password_and_disabled_are_refused_alike(users: Users
         ("alice", issued.password + "x"),
         ("leaver", left.password),
         ("NOT VALID", "whatever"),
+        ("alice", issued.password + "x" * 300),  # longer than any password: not hashed
     ]:
         with pytest.raises(CredentialsError) as refused:
             users.sign_in(username, password, request_id="r")
@@ -232,3 +233,41 @@ def test_credentials_are_left_out_of_every_view_and_of_the_accounts_repr(
             assert "totp_sealed" not in text
             assert "$argon2id$" not in text
             assert issued.password not in text
+
+
+def test_no_api_client_may_take_the_console_name_its_users_act_under(
+    memory_system: System,
+) -> None:
+    """A gateway named ``console`` could name console users in X-Actor-Id (CLIENT-NAME)."""
+    for name in ("console", "Console"):
+        with pytest.raises(InvalidInputError, match=r"CLIENT-NAME.*reserved"):
+            memory_system.clients.create(
+                f.admin(), name=name, role=Role.FINANCE, region_code="22", gateway=True
+            )
+
+
+def test_a_password_hashed_with_older_parameters_is_rehashed_at_sign_in(
+    users: Users, memory_system: System, clock: Clock
+) -> None:
+    """The argon2id parameters can be raised: each password moves to them at its next use."""
+    issued = users.create(f.admin(), username="alice", role=Role.FINANCE, region_code="22")
+    ledger = memory_system.ledger
+    current = Users(ledger.store, ledger.keys, UserLimits(), now=clock)  # default parameters
+    signed = current.sign_in("alice", issued.password, request_id="r1")
+    assert "$m=65536," in signed.user.password_hash
+    assert current.session(signed.token) is not None
+    again = current.sign_in("alice", issued.password, request_id="r2")
+    assert again.user.password_hash == signed.user.password_hash  # not rehashed twice
+
+
+def test_only_an_initial_password_may_be_changed_without_giving_it_again(users: Users) -> None:
+    issued = users.create(f.admin(), username="alice", role=Role.FINANCE, region_code="22")
+    signed = users.sign_in("alice", issued.password, request_id="r1")
+    with pytest.raises(PasswordPolicyError, match="USER-PASSWORD-POLICY"):
+        users.change_password(signed.token, current=None, new=issued.password)
+
+    users.change_password(signed.token, current=None, new="my own long passphrase")
+
+    assert not users.get("alice").must_change_password
+    with pytest.raises(CredentialsError, match="USER-CREDENTIALS"):
+        users.change_password(signed.token, current=None, new="yet another passphrase")

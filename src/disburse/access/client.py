@@ -22,10 +22,20 @@ DIRECTORY_ID = uuid.UUID("4d6f1c8a-2b7e-4b8e-9a51-7c1e0f3d2a90")
 CLIENT_ROLES = frozenset(Role) - {Role.SYSTEM}
 MANAGERS = frozenset({Role.ADMIN, Role.SYSTEM})
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
+#: Names no client may take: console users act as ``console/<username>``, vouched for like
+#: a gateway's users, so a gateway of that name could speak for them.
+RESERVED_NAMES = frozenset({"console"})
 
 
 def check_client_name(name: str) -> str:
-    """1-64 letters, digits, dots, dashes or underscores (it names the actor in the log)."""
+    """1-64 letters, digits, dots, dashes or underscores (it names the actor in the log).
+
+    Checked when a client is created, not when its events are read back.
+    """
+    if name.casefold() in RESERVED_NAMES:
+        raise InvalidInputError(
+            "CLIENT-NAME", f"{name!r} is reserved (console users act under it)", "name"
+        )
     if not _NAME.fullmatch(name):
         raise InvalidInputError(
             "CLIENT-NAME",

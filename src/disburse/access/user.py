@@ -247,6 +247,14 @@ class UserAccount(Aggregate):
         self.must_change_password = False
         self.generation += 1
 
+    def rehash(self, *, password_hash: str, meta: Meta) -> None:
+        """The same password hashed with the hasher's current parameters (at a sign-in)."""
+        self._rehashed(password_hash=password_hash, meta=meta)
+
+    @event("PasswordRehashed")
+    def _rehashed(self, *, password_hash: str, meta: Meta) -> None:
+        self.password_hash = password_hash
+
     def enroll_totp(self, *, totp_sealed: str, meta: Meta) -> None:
         """From now on a sign-in needs a code from this secret (a new one replaces the old)."""
         _require_manager(meta, self.username)

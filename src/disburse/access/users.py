@@ -26,10 +26,11 @@ from uuid import UUID
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
-from disburse.access import totp
+from disburse.access import totp as codes
 from disburse.access.context import Context
 from disburse.access.user import (
     CONSOLE,
+    MAX_PASSWORD,
     ConsoleSession,
     CredentialsError,
     LockedError,
@@ -223,11 +224,11 @@ class Users:
 
         From now on signing in needs a code from it. An admin, or the user, enrols.
         """
-        secret = totp.new_secret()
+        secret = codes.new_secret()
         user_id = user_id_for(check_username(username))
-        sealed = totp.seal(self._keys.totp_key, user_id, secret)
+        sealed = codes.seal(self._keys.totp_key, user_id, secret)
         self._update(username, lambda a: a.enroll_totp(totp_sealed=sealed, meta=ctx.meta()))
-        return totp.provisioning_uri(secret, username)
+        return codes.provisioning_uri(secret, username)
 
     # -- signing in ---------------------------------------------------------------
 
@@ -262,6 +263,12 @@ class Users:
             raise CredentialsError
         token = secrets.token_urlsafe(32)
         meta = _user_meta(account, request_id, client=client)
+        # Hashed with older parameters: hash again now that the password is known.
+        rehashed = (
+            self._hasher.hash(password)
+            if self._hasher.check_needs_rehash(account.password_hash)
+            else None
+        )
 
         def decide(changes: Changes) -> UserAccount:
             fresh = self._store.load(UserAccount, account.id, "user")
@@ -274,6 +281,9 @@ class Users:
             if failures is not None:
                 failures.clear(meta=meta)
                 changes.add(failures)
+            if rehashed is not None:
+                fresh.rehash(password_hash=rehashed, meta=meta)
+                changes.add(fresh)
             session = ConsoleSession(
                 id=self._session_key(token),
                 user_id=fresh.id,
@@ -289,12 +299,15 @@ class Users:
         signed_in = self._store.transact(decide)
         return SignedIn(token, signed_in, signed_in.must_change_password)
 
-    def session(self, token: str) -> ActiveSession | None:
+    def session(self, token: str, *, request_id: str | None = None) -> ActiveSession | None:
         """The live session of this token, or None; a call refreshes its idle timer.
 
         None when the token is unknown or signed out, idle longer than the idle limit, older
         than the session lifetime, its user disabled, or the password set since sign-in.
-        Costs two reads of small aggregates and, at most once a minute, one write.
+        Costs two reads of small aggregates and, at most once a minute, one write
+        (``ConsoleSession.Touched``, recorded with ``request_id`` if given). The idle time
+        counts from that write, so a session may end up to a minute before the idle limit
+        has passed since its last request.
         """
         session_id = self._session_id(token)
         if session_id is None:
@@ -310,7 +323,7 @@ class Users:
         if account is None or account.disabled or account.generation != session.generation:
             return None
         if now - session.seen_at >= limits.touch_every:
-            self._touch(session_id, account, now)
+            self._touch(session_id, account, now, request_id or str(uuid.uuid4()))
         return ActiveSession(
             session_id=session_id,
             user=account,
@@ -330,13 +343,13 @@ class Users:
         current one; ``CredentialsError`` for a wrong or missing current password, which
         counts as a failed attempt.
         """
-        active = self.session(token)
+        request_id = request_id or str(uuid.uuid4())
+        active = self.session(token, request_id=request_id)
         if active is None:
             raise SessionError
         account = active.user
         check_new_password(new, username=account.username)
         now = self._now()
-        request_id = request_id or str(uuid.uuid4())
         if current is None:
             if not active.must_change_password:
                 raise CredentialsError
@@ -364,7 +377,7 @@ class Users:
 
         self._store.transact(decide)
 
-    def sign_out(self, token: str) -> None:
+    def sign_out(self, token: str, *, request_id: str | None = None) -> None:
         """End the session (nothing happens for an unknown or ended one)."""
         session_id = self._session_id(token)
         if session_id is None:
@@ -376,7 +389,7 @@ class Users:
             if session is None or session.closed:
                 return
             account = self._store.load(UserAccount, session.user_id, "user")
-            session.close(at=now, meta=_user_meta(account, str(uuid.uuid4())))
+            session.close(at=now, meta=_user_meta(account, request_id or str(uuid.uuid4())))
             changes.add(session)
 
         self._store.transact(decide)
@@ -404,6 +417,8 @@ class Users:
         return self._store.transact(decide)
 
     def _verify(self, password_hash: str, password: str) -> bool:
+        if len(password) > MAX_PASSWORD:
+            return False  # no password is that long: not worth hashing
         try:
             return self._hasher.verify(password_hash, password)
         except (VerificationError, InvalidHashError):
@@ -425,8 +440,8 @@ class Users:
         if not self._verify(account.password_hash, password):
             return "password"
         if account.totp_sealed is not None:
-            secret = totp.unseal(self._keys.totp_key, account.id, account.totp_sealed)
-            if secret is None or not code or not totp.code_is_valid(secret, code, now):
+            secret = codes.unseal(self._keys.totp_key, account.id, account.totp_sealed)
+            if secret is None or not code or not codes.code_is_valid(secret, code, now):
                 return "totp"
         if account.disabled:
             return "disabled"
@@ -463,7 +478,9 @@ class Users:
 
         self._store.transact(decide)
 
-    def _touch(self, session_id: UUID, account: UserAccount, now: datetime) -> None:
+    def _touch(
+        self, session_id: UUID, account: UserAccount, now: datetime, request_id: str
+    ) -> None:
         """Write the idle timer (at most once per ``touch_every``; a lost race is fine)."""
         limits = self._limits
 
@@ -471,7 +488,7 @@ class Users:
             session = self._store.find(ConsoleSession, session_id)
             if session is None or session.closed or now - session.seen_at < limits.touch_every:
                 return
-            session.touch(at=now, meta=_user_meta(account, str(uuid.uuid4())))
+            session.touch(at=now, meta=_user_meta(account, request_id))
             changes.add(session)
 
         with contextlib.suppress(ConflictError):  # another request touched it just now

@@ -17,6 +17,7 @@ from disburse.cli.project import project_app
 from disburse.cli.report import report_app
 from disburse.cli.run import run_app
 from disburse.cli.serve import clients_app, serve
+from disburse.cli.users import users_app
 from disburse.persistence.keys import generate_secret
 from disburse.persistence.recorders.sql import LEDGER_SCHEMA
 
@@ -30,6 +31,7 @@ keys_app = typer.Typer(help="Secret keys.", no_args_is_help=True)
 app.add_typer(keys_app, name="keys")
 app.add_typer(project_app, name="project")
 app.add_typer(clients_app, name="clients")
+app.add_typer(users_app, name="users")
 app.add_typer(audit_app, name="audit")
 app.add_typer(report_app, name="report")
 app.add_typer(run_app, name="run")

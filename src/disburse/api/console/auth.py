@@ -126,7 +126,7 @@ async def log_out(request: Request, who: Signed) -> RedirectResponse:
     form = await request.form()
     check_csrf(request, who, form)
     token = request.cookies.get(SESSION_COOKIE, "")
-    state(request).users.sign_out(token)
+    state(request).users.sign_out(token, request_id=request.state.request_id)
     response = redirect(f"{PREFIX}/login")
     response.delete_cookie(SESSION_COOKIE, path=PREFIX)
     return response

@@ -188,7 +188,8 @@ def viewer(request: Request) -> Viewer:
     every request. A user who must change the initial password may open nothing else.
     """
     token = request.cookies.get(SESSION_COOKIE)
-    session = state(request).users.session(token) if token else None
+    users = state(request).users
+    session = users.session(token, request_id=request.state.request_id) if token else None
     then = request.url.path + (f"?{request.url.query}" if request.url.query else "")
     if session is None:
         raise SignInRequiredError(local(then))

@@ -432,3 +432,27 @@ def test_search_refuses_what_it_cannot_look_for_with_a_page_naming_the_field(
     assert page.status_code == 422
     assert "REQUEST-SCHEMA" in page.text
     assert client.get("/console/search", params={"kind": "nothing"}).status_code == 422
+
+
+def test_bulk_rejection_needs_a_reason_and_records_it_on_each(
+    world: ConsoleWorld, client: TestClient
+) -> None:
+    signed_in(client, "fin.wang")
+    token = csrf_of(client.get("/console/payouts").text)
+    chosen = world.pending[3:5]
+    ticks = [str(p) for p in chosen]
+
+    bare = client.post("/console/payouts/reject", data={"payout": ticks, "csrf_token": token})
+    assert bare.status_code == 422
+    assert {world.system.ledger.payouts.get(p).status for p in chosen} == {PayoutStatus.REQUESTED}
+
+    done = client.post(
+        "/console/payouts/reject",
+        data={"payout": [*ticks, str(world.elsewhere)], "reason": "重复申报", "csrf_token": token},
+    )
+
+    assert done.status_code == 200
+    assert "REGION-SCOPE" in done.text  # the other county's payout, refused alone
+    payouts = world.system.ledger.payouts
+    assert {payouts.get(p).status for p in chosen} == {PayoutStatus.REJECTED}
+    assert payouts.get(world.elsewhere).status is PayoutStatus.REQUESTED

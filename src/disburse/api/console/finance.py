@@ -33,7 +33,7 @@ from disburse.api.console.web import (
     state,
     viewer,
 )
-from disburse.api.problems import status_of
+from disburse.api.problems import ApiError, status_of
 from disburse.application.payouts import Approval
 from disburse.domain.errors import DomainError
 from disburse.domain.meta import Role
@@ -238,6 +238,48 @@ async def approve(request: Request, who: Signed) -> Response:
             for o in outcomes
         ],
         approved=sum(1 for o in outcomes if o.refusal is None),
+        rejecting=False,
+    )
+
+
+@router.post("/payouts/reject")
+async def reject_many(request: Request, who: Signed) -> Response:
+    """Reject the payouts ticked, each on its own, with one reason kept in each record."""
+    require(who, Role.FINANCE)
+    form = await request.form()
+    check_csrf(request, who, form)
+    reason = str(form.get("reason") or "").strip()
+    if not reason:
+        refuse(422, "REQUEST-SCHEMA", "give the reason for rejecting", field="reason")
+    chosen = [_uuid(str(v).partition("@")[0], "payout") for v in form.getlist("payout")]
+    if not chosen:
+        refuse(422, "APPROVAL-EMPTY", "tick at least one payout to reject", field="payout")
+    payouts = state(request).ledger.payouts
+    outcomes = []
+    for payout_id in dict.fromkeys(chosen):
+        problem = None
+        try:
+            if not who.principal.covers(payouts.get(payout_id).region_code):
+                refuse(403, "REGION-SCOPE", f"a payout named is outside {who.principal.region}")
+            payouts.reject(who.principal.context(), payout_id, reason=reason)
+        except DomainError as refused:
+            problem = _problem(refused)
+        except ApiError as refused:
+            problem = {
+                "status": refused.status_code,
+                "rule_id": refused.rule_id,
+                "detail": refused.detail,
+            }
+        status = None if problem else PayoutStatus.REJECTED
+        outcomes.append({"payout_id": payout_id, "status": status, "problem": problem})
+    settle(request, "queue", "audit")
+    return render(
+        request,
+        "approved.html",
+        who,
+        outcomes=outcomes,
+        approved=sum(1 for o in outcomes if o["problem"] is None),
+        rejecting=True,
     )
 
 

@@ -214,16 +214,56 @@ class AuditQueries:
         review samples (which payouts inspectors will check is not for those checked to
         read); inspectors see both in the audit trail.
         """
+        rows = self.feed_rows(after_position=after_position, limit=limit, scope=scope)
+        return [AuditEntry.from_row(row) for row in rows]
+
+    def feed_rows(self, *, after_position: int = 0, limit: int, scope: str = "") -> list[Row]:
+        """What :meth:`feed` reads, as the view's rows (``payload``, ``rule_ids``: JSON text)."""
         if limit < 1:
             raise ValueError(f"limit must be at least 1, not {limit}")
         with self.db.read() as tx:
-            rows = tx.all(
+            return tx.all(
                 f"SELECT {_COLUMNS} FROM audit_events e WHERE e.position > :after AND {_SCOPED}"
                 f" AND e.entity_type NOT IN ({_NOT_FOR_THE_FEED})"
                 " ORDER BY e.position LIMIT :limit",
                 {"after": after_position, "limit": limit, "scope": _scope_pattern(scope)},
             )
-        return [AuditEntry.from_row(row) for row in rows]
+
+    def trail_rows(
+        self, entity_id: UUID | str, *, after_position: int, limit: int, scope: str
+    ) -> list[Row]:
+        """What :meth:`trail` reads for one page, as the view's rows (with ``via``)."""
+        key = str(entity_id).strip()
+        try:
+            key = str(UUID(key))
+        except ValueError:
+            return []
+        return self._rows(
+            f"SELECT {_COLUMNS}, l.via FROM audit_links l"
+            " JOIN audit_events e ON e.position = l.position WHERE l.entity_id = :key",
+            key,
+            since=None,
+            until=None,
+            event_types=None,
+            limit=limit,
+            after_position=after_position,
+            scope=scope,
+        )
+
+    def actor_rows(
+        self, actor_id: str, *, after_position: int, limit: int, scope: str
+    ) -> list[Row]:
+        """What :meth:`by_actor` reads for one page, as the view's rows."""
+        return self._rows(
+            f"SELECT {_COLUMNS} FROM audit_events e WHERE e.actor_id = :key",
+            actor_id,
+            since=None,
+            until=None,
+            event_types=None,
+            limit=limit,
+            after_position=after_position,
+            scope=scope,
+        )
 
     def region_of(self, entity_id: str) -> str | None:
         """The region the view learnt for an entity (``""`` if none), None if unknown."""
@@ -245,6 +285,30 @@ class AuditQueries:
         after_position: int,
         scope: str | None = None,
     ) -> list[AuditEntry]:
+        rows = self._rows(
+            query,
+            key,
+            since=since,
+            until=until,
+            event_types=event_types,
+            limit=limit,
+            after_position=after_position,
+            scope=scope,
+        )
+        return [AuditEntry.from_row(row) for row in rows]
+
+    def _rows(
+        self,
+        query: str,
+        key: str,
+        *,
+        since: date | datetime | None,
+        until: date | datetime | None,
+        event_types: Iterable[str] | None,
+        limit: int,
+        after_position: int,
+        scope: str | None = None,
+    ) -> list[Row]:
         if limit < 1:
             raise ValueError(f"limit must be at least 1, not {limit}")
         if after_position < 0:
@@ -269,5 +333,4 @@ class AuditQueries:
             params.update(zip(names, types, strict=True))
         statement = f"{query} AND {' AND '.join(conditions)} ORDER BY e.position LIMIT :limit"
         with self.db.read() as tx:
-            rows = tx.all(statement, params)
-        return [AuditEntry.from_row(row) for row in rows]
+            return tx.all(statement, params)

@@ -182,6 +182,22 @@ class QueueQueries:
         ``today`` (required with it). ``InvalidInputError`` (QUEUE-FILTER, REGION-CODE)
         for a filter that makes no sense.
         """
+        rows = self.pending_rows(limit=limit, offset=offset, after=after, **filters)
+        return [_payout(row) for row in rows]
+
+    def pending_rows(
+        self,
+        *,
+        limit: int = 100,
+        offset: int = 0,
+        after: int | None = None,
+        **filters: Unpack[QueueFilters],
+    ) -> list[Row]:
+        """What :meth:`pending` reads, as the view's rows (evidence columns ``e_*``).
+
+        For answering a page straight from the rows (the API): each stored JSON column
+        (``explanation``, ``approvers``, ``e_documents``) is still text.
+        """
         if not 1 <= limit <= MAX_LIMIT:
             raise InvalidInputError(RULE, f"limit is 1 to {MAX_LIMIT}", "limit")
         if offset < 0:
@@ -191,12 +207,11 @@ class QueueQueries:
             where += " AND p.requested_position > :after"
             params["after"] = after
         with self.db.read() as tx:
-            rows = tx.all(
+            return tx.all(
                 f"{_SELECT_PAYOUTS} WHERE {where}"
                 " ORDER BY p.requested_position LIMIT :limit OFFSET :offset",
                 params | {"limit": limit, "offset": offset},
             )
-        return [_payout(row) for row in rows]
 
     def pending_count(
         self,

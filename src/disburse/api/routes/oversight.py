@@ -5,9 +5,10 @@ from __future__ import annotations
 from typing import Annotated, Any
 from uuid import UUID
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Query, Request, Response
 from pydantic import BaseModel, Field
 
+from disburse.api import pages
 from disburse.api.commands import run_command
 from disburse.api.deps import (
     ENTITY,
@@ -28,7 +29,7 @@ from disburse.application.alert_desk import Alerts
 from disburse.domain.alert import AlertOutcome
 from disburse.domain.text import Code, Reason
 from disburse.readside.alerts.queries import STATES, Alert
-from disburse.readside.audit_queries import AuditEntry
+from disburse.readside.db import Row
 
 router = APIRouter()
 
@@ -142,26 +143,28 @@ def _alert(alert: Alert) -> dict[str, Any]:
     }
 
 
-def _entry(entry: AuditEntry) -> dict[str, Any]:
-    """An entry as EntryOut documents it, as plain data (a page is read often)."""
-    return {
-        "position": entry.position,
-        "entity_id": entry.entity_id,
-        "entity_type": entry.entity_type,
-        "version": entry.version,
-        "event_type": entry.event_type,
-        "recorded_at": entry.recorded_at.isoformat(),
-        "actor_id": entry.actor_id,
-        "role": entry.role,
-        "client_id": entry.client_id,
-        "request_id": entry.request_id,
-        "reason": entry.reason,
-        "rule_ids": list(entry.rule_ids),
-        "policy_version": entry.policy_version,
-        "region_code": entry.region_code,
-        "payload": entry.payload,
-        "via": entry.via,
-    }
+def _entry(row: Row) -> str:
+    """An entry as EntryOut documents it, as JSON text, its stored JSON spliced in."""
+    return pages.item(
+        {
+            "position": int(row["position"]),
+            "entity_id": row["entity_id"],
+            "entity_type": row["entity_type"],
+            "version": int(row["version"]),
+            "event_type": row["event_type"],
+            "recorded_at": pages.stored_time(row["recorded_at"]),
+            "actor_id": row["actor_id"],
+            "role": row["role"],
+            "client_id": row["client_id"],
+            "request_id": row["request_id"],
+            "reason": row["reason"],
+            "policy_version": row["policy_version"],
+            "region_code": row["region_code"],
+            "via": row.get("via"),
+        },
+        rule_ids=row["rule_ids"],
+        payload=row["payload"],
+    )
 
 
 @router.get("/v1/alerts", response_model=AlertPage, responses=QUERY, tags=["alerts"])
@@ -219,15 +222,10 @@ def resolve_alert(
     )
 
 
-def _page(request: Request, entries: list[AuditEntry], after: int) -> JSONResponse:
+def _page(request: Request, rows: list[Row], after: int) -> Response:
     head = state(request).ledger.store.recorder.max_notification_id() or 0
-    return JSONResponse(
-        {
-            "items": [_entry(e) for e in entries],
-            "next_after": entries[-1].position if entries else after,
-            "head": head,
-        }
-    )
+    last = int(rows[-1]["position"]) if rows else after
+    return pages.page([_entry(row) for row in rows], after={"next_after": last, "head": head})
 
 
 After = Annotated[int, Query(ge=0, le=MAX_POSITION, description="Entries after this log position.")]
@@ -243,15 +241,15 @@ def entity_trail(
     after: After = 0,
     limit: Limit = 200,
     min_position: MinPosition = None,
-) -> JSONResponse:
+) -> Response:
     """Every event of an entity, and events of others that name it, in log order."""
     views = state(request).views
     region = views.audit.region_of(str(entity_id))
     if region:
         who.require_region(region, "the entity")
     wait_for_views(request, min_position, "audit")
-    entries = views.audit.trail(entity_id, after_position=after, limit=limit, scope=who.region)
-    return _page(request, entries, after)
+    rows = views.audit.trail_rows(entity_id, after_position=after, limit=limit, scope=who.region)
+    return _page(request, rows, after)
 
 
 @router.get(
@@ -267,13 +265,13 @@ def actor_trail(
     after: After = 0,
     limit: Limit = 200,
     min_position: MinPosition = None,
-) -> JSONResponse:
+) -> Response:
     """Everything one actor recorded, in log order (within the key's region)."""
     wait_for_views(request, min_position, "audit")
-    entries = state(request).views.audit.by_actor(
+    rows = state(request).views.audit.actor_rows(
         actor_id, after_position=after, limit=limit, scope=who.region
     )
-    return _page(request, entries, after)
+    return _page(request, rows, after)
 
 
 @router.get("/v1/events", response_model=EntryPage, responses=ENTITY, tags=["events"])
@@ -282,11 +280,11 @@ def event_feed(
     who: Reader,
     after: After = 0,
     limit: Limit = 500,
-) -> JSONResponse:
+) -> Response:
     """The event feed: the log in order, personal data masked, within the key's region.
 
     Follow it by passing the last ``next_after`` as ``after``. Served from the audit
     view, so it trails the log by the view's lag (see /readyz).
     """
-    entries = state(request).views.audit.feed(after_position=after, limit=limit, scope=who.region)
-    return _page(request, entries, after)
+    rows = state(request).views.audit.feed_rows(after_position=after, limit=limit, scope=who.region)
+    return _page(request, rows, after)

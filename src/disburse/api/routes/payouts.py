@@ -12,10 +12,11 @@ from datetime import date
 from typing import Annotated, Any, TypeVar
 from uuid import UUID
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, Query, Request, Response
 from pydantic import BaseModel, Field
 
 from disburse.access.context import Context
+from disburse.api import pages
 from disburse.api.commands import run_command
 from disburse.api.deps import (
     ENTITY,
@@ -222,7 +223,7 @@ def list_payout_queue(
         ),
     ] = None,
     min_position: MinPosition = None,
-) -> JSONResponse:
+) -> Response:
     """The queue of payouts, oldest first, with their explanation and evidence."""
     scope = who.scope(region)
     wait_for_views(request, min_position, "queue")
@@ -235,35 +236,49 @@ def list_payout_queue(
         "older_than_days": older_than_days,
         "today": shared.ledger.today() if older_than_days is not None else None,
     }
-    rows = shared.views.queue.pending(limit=limit, offset=offset, after=after, **filters)
-    # Assembled as plain data: the view's rows are already checked, and a page is read
-    # often (QueuedOut documents the shape).
-    page = {
-        "total": shared.views.queue.pending_count(**filters),
-        "items": [
+    rows = shared.views.queue.pending_rows(limit=limit, offset=offset, after=after, **filters)
+    # Written from the view's rows, its stored JSON spliced in (api/pages.py): the rows
+    # are already checked, and a page is read often (QueuedOut documents the shape).
+    return pages.page(
+        [_queued(row) for row in rows],
+        before={"total": shared.views.queue.pending_count(**filters)},
+        after={"next_after": int(rows[-1]["requested_position"]) if len(rows) == limit else None},
+    )
+
+
+def _queued(row: dict[str, Any]) -> str:
+    """One queued payout as QueuedOut documents it, as JSON text."""
+    evidence = "null"
+    if row["e_kind"] is not None:
+        evidence = pages.item(
             {
-                "payout_id": row.payout_id,
-                "kind": row.kind.value,
-                "programme": row.programme,
-                "beneficiary_id": row.beneficiary_id,
-                "fund_id": row.fund_id,
-                "region_code": row.region_code,
-                "period": row.period,
-                "amount_fen": row.amount_fen,
-                "status": row.status.value,
-                "requested_at": row.requested_at.isoformat(),
-                "open_objections": row.open_objections,
-                "explanation": row.explanation,
-                "evidence": None
-                if row.evidence is None
-                else jsonable(dataclasses.asdict(row.evidence)),
-                "version": row.version,
-            }
-            for row in rows
-        ],
-        "next_after": rows[-1].requested_position if len(rows) == limit else None,
-    }
-    return JSONResponse(page)
+                "kind": row["e_kind"],
+                "recorded_at": pages.stored_time(row["e_recorded_at"]),
+                "evidence_ref": row["e_evidence_ref"],
+                "external_claim_id": row["e_external_claim_id"],
+                "days_worked": row["e_days_worked"],
+                "days_required": row["e_days_required"],
+            },
+            documents=row["e_documents"] or "[]",
+        )
+    return pages.item(
+        {
+            "payout_id": row["payout_id"],
+            "kind": row["kind"],
+            "programme": row["programme"],
+            "beneficiary_id": row["beneficiary_id"],
+            "fund_id": row["fund_id"],
+            "region_code": row["region_code"],
+            "period": row["period"],
+            "amount_fen": int(row["amount_fen"]),
+            "status": row["status"],
+            "requested_at": pages.stored_time(row["requested_at"]),
+            "open_objections": int(row["open_objections"]),
+            "version": int(row["version"]),
+        },
+        explanation=row["explanation"],
+        evidence=evidence,
+    )
 
 
 @router.get("/v1/payouts/{payout_id}", response_model=PayoutOut, responses=ENTITY)

@@ -110,13 +110,14 @@ class AlertQueries:
             conditions.append(f"({_ORDER}) > (SELECT {_ORDER} FROM alerts WHERE alert_id = :after)")
             params["after"] = str(after)
         with self.db.read() as tx:
-            if after is not None and tx.one(_EXISTS, {"id": str(after)}) is None:
-                raise InvalidInputError(RULE, "after names no alert", "after")
             rows = tx.all(
                 f"SELECT * FROM alerts WHERE {' AND '.join(conditions)}"
                 f" ORDER BY {_ORDER} LIMIT :limit OFFSET :offset",
                 params,
             )
+            # an after naming no alert reads as the end of the list: tell them apart
+            if not rows and after is not None and tx.one(_EXISTS, {"id": str(after)}) is None:
+                raise InvalidInputError(RULE, "after names no alert", "after")
             regions = _regions_of(tx, [r["alert_id"] for r in rows])
         return [Alert.from_row(r, regions.get(r["alert_id"], ())) for r in rows]
 

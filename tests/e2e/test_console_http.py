@@ -456,3 +456,17 @@ def test_bulk_rejection_needs_a_reason_and_records_it_on_each(
     payouts = world.system.ledger.payouts
     assert {payouts.get(p).status for p in chosen} == {PayoutStatus.REJECTED}
     assert payouts.get(world.elsewhere).status is PayoutStatus.REQUESTED
+
+
+def test_the_queue_sorts_newest_first_on_the_server(
+    world: ConsoleWorld, client: TestClient
+) -> None:
+    signed_in(client, "fin.wang")
+
+    oldest = client.get("/console/payouts").text
+    newest = client.get("/console/payouts", params={"sort": "newest"}).text
+
+    first = 'data-payout="'
+    assert oldest.split(first)[1].startswith(str(world.pending[0]))
+    assert newest.split(first)[1].startswith(str(world.requested_by_user))
+    assert client.get("/console/payouts", params={"sort": "amount"}).status_code == 422

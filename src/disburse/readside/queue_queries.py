@@ -167,6 +167,7 @@ class QueueQueries:
         limit: int = 100,
         offset: int = 0,
         after: int | None = None,
+        newest_first: bool = False,
         **filters: Unpack[QueueFilters],
     ) -> list[QueuedPayout]:
         """Payouts oldest first (by position in the log), with their evidence.
@@ -180,9 +181,12 @@ class QueueQueries:
         prefix, or a 6-digit code ending in 00/0000 for its city or province.
         ``older_than_days`` keeps payouts requested more than that many days before
         ``today`` (required with it). ``InvalidInputError`` (QUEUE-FILTER, REGION-CODE)
-        for a filter that makes no sense.
+        for a filter that makes no sense. ``newest_first``: the other way round (``after``
+        then keeps the payouts requested before that position).
         """
-        rows = self.pending_rows(limit=limit, offset=offset, after=after, **filters)
+        rows = self.pending_rows(
+            limit=limit, offset=offset, after=after, newest_first=newest_first, **filters
+        )
         return [_payout(row) for row in rows]
 
     def pending_rows(
@@ -191,6 +195,7 @@ class QueueQueries:
         limit: int = 100,
         offset: int = 0,
         after: int | None = None,
+        newest_first: bool = False,
         **filters: Unpack[QueueFilters],
     ) -> list[Row]:
         """What :meth:`pending` reads, as the view's rows (evidence columns ``e_*``).
@@ -204,12 +209,12 @@ class QueueQueries:
             raise InvalidInputError(RULE, "offset is not negative", "offset")
         where, params = _filters(**filters)
         if after is not None:
-            where += " AND p.requested_position > :after"
+            where += f" AND p.requested_position {'<' if newest_first else '>'} :after"
             params["after"] = after
+        order = "p.requested_position DESC" if newest_first else "p.requested_position"
         with self.db.read() as tx:
             return tx.all(
-                f"{_SELECT_PAYOUTS} WHERE {where}"
-                " ORDER BY p.requested_position LIMIT :limit OFFSET :offset",
+                f"{_SELECT_PAYOUTS} WHERE {where} ORDER BY {order} LIMIT :limit OFFSET :offset",
                 params | {"limit": limit, "offset": offset},
             )
 

@@ -24,7 +24,6 @@ from disburse.api.console.web import (
     PREFIX,
     Viewer,
     check_csrf,
-    gettext_for,
     redirect,
     refuse,
     render,
@@ -106,8 +105,8 @@ def queue(
     region: Annotated[str, Query(max_length=6)] = "",
     programme: Annotated[str, Query(max_length=40)] = "",
     older_than_days: Annotated[str, Query(max_length=4)] = "",
+    sort: Annotated[str, Query(pattern="^(oldest|newest)$")] = "oldest",
     after: Annotated[int | None, Query(ge=0, le=2**63 - 1)] = None,
-    done: Annotated[str | None, Query(max_length=200)] = None,
 ) -> HTMLResponse:
     """The queue of payouts awaiting a decision, oldest first, a page at a time.
 
@@ -126,7 +125,8 @@ def queue(
         "older_than_days": age,
         "today": shared.ledger.today() if age is not None else None,
     }
-    rows = shared.views.queue.pending(limit=PAGE, after=after, **filters)
+    newest = sort == "newest"
+    rows = shared.views.queue.pending(limit=PAGE, after=after, newest_first=newest, **filters)
     total = shared.views.queue.pending_count(**filters)
     today = shared.ledger.today()
     items = [
@@ -143,10 +143,9 @@ def queue(
         "region": region,
         "programme": programme,
         "older_than_days": older_than_days,
+        "sort": sort,
     }
     next_after = rows[-1].requested_position if len(rows) == PAGE else None
-    _ = gettext_for(request)
-    notice = _("Done: %(what)s") % {"what": done} if done else None
     return render(
         request,
         "payouts.html",
@@ -158,7 +157,6 @@ def queue(
         statuses=list(PayoutStatus),
         next_after=next_after,
         first_page=after is None,
-        notice=notice,
     )
 
 

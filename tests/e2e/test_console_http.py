@@ -470,3 +470,24 @@ def test_the_queue_sorts_newest_first_on_the_server(
     assert oldest.split(first)[1].startswith(str(world.pending[0]))
     assert newest.split(first)[1].startswith(str(world.requested_by_user))
     assert client.get("/console/payouts", params={"sort": "amount"}).status_code == 422
+
+
+def test_text_that_may_not_be_stored_is_refused_naming_the_field(
+    world: ConsoleWorld, client: TestClient
+) -> None:
+    signed_in(client, "fin.wang")
+    payout_id = world.pending[5]
+    token = csrf_of(client.get(f"/console/payouts/{payout_id}").text)
+
+    refused = client.post(
+        f"/console/payouts/{payout_id}/reject", data={"reason": "bad\x00text", "csrf_token": token}
+    )
+    searched = client.get("/console/search", params={"kind": "people", "q": "王\x07"})
+    filtered = client.get("/console/payouts", params={"programme": "A\u202eB"})
+
+    assert refused.status_code == 422
+    assert "TEXT-INVALID" in refused.text
+    assert world.system.ledger.payouts.get(payout_id).status is PayoutStatus.REQUESTED
+    assert searched.status_code == 422
+    assert "TEXT-INVALID" in searched.text
+    assert filtered.status_code == 422

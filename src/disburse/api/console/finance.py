@@ -30,6 +30,7 @@ from disburse.api.console.web import (
     require,
     settle,
     state,
+    text,
     viewer,
 )
 from disburse.api.problems import ApiError, status_of
@@ -37,6 +38,7 @@ from disburse.application.payouts import Approval
 from disburse.domain.errors import DomainError
 from disburse.domain.meta import Role
 from disburse.domain.payout import PENDING, PayoutStatus
+from disburse.domain.text import TextKind
 from disburse.readside.balance_queries import fund_balances, monthly_flows
 from disburse.readside.base import jsonable
 
@@ -121,7 +123,7 @@ def queue(
         "status": _status(status),
         "fund_id": _uuid(fund_id, "fund_id") if fund_id else None,
         "region": scope,
-        "programme": programme or None,
+        "programme": text(programme, TextKind.CODE, "programme") or None,
         "older_than_days": age,
         "today": shared.ledger.today() if age is not None else None,
     }
@@ -246,7 +248,7 @@ async def reject_many(request: Request, who: Signed) -> Response:
     require(who, Role.FINANCE)
     form = await request.form()
     check_csrf(request, who, form)
-    reason = str(form.get("reason") or "").strip()
+    reason = text(form.get("reason"), TextKind.REASON, "reason")
     if not reason:
         refuse(422, "REQUEST-SCHEMA", "give the reason for rejecting", field="reason")
     chosen = [_uuid(str(v).partition("@")[0], "payout") for v in form.getlist("payout")]
@@ -290,7 +292,7 @@ async def reject(request: Request, payout_id: UUID, who: Signed) -> Response:
     shared = state(request)
     payout = shared.ledger.payouts.get(payout_id)
     who.principal.require_region(payout.region_code, "the payout")
-    reason = str(form.get("reason") or "").strip()
+    reason = text(form.get("reason"), TextKind.REASON, "reason")
     try:
         shared.ledger.payouts.reject(who.principal.context(), payout_id, reason=reason)
     except DomainError as refused:

@@ -25,6 +25,7 @@ from disburse.api.console.web import (
     require,
     settle,
     state,
+    text,
     viewer,
 )
 from disburse.api.problems import status_of
@@ -36,6 +37,7 @@ from disburse.audit.verify import verify as verify_chain
 from disburse.domain.alert import AlertOutcome
 from disburse.domain.errors import DomainError
 from disburse.domain.meta import Role
+from disburse.domain.text import TextKind
 
 router = APIRouter(prefix=PREFIX, include_in_schema=False)
 Signed = Annotated[Viewer, Depends(viewer)]
@@ -131,7 +133,7 @@ async def resolve(request: Request, alert_id: UUID, who: Signed) -> Response:
             who.principal.context(),
             alert_id,
             outcome=outcome,
-            reason=str(form.get("reason") or "").strip(),
+            reason=text(form.get("reason"), TextKind.REASON, "reason"),
         )
     except DomainError as refused:
         status = status_of(refused)
@@ -182,7 +184,7 @@ def as_of(
     found: dict[str, Any] | None = None
     day = _day(when, "date")
     if entity_id and day is not None:
-        answer = api_as_of(request, who.principal, day, entity_id.strip())
+        answer = api_as_of(request, who.principal, day, text(entity_id, TextKind.CODE, "entity_id"))
         found = json.loads(bytes(answer.body))
     return render(
         request,

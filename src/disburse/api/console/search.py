@@ -16,9 +16,19 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse
 
 from disburse.api.console.i18n import N_
-from disburse.api.console.web import PREFIX, Viewer, refuse, render, require, viewer, yuan
+from disburse.api.console.web import (
+    PREFIX,
+    Viewer,
+    refuse,
+    render,
+    require,
+    text,
+    viewer,
+    yuan,
+)
 from disburse.api.routes.search import list_batches, list_funds, list_people, list_posts
 from disburse.domain.meta import Role
+from disburse.domain.text import TextKind
 
 if TYPE_CHECKING:
     from disburse.api.responses import JSONResponse
@@ -184,7 +194,7 @@ def search(
     require(who, Role.CLERK, Role.FINANCE, Role.INSPECTOR)
     if kind == "batches":
         require(who, Role.FINANCE, Role.INSPECTOR)
-    q = q.strip()
+    q = text(q, TextKind.NAME, "q")
     results: list[dict[str, Any]] = []
     request.state.next_after = None
     if q or go or after is not None:

@@ -29,6 +29,7 @@ from disburse.api.console.i18n import LANG_COOKIE, N_, language, translations
 from disburse.api.problems import ApiError
 from disburse.api.security import Principal, require_role
 from disburse.domain.meta import Role
+from disburse.domain.text import TextKind, clean_text
 from disburse.readside.runner import ViewLagError
 
 if TYPE_CHECKING:
@@ -222,6 +223,15 @@ def check_csrf(request: Request, found: Viewer, form: Mapping[str, Any]) -> None
     if not hmac.compare_digest(given.encode(), found.csrf.encode()):
         log.warning("csrf_refused", actor=found.principal.actor_id, path=request.url.path)
         raise ApiError(403, "CSRF", "the form is stale or forged: reload the page and try again")
+
+
+def text(value: object, kind: TextKind, field: str) -> str:
+    """A form or query value as ledger text (NFC, trimmed), or 422 TEXT-INVALID naming it.
+
+    The console calls services and the API's route functions directly, past the API's
+    request models, so it checks text as those models would.
+    """
+    return clean_text(str(value or "").strip(), kind=kind, field=field)
 
 
 def refuse(status: int, rule_id: str, detail: str, field: str | None = None) -> NoReturn:

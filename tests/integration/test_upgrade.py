@@ -113,6 +113,13 @@ def test_an_old_store_gets_versioned_tables_and_its_changed_views_rebuilt(tmp_pa
     assert upgraded_from is None
     assert recorded == LEDGER_SCHEMA
     assert projector.upgraded == {"alerts": (1, 3), "roster": (1, 2)}
-    assert versions == {"alerts": 3, "audit": 1, "balances": 1, "queue": 1, "roster": 2}
+    assert versions == {
+        "alerts": 3,
+        "audit": 1,
+        "balances": 1,
+        "entitlements": 1,
+        "queue": 1,
+        "roster": 2,
+    }
     assert site_tables == [{"n": 0}]
     assert {e["view"] for e in logs if e["event"] == "view_upgraded"} == {"alerts", "roster"}

@@ -15,6 +15,7 @@ from disburse.readside.audit_queries import AuditQueries
 from disburse.readside.balance_queries import BalanceQueries
 from disburse.readside.balances import BalancesView
 from disburse.readside.db import ViewDB
+from disburse.readside.entitlements import EntitlementQueries, EntitlementsView
 from disburse.readside.queue import PayoutQueueView
 from disburse.readside.queue_queries import QueueQueries
 from disburse.readside.roster import RosterQueries, RosterView
@@ -39,6 +40,7 @@ class Views:
     audit: AuditQueries
     queue: QueueQueries
     roster: RosterQueries
+    entitlements: EntitlementQueries
 
     def catch_up(self) -> int:
         """Apply every event recorded so far (in this process); returns how many."""
@@ -120,6 +122,7 @@ def open_views(store: LedgerStore, keys: KeyRing, settings: Settings) -> Views:
         AlertsView(_storable_hash(keys.account_hash)),
         AuditView(),
         RosterView(),
+        EntitlementsView(),
     ]
     projector = Projector(store, db, views)
     projector.setup()
@@ -131,4 +134,5 @@ def open_views(store: LedgerStore, keys: KeyRing, settings: Settings) -> Views:
         audit=AuditQueries(db),
         queue=QueueQueries(db),
         roster=RosterQueries(db),
+        entitlements=EntitlementQueries(db),
     )

@@ -27,6 +27,7 @@ from disburse.api.routes import (
     policy,
     posts,
     registry,
+    runs,
 )
 from disburse.api.routes import bulk as bulk_routes
 from disburse.api.state import ApiState
@@ -113,6 +114,7 @@ def create_app(
         evidence,
         policy,
         bulk_routes,
+        runs,
         health,
     ):
         app.include_router(module.router)

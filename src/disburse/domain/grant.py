@@ -59,6 +59,10 @@ class TransportGrant(Aggregate):
     @event("Claimed")
     def __init__(
         self,
+        # Before the ``*``: eventsourcing 9.5 treats keyword-only arguments with defaults
+        # as required; these two came later, and events stored before them lack them.
+        source: str = CLAIM,
+        facts: list[dict[str, Any]] | None = None,
         *,
         person_id: UUID,
         region_code: str,
@@ -71,8 +75,6 @@ class TransportGrant(Aggregate):
         period: str,
         amount_fen: int,
         meta: Meta,
-        source: str = CLAIM,
-        facts: list[dict[str, Any]] | None = None,
     ) -> None:
         self.person_id = person_id
         self.region_code = region_code

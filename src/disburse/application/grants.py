@@ -181,8 +181,8 @@ class Grants:
                 key=once_key(person.id, period),
                 rule_id=ONCE_RULE,
                 holder_id=grant.id,
-                refusal=f"person {person.id} already has a transport grant for {period} "
-                f"(grant {holder_of(self._store, once_key(person.id, period))})",
+                refusal=f"person {person.id} already has a transport grant for {period}, "
+                "claimed or granted, in whichever county",
                 field="person_id",
                 meta=meta,
             )

@@ -206,3 +206,32 @@ def test_a_list_without_its_required_columns_is_refused_before_any_row(
     with pytest.raises(FileError, match="IMPORT-HEADER"):
         import_facts(ledger, "civil-affairs-deaths", listed)
     assert head(ledger) == before
+
+
+def test_a_wage_over_the_threshold_on_the_social_insurance_list_flags_a_part_time_holder(
+    ledger: Ledger, views: Views, tmp_path: Path
+) -> None:
+    """Employment that ends eligibility: FRAUD-INCOME-OVER for the stipends already paid."""
+    f.publish(ledger, f.regional_policy(income_exit_threshold_fen=200_000))
+    post_id, person, _ = stipends(ledger, part_time=True)
+    listed = rows(
+        tmp_path / "si.csv",
+        [
+            ["身份证号", "参保单位", "参保地", "参保日期", "缴费月份", "缴费工资"],
+            [
+                resident_id_of(ledger, person),
+                "县城某超市",
+                "220221",
+                "2024-01-02",
+                "2024-01",
+                "2500",
+            ],
+        ],
+    )
+
+    summary, _ = import_facts(ledger, "social-insurance", listed)
+
+    assert summary.written == 1
+    [alert] = raised(views, "FRAUD-INCOME-OVER")
+    assert (alert.subject_id, alert.person_id) == (str(post_id), str(person))
+    assert "2 stipend(s)" in alert.summary

@@ -367,6 +367,13 @@ ROUTES: tuple[Row, ...] = (
         Scope.BULK,
         body=lambda w: {"approvals": [{"payout_id": w.params["payout_id"]}]},
     ),
+    # runs
+    Row(
+        "POST",
+        "/v1/runs/grants",
+        ONLY[FINANCE],
+        body=lambda _: {"year": 2023, "region": f.COUNTY, "dry_run": True},
+    ),
     # last: it erases the county's person for good
     Row(
         "POST",

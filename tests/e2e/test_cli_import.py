@@ -220,3 +220,54 @@ def test_an_import_stopped_part_way_exits_3_and_importing_again_completes_it(
     assert resumed.returncode == 0, resumed.stderr
     assert "rows read 2: written 1, already present 1, rejected 0" in resumed.stdout
     assert ledger.people.get(ledger.people.id_for(second)).name == "李四"
+
+
+def test_a_civil_affairs_list_records_deaths_prints_the_alerts_and_imports_again_safely(
+    ledger: Ledger, cli: Cli, tmp_path: Path
+) -> None:
+    """``import facts --source civil-affairs-deaths``: FRAUD-PAID-AFTER-EXIT, then nothing new."""
+    from tests.integration.test_alerts import stipends  # noqa: PLC0415 - a shared story
+    from tests.integration.test_import_facts import resident_id_of  # noqa: PLC0415
+
+    _, person, (_, february) = stipends(ledger)
+    rid, stranger = resident_id_of(ledger, person), f.resident_id()
+    listed = write_csv(
+        tmp_path / "民政死亡名单.csv",
+        [
+            ["身份证号", "姓名", "死亡日期"],
+            [rid, "测试人", "2024-01-20"],
+            [stranger, "某人", "2024-02-01"],
+        ],
+    )
+    args = ("import", "facts", str(listed), "--source", "civil-affairs-deaths")
+
+    first = cli(*args)
+    before = head(ledger)
+    again = cli.json(*args, "--json")
+    report = cli("report", "alerts", "--format", "csv", "--out", str(tmp_path / "alerts.csv"))
+
+    assert first.returncode == 0, first.stderr
+    assert "written 1, already present 0, rejected 0, unknown people 1" in first.stdout
+    assert "FRAUD-PAID-AFTER-EXIT payout " + str(february) in first.stdout
+    for text in (first.stdout, first.stderr, json.dumps(again)):
+        assert rid not in text
+        assert stranger not in text
+    assert [row[2] for row in read_report(listed.with_suffix(".report.csv"))[1:]] == [
+        "PERSON-NOT-FOUND"
+    ]
+    assert head(ledger) == before  # the same file again writes nothing
+    assert (again["written"], again["already_present"], again["unknown_people"]) == (0, 1, 1)
+    assert again["alerts"] == []
+    assert again["sha256"] == digest_of(listed)
+    assert report.returncode == 0, report.stderr
+    rows = read_report(tmp_path / "alerts.csv")
+    assert ["FRAUD-PAID-AFTER-EXIT", "1", "0", "0", "1"] in rows
+
+
+def test_an_unknown_source_is_refused_before_anything_is_read(cli: Cli, tmp_path: Path) -> None:
+    listed = write_csv(tmp_path / "x.csv", [["身份证号", "死亡日期"]])
+
+    done = cli("import", "facts", str(listed), "--source", "tax")
+
+    assert done.returncode == 2
+    assert "social-insurance" in done.stderr

@@ -67,3 +67,39 @@ def test_a_bad_month_or_region_is_refused_naming_its_rule(
 
     assert done.returncode == 1
     assert rule in done.stderr
+
+
+def test_the_proactive_grant_run_opens_once_and_names_the_rule_that_stopped_others(
+    ledger: Ledger, cli: Cli
+) -> None:
+    """``disburse run grants YEAR --region``: found, not found with the rule, idempotent."""
+    from tests.integration.test_proactive import YEAR, _budget, worked  # noqa: PLC0415
+
+    _budget(ledger)
+    away, home = f.register(ledger), f.register(ledger)
+    worked(ledger, away)
+    worked(ledger, home, province="22")
+    args = ("run", "grants", str(YEAR), "--region", f.COUNTY)
+
+    dry = cli.json(*args, "--dry-run", "--json")
+    first = cli.json(*args, "--json")
+    head = ledger.store.recorder.max_notification_id()
+    shown = cli(*args)
+
+    assert (dry["opened"], dry["dry_run"]) == (1, True)
+    assert (first["opened"], first["opened_fen"]) == (1, 50_000)
+    assert [(n["person_id"], n["rule_id"]) for n in first["not_found"]] == [
+        (str(home), "GRANT-ELIG")
+    ]
+    assert shown.returncode == 0, shown.stderr
+    assert "opened 0 grant(s), 0.00 yuan; 1 opened before; 1 not found" in shown.stdout
+    assert "GRANT-ELIG" in shown.stdout
+    assert ledger.store.recorder.max_notification_id() == head
+
+
+@pytest.mark.parametrize(("year", "region"), [("1999", f.COUNTY), (str(2023), "2x")])
+def test_a_bad_year_or_region_is_refused(cli: Cli, year: str, region: str) -> None:
+    done = cli("run", "grants", year, "--region", region)
+
+    assert done.returncode != 0
+    assert "REGION-CODE" in done.stderr or "year" in done.stderr.lower()

@@ -120,6 +120,7 @@ def test_an_old_store_gets_versioned_tables_and_its_changed_views_rebuilt(tmp_pa
         "queue": 1,
         "roster": 2,
         "directory": 1,
+        "entitlements": 1,
     }
     assert site_tables == [{"n": 0}]
     assert {e["view"] for e in logs if e["event"] == "view_upgraded"} == {"alerts", "roster"}

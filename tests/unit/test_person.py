@@ -267,7 +267,13 @@ def test_employment_is_recorded_with_its_province_employer_and_start() -> None:
     )
 
     assert person.employments == [
-        {"province_code": "44", "employer": "东莞某厂", "started_on": date(2024, 3, 1)}
+        {
+            "province_code": "44",
+            "employer": "东莞某厂",
+            "started_on": date(2024, 3, 1),
+            "ended_on": None,
+            "request_id": "req-1",
+        }
     ]
 
 
@@ -312,3 +318,17 @@ def test_a_region_code_or_account_in_full_width_digits_is_rejected() -> None:
     with pytest.raises(InvalidInputError) as account:
         check_account("６２２２０２０２００１１２２３３")
     assert account.value.rule_id == "PERSON-ACCOUNT"
+
+
+def test_a_registration_as_unemployed_ends_the_work_on_record_before_it_once() -> None:
+    """PERSON-UNEMPLOYMENT: the same registration again is refused (an import skips it)."""
+    person = f.domain_person()
+    person.record_employment(
+        province_code="44", employer="东莞某厂", started_on=date(2024, 3, 1), meta=f.meta()
+    )
+
+    person.register_unemployment(registered_on=date(2024, 5, 2), evidence="list", meta=f.meta())
+
+    assert person.employments[0]["ended_on"] == date(2024, 5, 2)
+    with pytest.raises(ConflictError, match="PERSON-UNEMPLOYMENT"):
+        person.register_unemployment(registered_on=date(2024, 5, 2), evidence="list", meta=f.meta())

@@ -27,6 +27,7 @@ from disburse.api.routes import (
     policy,
     posts,
     registry,
+    runs,
     search,
 )
 from disburse.api.routes import bulk as bulk_routes
@@ -115,6 +116,7 @@ def create_app(
         policy,
         search,
         bulk_routes,
+        runs,
         health,
     ):
         app.include_router(module.router)

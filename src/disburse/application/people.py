@@ -199,9 +199,17 @@ class People:
         )
 
     def record_employment(
-        self, ctx: Context, person_id: UUID, *, province_code: str, employer: str, started_on: date
+        self,
+        ctx: Context,
+        person_id: UUID,
+        *,
+        province_code: str,
+        employer: str,
+        started_on: date,
+        reason: str | None = None,
     ) -> None:
-        """Record employment."""
+        """Record employment (DATE-HORIZON: not starting beyond the horizon)."""
+        check_happened(started_on, self._today(), "started_on")
         self._store.update(
             Person,
             person_id,
@@ -210,6 +218,26 @@ class People:
                 province_code=province_code,
                 employer=employer,
                 started_on=started_on,
-                meta=ctx.meta(),
+                meta=ctx.meta(reason),
+            ),
+        )
+
+    def register_unemployment(
+        self,
+        ctx: Context,
+        person_id: UUID,
+        *,
+        registered_on: date,
+        evidence: str,
+        reason: str | None = None,
+    ) -> None:
+        """Record a registration as unemployed (失业登记); it ends the work on record before it."""
+        check_happened(registered_on, self._today(), "registered_on")
+        self._store.update(
+            Person,
+            person_id,
+            "person",
+            lambda p, _: p.register_unemployment(
+                registered_on=registered_on, evidence=evidence, meta=ctx.meta(reason)
             ),
         )

@@ -1,4 +1,4 @@
-"""``disburse import people|claims|attendance FILE``: the spreadsheets a county bureau exchanges.
+"""``disburse import people|claims|attendance|facts FILE``: the spreadsheets counties exchange.
 
 Exit codes: 0 every row written or already there; 1 finished, some rows rejected (listed
 in the report); 2 the file, its header, an option or the settings were refused before
@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 from contextlib import ExitStack
+from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, NoReturn, TypeVar
 
@@ -29,23 +30,27 @@ from disburse.domain.meta import Role
 from disburse.importing.attendance import ATTENDANCE
 from disburse.importing.claims import CLAIMS
 from disburse.importing.columns import read_header
+from disburse.importing.facts import fact_kind
 from disburse.importing.people import PEOPLE
 from disburse.importing.reader import open_table
 from disburse.importing.report import FileError
-from disburse.importing.runner import import_table
+from disburse.importing.runner import Kind, import_table
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from disburse.application.ledger import Ledger
     from disburse.importing.columns import Header
     from disburse.importing.reader import Table
-    from disburse.importing.runner import Kind, Summary
+    from disburse.importing.runner import Summary
+    from disburse.readside.alerts.queries import Alert
 
 T = TypeVar("T")
 REFUSED = 2
 
 import_app = typer.Typer(
     help="Import the spreadsheets a county HR bureau exchanges (CSV or XLSX): "
-    "people, claims, attendance.",
+    "people, claims, attendance, and other departments' lists (facts).",
     no_args_is_help=True,
 )
 console = Console(soft_wrap=True, highlight=False)
@@ -121,14 +126,53 @@ def attendance(
     _import(ATTENDANCE, file, report, sheet, encoding, as_json=as_json)
 
 
+class FactSource(StrEnum):
+    """The departments' lists ``import facts`` reads (importing/facts.py ``SOURCES``)."""
+
+    SOCIAL_INSURANCE = "social-insurance"
+    UNEMPLOYMENT = "unemployment"
+    CIVIL_AFFAIRS_DEATHS = "civil-affairs-deaths"
+    PAYROLL = "payroll"
+
+
+@import_app.command("facts")
+def facts(
+    file: FileArgument,
+    source: Annotated[
+        FactSource,
+        typer.Option("--source", help="Whose list it is (columns: docs/import.md)."),
+    ],
+    report: ReportOption = None,
+    sheet: SheetOption = None,
+    encoding: EncodingOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Record another department's monthly list as facts on the people it names (比对).
+
+    Unknown people are reported, not created. Prints the alerts the facts raised.
+    Exit 0 all recorded, already there or unknown, 1 rows rejected, 2 refused, 3 stopped.
+    """
+    name = source.value
+    _import(
+        lambda table: fact_kind(name, table.digest),
+        file,
+        report,
+        sheet,
+        encoding,
+        as_json=as_json,
+        alerts=True,
+    )
+
+
 def _import(
-    kind: Kind[T],
+    kind_of: Kind[T] | Callable[[Table], Kind[T]],
     file: Path,
     report: Path | None,
     sheet: str | None,
     encoding: str | None,
     *,
     as_json: bool,
+    alerts: bool = False,
 ) -> None:
     target = report or file.with_suffix(".report.csv")
     if target.resolve() == file.resolve():
@@ -138,6 +182,7 @@ def _import(
     except FileError as error:
         _refuse(str(error))
     with table:
+        kind = kind_of if isinstance(kind_of, Kind) else kind_of(table)
         try:
             header = read_header(table.header, kind.columns, one_of=kind.one_of)
         except FileError as error:
@@ -148,12 +193,48 @@ def _import(
                 system = stack.enter_context(opened(settings))
             except typer.Exit:
                 raise typer.Exit(REFUSED) from None
+            before = system.ledger.store.recorder.max_notification_id() or 0
             summary = _run(kind, table, header, target, system.ledger)
+            raised: list[Alert] = []
+            if alerts:
+                system.views.catch_up()
+                raised = system.views.alerts.raised_after(before)
     if as_json:
-        typer.echo(json.dumps(_as_json(kind, table, target, summary), ensure_ascii=False, indent=2))
+        shown = _as_json(kind, table, target, summary)
+        if alerts:
+            shown["alerts"] = [_alert_json(a) for a in raised]
+        typer.echo(json.dumps(shown, ensure_ascii=False, indent=2))
     else:
         _print(kind, table, target, summary)
+        if alerts:
+            _print_alerts(raised)
     raise typer.Exit(summary.exit_code)
+
+
+def _alert_json(alert: Alert) -> dict[str, object]:
+    return {
+        "alert_id": str(alert.alert_id),
+        "rule_id": alert.rule_id,
+        "subject_type": alert.subject_type,
+        "subject_id": alert.subject_id,
+        "person_id": alert.person_id,
+        "region_code": alert.region_code,
+        "summary": alert.summary,
+        "evidence": list(alert.evidence),
+    }
+
+
+def _print_alerts(raised: list[Alert]) -> None:
+    if not raised:
+        console.print("alerts raised by these facts: none")
+        return
+    console.print(f"alerts raised by these facts: {len(raised)} (disburse report alerts)")
+    for alert in raised:
+        console.print(
+            f"  {alert.rule_id} {alert.subject_type} {alert.subject_id} "
+            f"({alert.region_code}): {alert.summary}",
+            markup=False,
+        )
 
 
 def _refuse(message: str) -> NoReturn:
@@ -190,6 +271,7 @@ def _as_json(kind: Kind[T], table: Table, target: Path, summary: Summary) -> dic
         "written": summary.written,
         "already_present": summary.present,
         "rejected": summary.rejected,
+        "unknown_people": summary.noted,
         "problems": summary.problems,
         "by_rule": dict(sorted(summary.by_rule.items())),
         "report": str(target),
@@ -203,6 +285,7 @@ def _print(kind: Kind[T], table: Table, target: Path, summary: Summary) -> None:
     console.print(
         f"rows read {summary.rows}: written {summary.written}, already present "
         f"{summary.present}, rejected {summary.rejected}"
+        + (f", unknown people {summary.noted} (not created)" if summary.noted else "")
     )
     if summary.by_rule:
         rules = ", ".join(f"{rule} {count}" for rule, count in sorted(summary.by_rule.items()))

@@ -1,4 +1,4 @@
-"""``disburse run month``: the monthly stipend run of a county."""
+"""``disburse run month|grants``: the monthly stipend run and the proactive grant run."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from rich.console import Console
 from rich.table import Table
 
 from disburse.application.monthly import run_month
+from disburse.application.proactive import run_grants
 from disburse.cli.common import (
     errors,
     opened,
@@ -27,8 +28,12 @@ from disburse.domain.regions import check_region_scope
 
 if TYPE_CHECKING:
     from disburse.application.monthly import MonthlyRun
+    from disburse.application.proactive import GrantRun
 
-run_app = typer.Typer(help="The monthly runs of a county.", no_args_is_help=True)
+run_app = typer.Typer(
+    help="The runs of a county: monthly stipends, proactive grants.", no_args_is_help=True
+)
+FIRST_YEAR, LAST_YEAR = 2000, 2100
 console = Console()
 
 
@@ -132,3 +137,74 @@ def _write_refusals(run: MonthlyRun, path: Path) -> None:
                     refusal.message,
                 ]
             )
+
+
+@run_app.command("grants")
+def grants_run(
+    year: Annotated[
+        int, typer.Argument(help="The year (the period a grant counts in), 2000 to 2100.")
+    ],
+    region: Annotated[
+        str, typer.Option(help="Region code or prefix (220221 a county, 2202 a city).")
+    ],
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Decide everyone, write nothing.")
+    ] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the run as JSON.")] = False,
+) -> None:
+    """Open the transport grants the facts on record give, without claims (免申即享).
+
+    Each grant goes through notice and approval like a claimed one. People not found
+    are listed with the rule that stopped them; running the same year again opens
+    nothing twice.
+    """
+    if not FIRST_YEAR <= year <= LAST_YEAR:
+        raise typer.BadParameter(f"a year from {FIRST_YEAR} to {LAST_YEAR}", param_hint="YEAR")
+    try:
+        scope = check_region_scope(region, field="region")
+    except DomainError as error:
+        raise refused(error) from None
+    if not scope:
+        errors.print("[red]refused[/red] REGION-CODE (region): name a region")
+        raise typer.Exit(1)
+    with opened() as system:
+        run = run_grants(
+            system.ledger,
+            system.views,
+            operator_context(Role.FINANCE),
+            year=year,
+            region=scope,
+            dry_run=dry_run,
+        )
+    if as_json:
+        typer.echo(json.dumps(run.as_json(), ensure_ascii=False, indent=2))
+    else:
+        _print_grants(run)
+
+
+def _print_grants(run: GrantRun) -> None:
+    what = "would open" if run.dry_run else "opened"
+    console.print(
+        f"proactive grants {run.year}, region {run.region}: {run.candidates} person(s) with "
+        "work on record starting that year"
+    )
+    if run.found:
+        found = Table(title="Found (grant payouts on notice and approval like any other)")
+        for column in ("person", "payout", "yuan", "now"):
+            found.add_column(column)
+        for item in run.found:
+            found.add_row(
+                item.person_id, item.payout_id, yuan(item.amount_fen), "yes" if item.created else ""
+            )
+        console.print(found)
+    if run.not_found:
+        stopped = Table(title="Not found (nothing written)")
+        for column in ("person", "rule", "why"):
+            stopped.add_column(column)
+        for missed in run.not_found:
+            stopped.add_row(missed.person_id, missed.rule_id, missed.message)
+        console.print(stopped)
+    console.print(
+        f"{what} {run.opened} grant(s), {yuan(run.opened_fen)} yuan; {run.earlier} opened "
+        f"before; {len(run.not_found)} not found"
+    )

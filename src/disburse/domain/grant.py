@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import uuid
 from datetime import date
+from typing import Any
 from uuid import UUID
 
 from eventsourcing.domain import Aggregate, event
@@ -15,6 +17,21 @@ from disburse.domain.rules import GrantRules, PolicyDocument
 
 GRANT_PROGRAMME = "GRANT-TRANSPORT"
 ONCE_RULE = "FRAUD-DUP-GRANT"
+ELIG_RULE = "GRANT-ELIG"
+#: Where a grant came from: a claim (an application), or the ledger's own facts (免申即享).
+CLAIM, PROACTIVE = "claim", "proactive"
+GRANT_NAMESPACE = uuid.UUID("8f6c1f0e-3a51-4f55-9a0e-6c1f52a8e00b")
+
+
+def proactive_grant_id(person_id: UUID, period: str) -> UUID:
+    """The grant a proactive run opens for a person and period: a second run names it again."""
+    return uuid.uuid5(GRANT_NAMESPACE, f"proactive:{person_id}:{period}")
+
+
+def months_between(start: date, end: date) -> int:
+    """Whole months from ``start`` to ``end`` (0 if ``end`` is before ``start``)."""
+    months = (end.year - start.year) * 12 + end.month - start.month - (end.day < start.day)
+    return max(months, 0)
 
 
 def grant_rules(policy: PolicyDocument) -> GrantRules:
@@ -42,6 +59,10 @@ class TransportGrant(Aggregate):
     @event("Claimed")
     def __init__(
         self,
+        # Before the ``*``: eventsourcing 9.5 treats keyword-only arguments with defaults
+        # as required; these two came later, and events stored before them lack them.
+        source: str = CLAIM,
+        facts: list[dict[str, Any]] | None = None,
         *,
         person_id: UUID,
         region_code: str,
@@ -67,6 +88,14 @@ class TransportGrant(Aggregate):
         self.amount_fen = amount_fen
         self.policy_version = meta.policy_version
         self.submitted_via = meta.client_id
+        self.source = source  # events stored before proactive grants: a claim
+        self.facts = list(facts or [])  # the recorded facts a proactive grant rests on
+
+    @classmethod
+    def named(cls, grant_id: UUID, **facts: object) -> TransportGrant:
+        """A grant under a derived id (a claim's is random), recorded as ``Claimed`` is."""
+        created = cls.Claimed  # type: ignore[attr-defined]  # made by @event at runtime
+        return cls._create(created, id=grant_id, **facts)
 
     @classmethod
     def claim(
@@ -93,22 +122,17 @@ class TransportGrant(Aggregate):
             evidence_ref=evidence_ref,
             today=today,
         )
-        if person.is_deceased or person.poverty_status not in rules.eligible_statuses:
-            raise RuleViolationError(
-                "GRANT-ELIG",
-                f"a {person.poverty_status.value} person is not eligible under {policy.version}",
-                "person_id",
-            )
+        check_person(person, rules, policy.version)
         if work_province == person.home_province:
             raise RuleViolationError(
-                "GRANT-ELIG",
+                ELIG_RULE,
                 "the grant is for work in another province; the workplace is in the home "
                 f"province {work_province}",
                 "work_province",
             )
         if months_worked < rules.min_months_away:
             raise RuleViolationError(
-                "GRANT-ELIG",
+                ELIG_RULE,
                 f"at least {rules.min_months_away} months away are required, not {months_worked}",
                 "months_worked",
             )
@@ -126,6 +150,22 @@ class TransportGrant(Aggregate):
             meta=meta.because(
                 "GRANT-ELIG", "GRANT-ONCE", "GRANT-AMOUNT", policy_version=policy.version
             ),
+            source=CLAIM,
+            facts=[],
+        )
+
+
+def check_person(person: Person, rules: GrantRules, version: str) -> None:
+    """GRANT-ELIG as to the person: alive, and of a group the catalogue names."""
+    if person.died_on is not None:
+        raise RuleViolationError(
+            ELIG_RULE, f"the person died on {person.died_on.isoformat()}", "person_id"
+        )
+    if person.poverty_status not in rules.eligible_statuses:
+        raise RuleViolationError(
+            ELIG_RULE,
+            f"a {person.poverty_status.value} person is not eligible under {version}",
+            "person_id",
         )
 
 

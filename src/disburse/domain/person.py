@@ -108,6 +108,7 @@ class Person(Aggregate):
         self.died_on: date | None = None
         self.incomes: dict[str, int] = {}
         self.employments: list[dict[str, Any]] = []
+        self.unemployed_on: list[date] = []  # registrations as unemployed (失业登记)
 
     @property
     def home_province(self) -> str:
@@ -259,9 +260,48 @@ class Person(Aggregate):
     def _employment_recorded(
         self, *, province_code: str, employer: str, started_on: date, meta: Meta
     ) -> None:
+        ended_on = min((d for d in self.unemployed_on if d >= started_on), default=None)
         self.employments.append(
-            {"province_code": province_code, "employer": employer, "started_on": started_on}
+            {
+                "province_code": province_code,
+                "employer": employer,
+                "started_on": started_on,
+                "ended_on": ended_on,
+                "request_id": meta.request_id,  # where the fact came from (a file's line)
+            }
         )
+
+    def has_employment(self, *, province_code: str, employer: str, started_on: date) -> bool:
+        """Whether this employment is on record already (a list sent again adds nothing)."""
+        return any(
+            (e["province_code"], e["employer"], e["started_on"])
+            == (province_code, employer.strip(), started_on)
+            for e in self.employments
+        )
+
+    def register_unemployment(self, *, registered_on: date, evidence: str, meta: Meta) -> None:
+        """Record a registration as unemployed (失业登记): it ends the work on record before it."""
+        self.require_identity()
+        if registered_on < self.birth_date:
+            raise InvalidInputError(
+                "PERSON-UNEMPLOYMENT", "registered before birth", field="registered_on"
+            )
+        if registered_on in self.unemployed_on:
+            raise ConflictError(
+                "PERSON-UNEMPLOYMENT",
+                f"unemployment already registered on {registered_on.isoformat()}",
+                field="registered_on",
+            )
+        self._unemployment_registered(registered_on=registered_on, evidence=evidence, meta=meta)
+
+    @event("UnemploymentRegistered")
+    def _unemployment_registered(self, *, registered_on: date, evidence: str, meta: Meta) -> None:
+        self.unemployed_on.append(registered_on)
+        for employment in self.employments:
+            if employment["started_on"] <= registered_on and (
+                employment.get("ended_on") is None or employment["ended_on"] > registered_on
+            ):
+                employment["ended_on"] = registered_on
 
 
 def check_registration(

@@ -57,6 +57,9 @@ class Kind(Generic[T]):
     duplicate: str  # the message for a key met again, with ``{line}``
     fields: Mapping[str, str] = field(default_factory=dict)
     one_of: tuple[str, ...] = ()
+    #: Rules a row may be refused under without the import counting it rejected: a
+    #: department's list names people the ledger does not know (reported, not an error).
+    noted: frozenset[str] = frozenset()
 
     def column_for(self, domain_field: str | None) -> str | None:
         """The column a domain error's field refers to."""
@@ -71,6 +74,7 @@ class Summary:
     written: int = 0
     present: int = 0
     rejected: int = 0
+    noted: int = 0  # rows refused under one of the kind's ``noted`` rules only
     problems: int = 0
     by_rule: Counter[str] = field(default_factory=Counter)
     stopped: str | None = None
@@ -214,7 +218,7 @@ class _Chunk(Generic[T]):
     def __init__(
         self, kind: Kind[T], write: Callable[[int, T], bool], each: Each[T], *, size: int
     ) -> None:
-        self._kind = kind
+        self.kind = kind
         self._write = write
         self._each = each
         self._size = size
@@ -242,7 +246,7 @@ class _Chunk(Generic[T]):
             if error is None:
                 outcomes[line] = ([], created)
             else:
-                column = self._kind.column_for(error.field)
+                column = self.kind.column_for(error.field)
                 outcomes[line] = ([Problem(line, column, error.rule_id, error.message)], None)
         for line, problems, facts in self._rows:
             yield outcomes[line] if facts is not None else (problems, None)
@@ -250,8 +254,9 @@ class _Chunk(Generic[T]):
 
 
 def _flush(summary: Summary, report: ReportWriter, chunk: _Chunk[T]) -> None:
+    noted = chunk.kind.noted
     for problems, created in chunk.written():
-        _count(summary, report, problems, created)
+        _count(summary, report, problems, created, noted)
     report.flush()
 
 
@@ -276,9 +281,19 @@ def _one_row(
 
 
 def _count(
-    summary: Summary, report: ReportWriter, problems: list[Problem], created: bool | None
+    summary: Summary,
+    report: ReportWriter,
+    problems: list[Problem],
+    created: bool | None,
+    noted: frozenset[str] = frozenset(),
 ) -> None:
-    if problems:
+    if problems and all(p.rule_id in noted for p in problems):
+        summary.noted += 1
+        for problem in problems:
+            report.write(problem)
+            summary.problems += 1
+            summary.by_rule[problem.rule_id] += 1
+    elif problems:
         summary.rejected += 1
         for problem in problems:
             report.write(problem)

@@ -17,6 +17,7 @@ from disburse.readside.balances import BalancesView
 from disburse.readside.db import ViewDB
 from disburse.readside.directory import DirectoryView, Seal
 from disburse.readside.directory_queries import DirectoryQueries
+from disburse.readside.entitlements import EntitlementQueries, EntitlementsView
 from disburse.readside.queue import PayoutQueueView
 from disburse.readside.queue_queries import QueueQueries
 from disburse.readside.roster import RosterQueries, RosterView
@@ -42,6 +43,7 @@ class Views:
     queue: QueueQueries
     roster: RosterQueries
     directory: DirectoryQueries
+    entitlements: EntitlementQueries
 
     def catch_up(self) -> int:
         """Apply every event recorded so far (in this process); returns how many."""
@@ -125,6 +127,7 @@ def open_views(store: LedgerStore, keys: KeyRing, settings: Settings) -> Views:
         AuditView(),
         RosterView(),
         DirectoryView(seal),
+        EntitlementsView(),
     ]
     projector = Projector(store, db, views)
     projector.setup()
@@ -137,4 +140,5 @@ def open_views(store: LedgerStore, keys: KeyRing, settings: Settings) -> Views:
         queue=QueueQueries(db),
         roster=RosterQueries(db),
         directory=DirectoryQueries(db, seal),
+        entitlements=EntitlementQueries(db),
     )

@@ -121,6 +121,17 @@ class AlertQueries:
             regions = _regions_of(tx, [r["alert_id"] for r in rows])
         return [Alert.from_row(r, regions.get(r["alert_id"], ())) for r in rows]
 
+    def raised_after(self, position: int, *, limit: int = 1000) -> list[Alert]:
+        """Alerts raised (or raised again) by events after ``position``, oldest first."""
+        with self.db.read() as tx:
+            rows = tx.all(
+                "SELECT * FROM alerts WHERE raised_position > :p"
+                " ORDER BY raised_position, rule_id, subject_key, generation LIMIT :limit",
+                {"p": position, "limit": limit},
+            )
+            regions = _regions_of(tx, [r["alert_id"] for r in rows])
+        return [Alert.from_row(r, regions.get(r["alert_id"], ())) for r in rows]
+
     def get(self, alert_id: UUID) -> Alert | None:
         """One alert, or None."""
         with self.db.read() as tx:

@@ -1,4 +1,8 @@
-"""Questions asked of the payout queue: what awaits a decision, one payout, the batches."""
+"""Questions asked of the payout queue: what awaits a decision, one payout, the batches.
+
+Over 400 lines on purpose: the queue's row types, its filters and its keyset pages (both
+ways) belong together; the API and the console read the same pages from here.
+"""
 
 from __future__ import annotations
 

@@ -1,0 +1,249 @@
+"""Public notices (公示): list the payouts awaiting notice, print them, open their windows.
+
+A notice lists the payouts of one region and period that are still ``requested``: those
+are the payouts whose PAYOUT-NOTICE window has never opened. Issuing it records the
+notice (what it listed, masked as posted, and the SHA-256 of its PDF and XLSX) and starts
+the notice of every listed payout, in one transaction. A payout in any other state is
+not listed but reported: on notice or held already (its window is open: it is not opened
+twice), or past notice (approved, rejected, paid...). Issuing the same list again finds
+nothing left to list and is refused (409 NOTICE-EMPTY).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Final
+from uuid import UUID
+
+from disburse.domain.errors import ConflictError, InvalidInputError
+from disburse.domain.identity import mask_name
+from disburse.domain.notice import PublicNotice, notice_id_for, notice_window
+from disburse.domain.organisation import Organisation
+from disburse.domain.payout import Payout, PayoutStatus
+from disburse.domain.person import Person
+from disburse.domain.regions import check_region_code, region_scope, within
+from disburse.printing.notice import NoticeDocument, NoticeLine
+from disburse.printing.pdf import render_pdf
+from disburse.printing.xlsx import render_xlsx
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Sequence
+    from datetime import date
+
+    from disburse.access.context import Context
+    from disburse.application.policy import Policy
+    from disburse.persistence.batching import Changes
+    from disburse.persistence.store import LedgerStore
+
+#: The formats a notice is printed in, and how.
+RENDERERS: Final[dict[str, Callable[[NoticeDocument], bytes]]] = {
+    "pdf": render_pdf,
+    "xlsx": render_xlsx,
+}
+_PERIOD = re.compile(r"^[0-9]{4}(-(0[1-9]|1[0-2]))?$")
+DEFAULT_TITLE: Final = "补贴发放公示"
+
+
+def check_period(period: str) -> str:
+    """A month (YYYY-MM, stipends) or a year (YYYY, grants and applications): NOTICE-PERIOD."""
+    if not _PERIOD.fullmatch(period):
+        raise InvalidInputError("NOTICE-PERIOD", "a period is YYYY-MM or YYYY", "period")
+    return period
+
+
+@dataclass(frozen=True)
+class Skipped:
+    """A payout of the region and period that the notice does not list, and why."""
+
+    payout_id: UUID
+    status: PayoutStatus
+    rule_id: str
+    detail: str
+
+
+@dataclass(frozen=True)
+class Issued:
+    """The notice issued, and the payouts it left out."""
+
+    notice: PublicNotice
+    skipped: tuple[Skipped, ...]
+
+
+class Notices:
+    """Issue public notices and print them again, as they were posted."""
+
+    def __init__(self, store: LedgerStore, policy: Policy, today: Callable[[], date]) -> None:
+        self._store = store
+        self._policy = policy
+        self._today = today
+
+    def get(self, notice_id: UUID) -> PublicNotice:
+        """The notice, or ``NotFoundError`` (NOTICE-NOT-FOUND)."""
+        return self._store.load(PublicNotice, notice_id, "notice", copy=False)
+
+    def issue(
+        self,
+        ctx: Context,
+        *,
+        region_code: str,
+        period: str,
+        candidates: Sequence[UUID],
+        contact: str,
+        days: int | None = None,
+        title: str | None = None,
+    ) -> Issued:
+        """List the ``candidates`` still awaiting notice, record the notice, open their windows.
+
+        ``candidates`` are the payouts of the region and period (the caller finds them in
+        the queue view); each is decided from its own events, so a view behind the log
+        lists nothing twice. ``days`` defaults to the catalogue's ``notice_days`` for the
+        region today; NOTICE-DAYS if neither says.
+        """
+        check_region_code(region_code)
+        check_period(period)
+        scope = region_scope(region_code)
+        today = self._today()
+        if days is None:
+            days = self._policy.in_force(region_code, today).payouts.notice_days
+            if days is None:
+                raise InvalidInputError(
+                    "NOTICE-DAYS",
+                    "the catalogue in force sets no notice_days here; say how many days",
+                    "days",
+                )
+        starts_on, ends_on = notice_window(today, days)
+
+        def decide(changes: Changes) -> Issued:
+            listed: list[tuple[Payout, NoticeLine]] = []
+            skipped: list[Skipped] = []
+            for payout_id in dict.fromkeys(candidates):
+                payout = self._store.load(Payout, payout_id, "payout")
+                refusal = _why_not(payout, scope, period) or self._payee_refusal(payout)
+                if refusal is not None:
+                    skipped.append(refusal)
+                else:
+                    listed.append((payout, self._line(payout)))
+            if not listed:
+                raise ConflictError(
+                    "NOTICE-EMPTY",
+                    f"no payout of {period} in {region_code} awaits notice "
+                    f"({len(skipped)} found in another state)",
+                    "period",
+                )
+            notice_id = notice_id_for(region_code, period, [p.id for p, _ in listed])
+            document = NoticeDocument(
+                notice_id=notice_id,
+                title=title or DEFAULT_TITLE,
+                region_code=region_code,
+                period=period,
+                starts_on=starts_on,
+                ends_on=ends_on,
+                contact=contact,
+                lines=tuple(line for _, line in listed),
+            )
+            notice = PublicNotice.issue(
+                region_code=region_code,
+                period=period,
+                title=document.title,
+                contact=contact,
+                starts_on=starts_on,
+                ends_on=ends_on,
+                lines=[_stored(line) for line in document.lines],
+                sha256={name: _sha256(render(document)) for name, render in RENDERERS.items()},
+                meta=ctx.meta(),
+            )
+            why = ctx.meta(f"public notice {notice_id}").because("PAYOUT-NOTICE")
+            for payout, _ in listed:
+                payout.start_notice(starts_on=starts_on, days=days, meta=why)
+            changes.add(*(payout for payout, _ in listed), notice)
+            return Issued(notice, tuple(skipped))
+
+        return self._store.transact(decide)
+
+    def document(self, notice: PublicNotice) -> NoticeDocument:
+        """What the notice showed, from its ``Issued`` event."""
+        return NoticeDocument(
+            notice_id=notice.id,
+            title=notice.title,
+            region_code=notice.region_code,
+            period=notice.period,
+            starts_on=notice.starts_on,
+            ends_on=notice.ends_on,
+            contact=notice.contact,
+            lines=tuple(
+                NoticeLine(
+                    payout_id=UUID(str(line["payout_id"])),
+                    name=str(line["name"]),
+                    resident_id=str(line["resident_id"]),
+                    programme=str(line["programme"]),
+                    amount_fen=int(line["amount_fen"]),
+                )
+                for line in notice.lines
+            ),
+        )
+
+    def print(self, notice: PublicNotice, file_format: str) -> bytes:
+        """The file as posted: printed again from the notice's lines (NOTICE-FORMAT)."""
+        render = RENDERERS.get(file_format)
+        if render is None:
+            known = ", ".join(RENDERERS)
+            raise InvalidInputError(
+                "NOTICE-FORMAT", f"{file_format!r} is not a notice format ({known})", "format"
+            )
+        return render(self.document(notice))
+
+    def _payee_refusal(self, payout: Payout) -> Skipped | None:
+        person = self._store.read(Person, payout.beneficiary_id)  # only read: not copied
+        if person is not None and person.is_erased:
+            return Skipped(
+                payout.id, payout.status, "PERSON-ERASED", "the person's identity was erased"
+            )
+        return None
+
+    def _line(self, payout: Payout) -> NoticeLine:
+        """The payee as the public sees them: a person masked, an organisation by name."""
+        person = self._store.read(Person, payout.beneficiary_id)  # only read: not copied
+        if person is not None:
+            name, resident_id = mask_name(person.name), person.resident_id_masked
+        else:
+            payee = self._store.load(
+                Organisation, payout.beneficiary_id, "organisation", copy=False
+            )
+            name, resident_id = payee.name, payee.credit_code
+        return NoticeLine(
+            payout_id=payout.id,
+            name=name,
+            resident_id=resident_id,
+            programme=payout.programme,
+            amount_fen=payout.amount_fen,
+        )
+
+
+def _why_not(payout: Payout, scope: str, period: str) -> Skipped | None:
+    """Why a candidate is not listed: outside the region or period, or not awaiting notice."""
+    if not within(payout.region_code, scope):
+        return Skipped(payout.id, payout.status, "REGION-SCOPE", "outside the notice's region")
+    if payout.period != period:
+        return Skipped(payout.id, payout.status, "NOTICE-PERIOD", f"paid for {payout.period}")
+    if payout.status is PayoutStatus.REQUESTED:
+        return None
+    if payout.status in {PayoutStatus.ON_NOTICE, PayoutStatus.HELD}:
+        ends = payout.notice_ends_on.isoformat() if payout.notice_ends_on else "?"
+        return Skipped(payout.id, payout.status, "PAYOUT-NOTICE", f"on notice until {ends}")
+    return Skipped(payout.id, payout.status, "PAYOUT-STATE", f"already {payout.status.value}")
+
+
+def _stored(line: NoticeLine) -> dict[str, Any]:
+    return {
+        "payout_id": str(line.payout_id),
+        "name": line.name,
+        "resident_id": line.resident_id,
+        "programme": line.programme,
+        "amount_fen": line.amount_fen,
+    }
+
+
+def _sha256(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()

@@ -43,19 +43,24 @@ def pdf_text(data: bytes) -> str:
     return "".join(page.extract_text() for page in PdfReader(io.BytesIO(data)).pages)
 
 
-def embedded_fonts(data: bytes) -> list[str]:
-    """The base names of the fonts whose program the PDF carries (``FontFile2``/``3``)."""
-    embedded = []
+def fonts(data: bytes) -> dict[str, bool]:
+    """Each font the PDF uses, and whether it carries the font program (``FontFile2``/``3``)."""
+    found: dict[str, bool] = {}
     for page in PdfReader(io.BytesIO(data)).pages:
         resources: Any = page["/Resources"]
-        fonts: Any = resources.get_object().get("/Font", {})
-        for ref in fonts.values():
+        for ref in resources.get_object().get("/Font", {}).values():
             font = ref.get_object()
+            carried = False
             for descendant in font.get("/DescendantFonts", [font]):
                 descriptor = descendant.get_object().get("/FontDescriptor")
-                if descriptor is None:
-                    continue
-                descriptor = descriptor.get_object()
-                if "/FontFile2" in descriptor or "/FontFile3" in descriptor:
-                    embedded.append(str(font["/BaseFont"]))
-    return embedded
+                if descriptor is not None:
+                    program = descriptor.get_object()
+                    carried |= "/FontFile2" in program or "/FontFile3" in program
+            found[str(font["/BaseFont"])] = carried
+    return found
+
+
+def all_fonts_embedded(data: bytes) -> bool:
+    """Whether the PDF uses fonts and carries every one of them: it prints anywhere."""
+    used = fonts(data)
+    return bool(used) and all(used.values())

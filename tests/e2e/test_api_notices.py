@@ -17,7 +17,7 @@ from tests.notice_support import (
     MASKED,
     NAMES,
     PERIOD,
-    embedded_fonts,
+    all_fonts_embedded,
     named_stipends,
     pdf_text,
 )
@@ -65,7 +65,7 @@ def test_a_notice_is_issued_read_and_fetched_as_pdf_and_xlsx_as_recorded(api: Ap
     assert all(masked in text for masked in MASKED)
     assert not any(name in text for name in NAMES)
     assert "肆仟伍佰元整" in text
-    assert embedded_fonts(pdf.content)
+    assert all_fonts_embedded(pdf.content)
     xlsx = api.get(f"{path}?format=xlsx", FINANCE)
     assert xlsx.status_code == 200
     assert hashlib.sha256(xlsx.content).hexdigest() == notice["sha256"]["xlsx"]

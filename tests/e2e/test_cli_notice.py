@@ -10,7 +10,14 @@ from openpyxl import load_workbook
 
 from disburse.domain.payout import PayoutStatus
 from tests import factories as f
-from tests.notice_support import CONTACT, MASKED, PERIOD, embedded_fonts, named_stipends, pdf_text
+from tests.notice_support import (
+    CONTACT,
+    MASKED,
+    PERIOD,
+    all_fonts_embedded,
+    named_stipends,
+    pdf_text,
+)
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -35,7 +42,7 @@ def test_a_notice_is_written_as_pdf_opens_the_windows_and_is_not_issued_twice(
     text = pdf_text(data)
     assert all(masked in text for masked in MASKED)
     assert "肆仟伍佰元整" in text
-    assert embedded_fonts(data)
+    assert all_fonts_embedded(data)
     for payout_id in payouts:
         assert ledger.payouts.get(payout_id).status is PayoutStatus.ON_NOTICE
 

@@ -19,7 +19,8 @@ from tests.notice_support import (
     MASKED,
     NAMES,
     PERIOD,
-    embedded_fonts,
+    all_fonts_embedded,
+    fonts,
     named_stipends,
     pdf_text,
 )
@@ -64,7 +65,8 @@ def test_a_notice_prints_masked_names_and_the_total_in_capitals_in_an_embedded_f
     assert "2024年3月1日" in text
     assert "2024年3月7日" in text
     assert "".join(CONTACT.split()) in "".join(text.split())  # wrapped where a line ends
-    assert embedded_fonts(pdf), "the Chinese font travels with the PDF"
+    assert all_fonts_embedded(pdf), "the Chinese font travels with the PDF"
+    assert [name.split("+")[-1] for name in fonts(pdf)] == ["WenQuanYiMicroHei-0"]
     assert notice.sha256["pdf"] == hashlib.sha256(pdf).hexdigest()
 
     xlsx = ledger.notices.print(notice, "xlsx")
@@ -147,3 +149,11 @@ def test_only_finance_issues_notices(ledger: Ledger, views: Views) -> None:
         )  # fmt: skip
     assert refused.value.rule_id == "PAYOUT-ROLE"
     assert {ledger.payouts.get(p).status for p in payouts} == {PayoutStatus.REQUESTED}
+
+
+def test_markup_in_a_title_or_contact_is_printed_as_typed(ledger: Ledger, views: Views) -> None:
+    named_stipends(ledger)
+    title = "<b>某县</b> & 公示 <font size=40>"
+    issued = _issue(ledger, views, days=7, title=title)
+    text = pdf_text(ledger.notices.print(issued.notice, "pdf"))
+    assert title in text

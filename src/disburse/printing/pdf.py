@@ -75,6 +75,7 @@ def render_pdf(notice: NoticeDocument) -> bytes:
         author="disburse",
         subject=str(notice.notice_id),
         invariant=1,
+        initialFontName=_font(),  # no stray reference to a font the PDF does not carry
     )
     opening, closing = notice.paragraphs()
     figures, in_capitals = notice.total_lines()
@@ -116,6 +117,7 @@ def _table(notice: NoticeDocument, styles: dict[str, ParagraphStyle]) -> Table:
     table.setStyle(
         TableStyle(
             [
+                ("FONTNAME", (0, 0), (-1, -1), _font()),
                 ("GRID", (0, 0), (-1, -1), 0.5, colors.black),
                 ("BACKGROUND", (0, 0), (-1, 0), colors.lightgrey),
                 ("VALIGN", (0, 0), (-1, -1), "MIDDLE"),

@@ -94,3 +94,28 @@ def test_bad_input_is_refused_before_anything_is_written(
     assert "TEXT-INVALID" in hostile.stderr
     assert not (tmp_path / "n.pdf").exists()
     assert {ledger.payouts.get(p).status for p in payouts} == {PayoutStatus.REQUESTED}
+
+
+def test_a_batch_notice_lists_what_it_pays_and_a_second_run_writes_the_same_file(
+    ledger: Ledger, cli: Cli, tmp_path: Path
+) -> None:
+    payouts = named_stipends(ledger)
+    for payout_id in payouts:
+        ledger.payouts.approve(f.finance(), payout_id)
+    fund_id = ledger.payouts.get(payouts[0]).fund_id
+    batch = ledger.payouts.release_batch(f.finance(), fund_id=fund_id, payout_ids=payouts)
+    first, second = tmp_path / "first.pdf", tmp_path / "second.pdf"
+    args = ("notice", "--batch", str(batch), "--days", "7", "--contact", CONTACT, "--json")
+    summary = cli.json(*args, "--out", str(first))
+    assert (summary["count"], summary["created"]) == (3, True)
+    again = cli.json(*args, "--out", str(second))
+    assert (again["notice_id"], again["created"]) == (summary["notice_id"], False)
+    assert first.read_bytes() == second.read_bytes()
+    assert "补贴发放结果公示" in pdf_text(first.read_bytes())
+    assert {ledger.payouts.get(p).status for p in payouts} == {PayoutStatus.BATCHED}
+
+    both = cli("notice", PERIOD, "--region", f.COUNTY, "--batch", str(batch), "--out", "x.pdf")
+    assert both.returncode == 2
+    unknown = cli("notice", "--batch", "not-an-id", "--out", "x.pdf")
+    assert unknown.returncode == 1
+    assert "REQUEST-SCHEMA" in unknown.stderr

@@ -10,6 +10,8 @@ from typing import TYPE_CHECKING
 import pytest
 from openpyxl import load_workbook
 
+from disburse.application.payouts import BankResult
+from disburse.domain.batch import Outcome
 from disburse.domain.errors import ConflictError, InvalidInputError, RuleViolationError
 from disburse.domain.payout import PayoutStatus
 from tests import factories as f
@@ -157,3 +159,54 @@ def test_markup_in_a_title_or_contact_is_printed_as_typed(ledger: Ledger, views:
     issued = _issue(ledger, views, days=7, title=title)
     text = pdf_text(ledger.notices.print(issued.notice, "pdf"))
     assert title in text
+
+
+def _batch(ledger: Ledger) -> tuple[list[UUID], UUID]:
+    payouts = named_stipends(ledger)
+    for payout_id in payouts:
+        ledger.payouts.approve(f.finance(), payout_id)
+    fund_id = ledger.payouts.get(payouts[0]).fund_id
+    return payouts, ledger.payouts.release_batch(f.finance(), fund_id=fund_id, payout_ids=payouts)
+
+
+def test_a_batch_notice_lists_what_the_batch_pays_and_opens_no_window(ledger: Ledger) -> None:
+    payouts, batch_id = _batch(ledger)
+    versions = [ledger.payouts.get(p).version for p in payouts]
+    issued = ledger.notices.issue_for_batch(f.finance(), batch_id, contact=CONTACT, days=10)
+    notice = issued.notice
+    assert issued.created
+    assert notice.kind == "payment"
+    assert notice.batch_id == batch_id
+    assert (notice.region_code, notice.period, notice.count) == (f.COUNTY, PERIOD, 3)
+    assert [ledger.payouts.get(p).version for p in payouts] == versions
+    assert {ledger.payouts.get(p).status for p in payouts} == {PayoutStatus.BATCHED}
+    text = pdf_text(ledger.notices.print(notice, "pdf"))
+    assert "补贴发放结果公示" in text
+    assert all(masked in text for masked in MASKED)
+    assert "肆仟伍佰元整" in text
+
+    again = ledger.notices.issue_for_batch(f.finance(), batch_id, contact="另一个", days=3)
+    assert not again.created
+    assert again.notice.id == notice.id
+    assert again.notice.contact == CONTACT
+
+
+def test_a_batch_notice_reports_a_failed_payout_and_refuses_other_roles(ledger: Ledger) -> None:
+    payouts, batch_id = _batch(ledger)
+    with pytest.raises(RuleViolationError) as refused:
+        ledger.notices.issue_for_batch(f.clerk(), batch_id, contact=CONTACT, days=7)
+    assert refused.value.rule_id == "PAYOUT-ROLE"
+    ledger.payouts.record_results(
+        f.finance(),
+        batch_id,
+        results=[
+            BankResult(payouts[0], Outcome.PAID, bank_reference="BOC-1"),
+            BankResult(payouts[1], Outcome.PAID, bank_reference="BOC-2"),
+            BankResult(payouts[2], Outcome.FAILED, reason="account closed"),
+        ],
+        control_count=3,
+        control_total_fen=450_000,
+    )
+    issued = ledger.notices.issue_for_batch(f.finance(), batch_id, contact=CONTACT, days=7)
+    assert [line["payout_id"] for line in issued.notice.lines] == [str(p) for p in payouts[:2]]
+    assert [(s.payout_id, s.rule_id) for s in issued.skipped] == [(payouts[2], "PAYOUT-STATE")]

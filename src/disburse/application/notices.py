@@ -7,6 +7,9 @@ the notice of every listed payout, in one transaction. A payout in any other sta
 not listed but reported: on notice or held already (its window is open: it is not opened
 twice), or past notice (approved, rejected, paid...). Issuing the same list again finds
 nothing left to list and is refused (409 NOTICE-EMPTY).
+
+A payment batch has its own notice (发放结果公示), of what it pays: its payouts are past
+notice, so it opens no window, and issuing it again answers the same notice.
 """
 
 from __future__ import annotations
@@ -17,9 +20,17 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Final
 from uuid import UUID
 
+from disburse.domain.batch import PaymentBatch
 from disburse.domain.errors import ConflictError, InvalidInputError
+from disburse.domain.fund import Fund
 from disburse.domain.identity import mask_name
-from disburse.domain.notice import PublicNotice, notice_id_for, notice_window
+from disburse.domain.notice import (
+    NoticeKind,
+    PublicNotice,
+    notice_id_for,
+    notice_id_for_batch,
+    notice_window,
+)
 from disburse.domain.organisation import Organisation
 from disburse.domain.payout import Payout, PayoutStatus
 from disburse.domain.person import Person
@@ -44,6 +55,16 @@ RENDERERS: Final[dict[str, Callable[[NoticeDocument], bytes]]] = {
 }
 _PERIOD = re.compile(r"^[0-9]{4}(-(0[1-9]|1[0-2]))?$")
 DEFAULT_TITLE: Final = "补贴发放公示"
+DEFAULT_BATCH_TITLE: Final = "补贴发放结果公示"
+#: A batch's notice lists its payouts sent to the bank or paid (recovered ones were paid).
+PAID_OR_SENT: Final = frozenset(
+    {
+        PayoutStatus.BATCHED,
+        PayoutStatus.PAID,
+        PayoutStatus.RECOVERY_ORDERED,
+        PayoutStatus.RECOVERED,
+    }
+)
 
 
 def check_period(period: str) -> str:
@@ -69,6 +90,7 @@ class Issued:
 
     notice: PublicNotice
     skipped: tuple[Skipped, ...]
+    created: bool = True
 
 
 class Notices:
@@ -104,16 +126,8 @@ class Notices:
         check_region_code(region_code)
         check_period(period)
         scope = region_scope(region_code)
-        today = self._today()
-        if days is None:
-            days = self._policy.in_force(region_code, today).payouts.notice_days
-            if days is None:
-                raise InvalidInputError(
-                    "NOTICE-DAYS",
-                    "the catalogue in force sets no notice_days here; say how many days",
-                    "days",
-                )
-        starts_on, ends_on = notice_window(today, days)
+        days = self._days(region_code, days)
+        starts_on, ends_on = notice_window(self._today(), days)
 
         def decide(changes: Changes) -> Issued:
             listed: list[tuple[Payout, NoticeLine]] = []
@@ -132,9 +146,8 @@ class Notices:
                     f"({len(skipped)} found in another state)",
                     "period",
                 )
-            notice_id = notice_id_for(region_code, period, [p.id for p, _ in listed])
             document = NoticeDocument(
-                notice_id=notice_id,
+                notice_id=notice_id_for(region_code, period, [p.id for p, _ in listed]),
                 title=title or DEFAULT_TITLE,
                 region_code=region_code,
                 period=period,
@@ -143,24 +156,85 @@ class Notices:
                 contact=contact,
                 lines=tuple(line for _, line in listed),
             )
-            notice = PublicNotice.issue(
-                region_code=region_code,
-                period=period,
-                title=document.title,
-                contact=contact,
-                starts_on=starts_on,
-                ends_on=ends_on,
-                lines=[_stored(line) for line in document.lines],
-                sha256={name: _sha256(render(document)) for name, render in RENDERERS.items()},
-                meta=ctx.meta(),
-            )
-            why = ctx.meta(f"public notice {notice_id}").because("PAYOUT-NOTICE")
+            notice = _record(ctx, document)
+            why = ctx.meta(f"public notice {notice.id}").because("PAYOUT-NOTICE")
             for payout, _ in listed:
                 payout.start_notice(starts_on=starts_on, days=days, meta=why)
             changes.add(*(payout for payout, _ in listed), notice)
             return Issued(notice, tuple(skipped))
 
         return self._store.transact(decide)
+
+    def issue_for_batch(
+        self,
+        ctx: Context,
+        batch_id: UUID,
+        *,
+        contact: str,
+        days: int | None = None,
+        title: str | None = None,
+    ) -> Issued:
+        """The notice of what a payment batch pays (发放结果公示); once per batch.
+
+        Lists the batch's payouts that are batched or paid (a failed or re-issued one is
+        reported); they are past notice, so no window opens and objections go to the
+        contact printed. Issuing it again answers the notice already issued
+        (``created`` False), whatever the options.
+        """
+        existing = self._store.find(PublicNotice, notice_id_for_batch(batch_id))
+        if existing is not None:
+            return Issued(existing, (), created=False)
+        batch = self._store.load(PaymentBatch, batch_id, "batch", copy=False)
+        region_code = self._store.load(Fund, batch.fund_id, "fund", copy=False).region_code
+        days = self._days(region_code, days)
+        starts_on, ends_on = notice_window(self._today(), days)
+
+        def decide(changes: Changes) -> Issued:
+            listed: list[NoticeLine] = []
+            skipped: list[Skipped] = []
+            periods: set[str] = set()
+            for payout_id in batch.lines:
+                payout = self._store.load(Payout, UUID(payout_id), "payout", copy=False)
+                refusal = self._payee_refusal(payout)
+                if payout.status not in PAID_OR_SENT or payout.batch_id != batch.id:
+                    refusal = Skipped(
+                        payout.id, payout.status, "PAYOUT-STATE", f"now {payout.status.value}"
+                    )
+                if refusal is not None:
+                    skipped.append(refusal)
+                    continue
+                listed.append(self._line(payout))
+                periods.add(payout.period)
+            document = NoticeDocument(
+                notice_id=notice_id_for_batch(batch.id),
+                title=title or DEFAULT_BATCH_TITLE,
+                region_code=region_code,
+                period="、".join(sorted(periods)),
+                starts_on=starts_on,
+                ends_on=ends_on,
+                contact=contact,
+                lines=tuple(listed),
+                kind=NoticeKind.PAYMENT,
+                batch_id=batch.id,
+            )
+            notice = _record(ctx, document)
+            changes.add(notice)
+            return Issued(notice, tuple(skipped))
+
+        return self._store.transact(decide)
+
+    def _days(self, region_code: str, days: int | None) -> int:
+        """The days asked for, or the catalogue's ``notice_days`` here today (NOTICE-DAYS)."""
+        if days is not None:
+            return days
+        found = self._policy.in_force(region_code, self._today()).payouts.notice_days
+        if found is None:
+            raise InvalidInputError(
+                "NOTICE-DAYS",
+                "the catalogue in force sets no notice_days here; say how many days",
+                "days",
+            )
+        return found
 
     def document(self, notice: PublicNotice) -> NoticeDocument:
         """What the notice showed, from its ``Issued`` event."""
@@ -172,6 +246,8 @@ class Notices:
             starts_on=notice.starts_on,
             ends_on=notice.ends_on,
             contact=notice.contact,
+            kind=notice.kind,
+            batch_id=notice.batch_id,
             lines=tuple(
                 NoticeLine(
                     payout_id=UUID(str(line["payout_id"])),
@@ -233,6 +309,22 @@ def _why_not(payout: Payout, scope: str, period: str) -> Skipped | None:
         ends = payout.notice_ends_on.isoformat() if payout.notice_ends_on else "?"
         return Skipped(payout.id, payout.status, "PAYOUT-NOTICE", f"on notice until {ends}")
     return Skipped(payout.id, payout.status, "PAYOUT-STATE", f"already {payout.status.value}")
+
+
+def _record(ctx: Context, document: NoticeDocument) -> PublicNotice:
+    """The notice of ``document``, with the digest of each file printed from it."""
+    return PublicNotice.issue(
+        region_code=document.region_code,
+        period=document.period,
+        title=document.title,
+        contact=document.contact,
+        starts_on=document.starts_on,
+        ends_on=document.ends_on,
+        lines=[_stored(line) for line in document.lines],
+        sha256={name: _sha256(render(document)) for name, render in RENDERERS.items()},
+        meta=ctx.meta(),
+        batch_id=document.batch_id,
+    )
 
 
 def _stored(line: NoticeLine) -> dict[str, Any]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path  # noqa: TC003 - typer reads annotations at runtime
 from typing import TYPE_CHECKING, Annotated
+from uuid import UUID
 
 import typer
 from rich.console import Console
@@ -27,9 +28,18 @@ FORMATS = {".pdf": "pdf", ".xlsx": "xlsx"}
 
 
 def notice(
-    period: Annotated[str, typer.Argument(help="The period paid for: YYYY-MM (or YYYY).")],
-    region: Annotated[str, typer.Option(help="The 6-digit code of the region noticed.")],
+    period: Annotated[
+        str | None, typer.Argument(help="The period paid for: YYYY-MM (or YYYY).")
+    ] = None,
+    *,
     out: Annotated[Path, typer.Option(help="The file to write: NAME.pdf or NAME.xlsx.")],
+    region: Annotated[
+        str | None, typer.Option(help="The 6-digit code of the region noticed (with PERIOD).")
+    ] = None,
+    batch: Annotated[
+        str | None,
+        typer.Option(help="Instead: the payment batch whose payouts the notice lists."),
+    ] = None,
     days: Annotated[
         int | None,
         typer.Option(
@@ -59,10 +69,16 @@ def notice(
     Lists the payouts still requested, masked (张*三, 2202**********0018), opens their
     notice window (PAYOUT-NOTICE) from today, and writes the notice to --out. Payouts on
     notice or past it are reported, not listed; with none left, NOTICE-EMPTY (exit 1).
+    With --batch instead, the notice of what that payment batch pays (发放结果公示): it
+    opens no window, and a second run writes the notice already issued.
     """
+    if (batch is None) == (period is None or region is None):
+        raise typer.BadParameter("name PERIOD and --region, or --batch")
     try:
-        check_period(period)
-        check_region_code(region, "region")
+        batch_id = None if batch is None else _uuid(batch)
+        if period is not None and region is not None:
+            check_period(period)
+            check_region_code(region, "region")
         file_format = _format(out)
     except DomainError as error:
         raise refused(error) from None
@@ -74,22 +90,37 @@ def notice(
                 "(--contact or DISBURSE_NOTICE_CONTACT)"
             )
             raise typer.Exit(1)
-        system.views.catch_up()
         notices = system.ledger.notices
+        ctx = operator_context(Role.FINANCE)
         try:
-            issued = notices.issue(
-                operator_context(Role.FINANCE),
-                region_code=region,
-                period=period,
-                candidates=system.views.queue.awaiting_notice(region=region, period=period),
-                contact=where,
-                days=days,
-                title=title,
-            )
+            if batch_id is not None:
+                issued = notices.issue_for_batch(
+                    ctx, batch_id, contact=where, days=days, title=title
+                )
+            else:
+                assert period is not None  # noqa: S101 - checked above, with region
+                assert region is not None  # noqa: S101
+                system.views.catch_up()
+                issued = notices.issue(
+                    ctx,
+                    region_code=region,
+                    period=period,
+                    candidates=system.views.queue.awaiting_notice(region=region, period=period),
+                    contact=where,
+                    days=days,
+                    title=title,
+                )
         except DomainError as error:
             raise refused(error) from None
         out.write_bytes(notices.print(issued.notice, file_format))
     _report(issued, out, as_json=as_json)
+
+
+def _uuid(text: str) -> UUID:
+    try:
+        return UUID(text)
+    except ValueError:
+        raise InvalidInputError("REQUEST-SCHEMA", f"{text!r} is not an id", "batch") from None
 
 
 def _format(out: Path) -> str:
@@ -121,8 +152,10 @@ def _report(issued: Issued, out: Path, *, as_json: bool) -> None:
         ],
     }
     if as_json:
-        typer.echo(json.dumps(summary, ensure_ascii=False))
+        typer.echo(json.dumps(summary | {"created": issued.created}, ensure_ascii=False))
         return
+    if not issued.created:
+        console.print("issued before: the notice as it was posted")
     console.print(
         f"notice {notice.id}: {notice.count} payout(s), {yuan(notice.total_fen)} yuan "
         f"({summary['total_capitals']}), on notice {notice.starts_on} to {notice.ends_on}"

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Final
 
 from disburse.domain.money import yuan
+from disburse.domain.notice import NoticeKind
 from disburse.printing.capitals import capitals
 
 if TYPE_CHECKING:
@@ -56,6 +57,8 @@ class NoticeDocument:
     ends_on: date
     contact: str
     lines: tuple[NoticeLine, ...]
+    kind: NoticeKind = NoticeKind.BEFORE_PAYMENT
+    batch_id: UUID | None = None
 
     @property
     def total_fen(self) -> int:
@@ -81,10 +84,20 @@ class NoticeDocument:
 
     def paragraphs(self) -> tuple[str, str]:
         """The opening text (what and how long) and the closing text (where to object)."""
+        window = f"公示期自{_day(self.starts_on)}起至{_day(self.ends_on)}止，共{self.days}日。"
+        if self.kind is NoticeKind.PAYMENT:
+            opening = (
+                f"根据补贴资金管理有关规定，现将区划 {self.region_code} 发放批次 {self.batch_id}"
+                f"（{self.period} 期）发放补贴的人员名单及金额予以公示。{window}"
+            )
+            closing = (
+                f"对公示内容有异议的，请于公示期内（{_day(self.ends_on)}前）向{self.contact}"
+                "实名反映，并提供具体事实和依据；经查实违规领取的，依法追回。"
+            )
+            return opening, closing
         opening = (
             f"根据补贴资金管理有关规定，现将区划 {self.region_code} {self.period} 期拟发放补贴的"
-            f"人员名单及金额予以公示。公示期自{_day(self.starts_on)}起至{_day(self.ends_on)}止，"
-            f"共{self.days}日。"
+            f"人员名单及金额予以公示。{window}"
         )
         closing = (
             f"对公示对象或金额有异议的，请于公示期内（{_day(self.ends_on)}前）向{self.contact}"

@@ -331,6 +331,12 @@ ROUTES: tuple[Row, ...] = (
         },
     ),
     Row("GET", "/v1/notices/{notice_id}", READER),
+    Row(
+        "POST",
+        "/v1/payment-batches/{batch_id}/notices",
+        ONLY[FINANCE],
+        body=lambda _: {"days": 7, "contact": "县人社局"},
+    ),
     # oversight
     Row("GET", "/v1/alerts", OVERSEER, Scope.LIST, region_query=True),
     Row(

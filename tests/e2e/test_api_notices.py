@@ -155,3 +155,32 @@ def test_an_unknown_notice_or_format_is_refused(api: Api) -> None:
     docx = api.get(f"/v1/notices/{notice['notice_id']}?format=docx", FINANCE)
     problem = refused(docx, 422, "REQUEST-SCHEMA")
     assert "format" in problem["field"]
+
+
+def test_a_batch_notice_is_issued_once_and_fetched_as_posted(api: Api) -> None:
+    payouts = named_stipends(api.ledger)
+    for payout_id in payouts:
+        api.ledger.payouts.approve(f.finance(), payout_id)
+    fund_id = api.ledger.payouts.get(payouts[0]).fund_id
+    batch = api.ledger.payouts.release_batch(f.finance(), fund_id=fund_id, payout_ids=payouts)
+    path = f"/v1/payment-batches/{batch}/notices"
+    body = {"days": 7, "contact": CONTACT}
+
+    refused(api.post(path, FINANCE, body, region="other"), 403, "REGION-SCOPE")
+    refused(api.post(path, CLERK, body), 403, "ROLE-FORBIDDEN")
+    refused(api.post(path, FINANCE, {"days": 7}), 422, "NOTICE-CONTACT")
+    refused(api.post(path, FINANCE, {"days": 7, "contact": "x\x07"}), 422, "TEXT-INVALID")
+    refused(api.post(f"/v1/payment-batches/{payouts[0]}/notices", FINANCE, body), 404,
+            "BATCH-NOT-FOUND")  # fmt: skip
+
+    refused(api.post(path, FINANCE, body, **{"If-Match": '"99"'}), 412, "IF-MATCH")
+    created = api.post(path, FINANCE, body, **{"If-Match": '"1"'})
+    notice = expect(created, 201)
+    assert (notice["kind"], notice["batch_id"], notice["count"]) == ("payment", str(batch), 3)
+    assert created.headers["Location"] == f"/v1/notices/{notice['notice_id']}"
+    assert expect(api.post(path, FINANCE, body | {"days": 3}), 200) == notice
+    pdf = api.get(f"/v1/notices/{notice['notice_id']}?format=pdf", INSPECTOR)
+    assert hashlib.sha256(pdf.content).hexdigest() == notice["sha256"]["pdf"]
+    assert "补贴发放结果公示" in pdf_text(pdf.content)
+    for payout_id in payouts:
+        assert expect(api.get(f"/v1/payouts/{payout_id}", FINANCE), 200)["status"] == "batched"

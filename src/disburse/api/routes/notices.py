@@ -11,12 +11,21 @@ from fastapi import APIRouter, Query, Request, Response
 from pydantic import BaseModel, Field
 
 from disburse.api.commands import run_command
-from disburse.api.deps import ENTITY, Finance, Reader, creation, state, wait_for_head
+from disburse.api.deps import (
+    COMMAND,
+    COMMAND_DEPS,
+    ENTITY,
+    Finance,
+    Reader,
+    creation,
+    state,
+    wait_for_head,
+)
 from disburse.api.problems import ApiError
 from disburse.api.responses import JSONResponse
 from disburse.api.schemas import Input, StrictInt
 from disburse.application.notices import Issued
-from disburse.domain.notice import MAX_DAYS, MIN_DAYS, PublicNotice
+from disburse.domain.notice import MAX_DAYS, MIN_DAYS, NoticeKind, PublicNotice
 from disburse.domain.payout import PayoutStatus
 from disburse.domain.text import Code, Label, Name
 from disburse.printing.capitals import capitals
@@ -68,6 +77,26 @@ class NoticeIn(Input):
     )
 
 
+class BatchNoticeIn(Input):
+    """Issue the notice of what a payment batch pays (发放结果公示)."""
+
+    days: StrictInt | None = Field(
+        default=None,
+        ge=MIN_DAYS,
+        le=MAX_DAYS,
+        description="Days the notice runs, from today (default: the catalogue's notice_days; "
+        "NOTICE-DAYS if it sets none).",
+    )
+    contact: Label | None = Field(
+        default=None,
+        description="Where and how to object, printed on the notice (default: the server's "
+        "DISBURSE_NOTICE_CONTACT; NOTICE-CONTACT if neither).",
+    )
+    title: Name | None = Field(
+        default=None, description="The notice's title (default: 补贴发放结果公示)."
+    )
+
+
 class NoticeLineOut(BaseModel):
     """One payout listed, as posted: the name and resident ID masked."""
 
@@ -95,9 +124,18 @@ class SkippedOut(BaseModel):
 class NoticeOut(BaseModel):
     """A public notice: what it listed, its window, and the digests of its files."""
 
-    notice_id: UUID = Field(description="Notice id (derived from region, period and payouts).")
+    notice_id: UUID = Field(
+        description="Notice id (derived from region, period and payouts, or from the batch)."
+    )
+    kind: NoticeKind = Field(
+        description="before_payment (拟发放公示: opened the payouts' notice windows) or "
+        "payment (发放结果公示: what a payment batch pays)."
+    )
+    batch_id: UUID | None = Field(description="The payment batch noticed (kind payment).")
     region_code: str = Field(description="6-digit code of the region noticed.")
-    period: str = Field(description="The period paid for (YYYY-MM or YYYY).")
+    period: str = Field(
+        description="The period paid for (YYYY-MM or YYYY); for a batch, its payouts' periods."
+    )
     title: str = Field(description="The title printed on the notice.")
     contact: str = Field(description="Where and how to object, as printed.")
     starts_on: date = Field(description="First day of the notice window (the day issued).")
@@ -125,6 +163,8 @@ def notice_out(notice: PublicNotice, issued: Issued | None = None) -> NoticeOut:
     """The response form of a notice (with what it left out, when just issued)."""
     return NoticeOut(
         notice_id=notice.id,
+        kind=notice.kind,
+        batch_id=notice.batch_id,
         region_code=notice.region_code,
         period=notice.period,
         title=notice.title,
@@ -159,12 +199,7 @@ def issue_notice(body: NoticeIn, request: Request, who: Finance) -> JSONResponse
     """Issue the notice of a region's period: lists the payouts awaiting notice, opens them."""
     who.require_region(body.region_code, "the region noticed")
     shared = state(request)
-    contact = body.contact or shared.settings.notice_contact
-    if not contact:
-        raise ApiError(
-            422, "NOTICE-CONTACT", "say where to object: contact (or the server's default)",
-            field="contact",
-        )  # fmt: skip
+    contact = _contact(body.contact, shared.settings.notice_contact)
     wait_for_head(request, "queue")  # every payout requested so far is a candidate
     candidates = shared.views.queue.awaiting_notice(region=body.region_code, period=body.period)
     notices = shared.ledger.notices
@@ -189,6 +224,50 @@ def issue_notice(body: NoticeIn, request: Request, who: Finance) -> JSONResponse
         status_code=201,
         location=lambda issued: f"/v1/notices/{issued.notice.id}",
     )
+
+
+@router.post(
+    "/v1/payment-batches/{batch_id}/notices",
+    status_code=201,
+    response_model=NoticeOut,
+    responses={
+        200: {"model": NoticeOut, "description": "Issued before: that notice, unchanged."},
+        **COMMAND,
+    },
+    dependencies=COMMAND_DEPS,
+)
+def issue_batch_notice(
+    batch_id: UUID, body: BatchNoticeIn, request: Request, who: Finance
+) -> JSONResponse:
+    """Issue the notice of what a payment batch pays; once per batch, opening no window."""
+    shared = state(request)
+    ledger = shared.ledger
+    batch = ledger.payouts.get_batch(batch_id)
+    who.require_region(ledger.funds.get(batch.fund_id).region_code, "the batch's fund")
+    contact = _contact(body.contact, shared.settings.notice_contact)
+    return run_command(
+        request,
+        who,
+        lambda: ledger.notices.issue_for_batch(
+            who.context(), batch_id, contact=contact, days=body.days, title=body.title
+        ),
+        lambda issued: notice_out(issued.notice, issued),
+        payload=body,
+        status_code=lambda issued: 201 if issued.created else 200,
+        location=lambda issued: f"/v1/notices/{issued.notice.id}",
+        target=batch_id,  # If-Match: the batch as the caller saw it
+    )
+
+
+def _contact(asked: str | None, default: str | None) -> str:
+    """The contact printed: the request's, or the server's (422 NOTICE-CONTACT if neither)."""
+    contact = asked or default
+    if not contact:
+        raise ApiError(
+            422, "NOTICE-CONTACT", "say where to object: contact (or the server's default)",
+            field="contact",
+        )  # fmt: skip
+    return contact
 
 
 FILES: dict[int | str, dict[str, Any]] = {

@@ -210,3 +210,13 @@ def test_a_batch_notice_reports_a_failed_payout_and_refuses_other_roles(ledger: 
     issued = ledger.notices.issue_for_batch(f.finance(), batch_id, contact=CONTACT, days=7)
     assert [line["payout_id"] for line in issued.notice.lines] == [str(p) for p in payouts[:2]]
     assert [(s.payout_id, s.rule_id) for s in issued.skipped] == [(payouts[2], "PAYOUT-STATE")]
+
+
+def test_a_payout_to_an_erased_person_is_reported_not_named(ledger: Ledger, views: Views) -> None:
+    payouts = named_stipends(ledger)
+    person = ledger.payouts.get(payouts[0]).beneficiary_id
+    ledger.people.erase_identity(f.admin(), person, legal_basis="PIPL art. 47", reason="asked")
+    issued = _issue(ledger, views, days=7)
+    assert issued.notice.count == 2
+    assert [(s.payout_id, s.rule_id) for s in issued.skipped] == [(payouts[0], "PERSON-ERASED")]
+    assert ledger.payouts.get(payouts[0]).status is PayoutStatus.REQUESTED

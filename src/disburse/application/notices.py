@@ -134,11 +134,11 @@ class Notices:
             skipped: list[Skipped] = []
             for payout_id in dict.fromkeys(candidates):
                 payout = self._store.load(Payout, payout_id, "payout")
-                refusal = _why_not(payout, scope, period) or self._payee_refusal(payout)
-                if refusal is not None:
-                    skipped.append(refusal)
+                line = _why_not(payout, scope, period) or self._line(payout)
+                if isinstance(line, Skipped):
+                    skipped.append(line)
                 else:
-                    listed.append((payout, self._line(payout)))
+                    listed.append((payout, line))
             if not listed:
                 raise ConflictError(
                     "NOTICE-EMPTY",
@@ -195,16 +195,16 @@ class Notices:
             periods: set[str] = set()
             for payout_id in batch.lines:
                 payout = self._store.load(Payout, UUID(payout_id), "payout", copy=False)
-                refusal = self._payee_refusal(payout)
-                if payout.status not in PAID_OR_SENT or payout.batch_id != batch.id:
-                    refusal = Skipped(
-                        payout.id, payout.status, "PAYOUT-STATE", f"now {payout.status.value}"
-                    )
-                if refusal is not None:
-                    skipped.append(refusal)
-                    continue
-                listed.append(self._line(payout))
-                periods.add(payout.period)
+                line: NoticeLine | Skipped = Skipped(
+                    payout.id, payout.status, "PAYOUT-STATE", f"now {payout.status.value}"
+                )
+                if payout.status in PAID_OR_SENT and payout.batch_id == batch.id:
+                    line = self._line(payout)
+                if isinstance(line, Skipped):
+                    skipped.append(line)
+                else:
+                    listed.append(line)
+                    periods.add(payout.period)
             document = NoticeDocument(
                 notice_id=notice_id_for_batch(batch.id),
                 title=title or DEFAULT_BATCH_TITLE,
@@ -270,17 +270,16 @@ class Notices:
             )
         return render(self.document(notice))
 
-    def _payee_refusal(self, payout: Payout) -> Skipped | None:
+    def _line(self, payout: Payout) -> NoticeLine | Skipped:
+        """The payee as the public sees them: a person masked, an organisation by name.
+
+        A person whose identity was erased cannot be named (PERSON-ERASED).
+        """
         person = self._store.read(Person, payout.beneficiary_id)  # only read: not copied
         if person is not None and person.is_erased:
             return Skipped(
                 payout.id, payout.status, "PERSON-ERASED", "the person's identity was erased"
             )
-        return None
-
-    def _line(self, payout: Payout) -> NoticeLine:
-        """The payee as the public sees them: a person masked, an organisation by name."""
-        person = self._store.read(Person, payout.beneficiary_id)  # only read: not copied
         if person is not None:
             name, resident_id = mask_name(person.name), person.resident_id_masked
         else:

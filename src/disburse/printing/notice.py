@@ -91,7 +91,7 @@ class NoticeDocument:
                 f"（{self.period} 期）发放补贴的人员名单及金额予以公示。{window}"
             )
             closing = (
-                f"对公示内容有异议的，请于公示期内（{_day(self.ends_on)}前）向{self.contact}"
+                f"对公示内容有异议的，请于公示期内（截至{_day(self.ends_on)}）向{self.contact}"
                 "实名反映，并提供具体事实和依据；经查实违规领取的，依法追回。"
             )
             return opening, closing
@@ -100,7 +100,7 @@ class NoticeDocument:
             f"人员名单及金额予以公示。{window}"
         )
         closing = (
-            f"对公示对象或金额有异议的，请于公示期内（{_day(self.ends_on)}前）向{self.contact}"
+            f"对公示对象或金额有异议的，请于公示期内（截至{_day(self.ends_on)}）向{self.contact}"
             "实名反映，并提供具体事实和依据；经办机构将依规调查核实，异议期间暂停发放。"
         )
         return opening, closing

@@ -103,13 +103,14 @@ def register(
     region: str = COUNTY,
     rid: str | None = None,
     account: str | None = None,
+    name: str = "测试人",
 ) -> UUID:
     """Register a person; returns their id."""
     rid = rid or resident_id(region)
     return ledger.people.register(
         clerk(),
         resident_id=rid,
-        name="测试人",
+        name=name,
         home_region=region,
         poverty_status=status,
         labour_capacity=labour,

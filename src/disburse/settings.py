@@ -68,6 +68,12 @@ class Settings(BaseSettings):
         default="Asia/Shanghai",
         description="Where days end, for audits as of a date and exports by date.",
     )
+    notice_contact: str | None = Field(
+        default=None,
+        max_length=500,
+        description="Where the public objects to a notice (公示): office, telephone, "
+        "address. Printed on every notice unless one names its own contact.",
+    )
     audit_signing_key: SecretStr | None = Field(
         default=None,
         description="Base64 Ed25519 seed (`disburse audit keygen`): signs head digests.",

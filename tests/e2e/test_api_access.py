@@ -21,6 +21,7 @@ from disburse.access.clients import Clients
 from disburse.cli.common import operator_context
 from disburse.domain.fund import FundSource
 from disburse.domain.meta import Role
+from disburse.domain.months import Month
 from disburse.domain.organisation import OrganisationKind
 from tests import factories as f
 
@@ -321,6 +322,25 @@ ROUTES: tuple[Row, ...] = (
         ONLY[FINANCE],
         body=lambda _: {"control_count": 1, "control_total_fen": 1, "results": []},
     ),
+    # public notices
+    Row(
+        "POST",
+        "/v1/notices",
+        ONLY[FINANCE],
+        body=lambda _: {
+            "region_code": f.COUNTY,
+            "period": "2024-03",
+            "days": 7,
+            "contact": "县人社局",
+        },
+    ),
+    Row("GET", "/v1/notices/{notice_id}", READER),
+    Row(
+        "POST",
+        "/v1/payment-batches/{batch_id}/notices",
+        ONLY[FINANCE],
+        body=lambda _: {"days": 7, "contact": "县人社局"},
+    ),
     # oversight
     Row("GET", "/v1/alerts", OVERSEER, Scope.LIST, region_query=True),
     Row(
@@ -456,6 +476,14 @@ def build_world(api: Api) -> World:
         amount_fen=10**7,
     )
     post_id, holder = f.staffed_post(ledger, story.place)
+    noticed = ledger.posts.record_attendance(
+        f.clerk(), post_id, month=Month(2024, 2), days_worked=20, days_required=20
+    )
+    assert noticed is not None
+    notice = ledger.notices.issue(
+        f.finance(), region_code=f.COUNTY, period="2024-02", candidates=[noticed],
+        contact="县人社局", days=7,
+    ).notice  # fmt: skip
     for _ in range(2):
         f.register(ledger, account=SHARED_ACCOUNT)
     # the clerks' resources
@@ -492,6 +520,7 @@ def build_world(api: Api) -> World:
         # stipends and grants here go without public notice: no objection to name
         "objection_id": "OBJ-1",
         "batch_id": str(batch),
+        "notice_id": str(notice.id),
         "alert_id": str(alert.alert_id),
         "code": f.COUNTY,
         "entity_id": str(story.person),

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 
 from disburse.application.funds import Funds
 from disburse.application.grants import Grants
+from disburse.application.notices import Notices
 from disburse.application.organisations import Organisations
 from disburse.application.payouts import Payouts
 from disburse.application.people import People
@@ -33,6 +34,7 @@ class Ledger:
     policy: Policy
     posts: Posts
     payouts: Payouts
+    notices: Notices
     grants: Grants
     organisations: Organisations
     subsidies: Subsidies
@@ -51,6 +53,7 @@ class Ledger:
             policy=policy,
             posts=Posts(store, policy, today),
             payouts=Payouts(store, policy, today),
+            notices=Notices(store, policy, today),
             grants=Grants(store, policy, funds, today),
             organisations=Organisations(store),
             subsidies=Subsidies(store, policy, funds, today),

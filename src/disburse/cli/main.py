@@ -12,6 +12,7 @@ from disburse.cli.audit import audit_app
 from disburse.cli.common import load_settings, opened
 from disburse.cli.demo import demo
 from disburse.cli.imports import import_app
+from disburse.cli.notices import notice
 from disburse.cli.payouts import payouts_app
 from disburse.cli.project import project_app
 from disburse.cli.report import report_app
@@ -39,6 +40,7 @@ app.add_typer(import_app, name="import")
 app.add_typer(payouts_app, name="payouts")
 app.command()(serve)
 app.command()(demo)
+app.command()(notice)
 console = Console()
 
 

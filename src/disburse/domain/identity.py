@@ -62,3 +62,16 @@ def birth_date(resident_id: str) -> date:
 def mask_resident_id(resident_id: str) -> str:
     """Show the first four and last four characters: ``2201**********123X``."""
     return f"{resident_id[:4]}{'*' * 10}{resident_id[-4:]}"
+
+
+def mask_name(name: str) -> str:
+    """A name as a public notice shows it: first and last character, the middle masked.
+
+    ``张小三`` -> ``张*三``, ``欧阳小明`` -> ``欧**明``, ``张三`` -> ``张*``; a one-character
+    name shows nothing (``*``).
+    """
+    if len(name) <= 1:
+        return "*"
+    if len(name) == 2:  # noqa: PLR2004 - a two-character name keeps its first character
+        return f"{name[0]}*"
+    return f"{name[0]}{'*' * (len(name) - 2)}{name[-1]}"

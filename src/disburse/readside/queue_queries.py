@@ -10,6 +10,7 @@ import json
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING, Any, TypedDict, Unpack
+from uuid import UUID
 
 from disburse.domain.batch import Outcome
 from disburse.domain.errors import InvalidInputError
@@ -18,8 +19,6 @@ from disburse.domain.regions import region_scope
 from disburse.readside.listing import region_clause
 
 if TYPE_CHECKING:
-    from uuid import UUID
-
     from disburse.readside.db import Row, ViewDB
 
 RULE = "QUEUE-FILTER"
@@ -155,6 +154,7 @@ class QueueFilters(TypedDict, total=False):
     fund_id: UUID | str | None
     region: str | None
     programme: str | None
+    period: str | None
     older_than_days: int | None
     today: date | None
 
@@ -231,6 +231,26 @@ class QueueQueries:
         with self.db.read() as tx:
             row = tx.one(f"SELECT COUNT(*) AS n FROM queue_payouts p WHERE {where}", params)
         return 0 if row is None else int(row["n"])
+
+    def awaiting_notice(self, *, region: str, period: str) -> list[UUID]:
+        """Ids of the payouts of ``period`` in ``region`` still ``requested``, oldest first.
+
+        What a public notice lists (``Notices.issue`` decides each from its events).
+        """
+        found: list[UUID] = []
+        after: int | None = None
+        while True:
+            rows = self.pending(
+                limit=MAX_LIMIT,
+                after=after,
+                status=PayoutStatus.REQUESTED,
+                region=region,
+                period=period,
+            )
+            found += [UUID(row.payout_id) for row in rows]
+            if len(rows) < MAX_LIMIT:
+                return found
+            after = rows[-1].requested_position
 
     def payout(self, payout_id: UUID | str) -> QueuedPayout | None:
         """One payout with its evidence, or None if the view has no such payout."""
@@ -311,6 +331,7 @@ def _filters(**filters: Unpack[QueueFilters]) -> tuple[str, dict[str, object]]:
     fund_id = filters.get("fund_id")
     region = filters.get("region")
     programme = filters.get("programme")
+    period = filters.get("period")
     older_than_days = filters.get("older_than_days")
     today = filters.get("today")
     statuses: tuple[PayoutStatus, ...] = AWAITING_DECISION
@@ -335,6 +356,9 @@ def _filters(**filters: Unpack[QueueFilters]) -> tuple[str, dict[str, object]]:
     if programme is not None:
         clauses.append("p.programme = :programme")
         params["programme"] = programme
+    if period is not None:
+        clauses.append("p.period = :period")
+        params["period"] = period
     if older_than_days is not None:
         if today is None:
             raise InvalidInputError(RULE, "an age filter needs today's date", "today")

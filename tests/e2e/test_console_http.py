@@ -177,9 +177,14 @@ def test_repeated_failures_lock_the_account_even_against_the_right_password(
 
     locked = sign_in(client, "fin.chen", PASSWORD)
 
-    assert locked.status_code == 423
-    assert "USER-LOCKED" in locked.text
+    assert locked.status_code == 401
     assert "disburse_session" not in locked.headers.get("set-cookie", "")
+    assert client.get("/console/payouts", follow_redirects=False).status_code == 303
+    # a locked account answers as an unknown name does: nobody learns who has an account
+    for _ in range(world.system.settings.console_max_failures + 1):
+        unknown = sign_in(client, "nobody.here", "not the password at all")
+    assert unknown.status_code == locked.status_code
+    assert _problem_of(unknown.text) == _problem_of(locked.text)
 
 
 def test_a_disabled_users_session_ends_at_once(world: ConsoleWorld, client: TestClient) -> None:
@@ -440,7 +445,8 @@ def test_bulk_rejection_needs_a_reason_and_records_it_on_each(
     signed_in(client, "fin.wang")
     token = csrf_of(client.get("/console/payouts").text)
     chosen = world.pending[3:5]
-    ticks = [str(p) for p in chosen]
+    payouts = world.system.ledger.payouts
+    ticks = [f"{p}@{payouts.get(p).version}" for p in chosen]
 
     bare = client.post("/console/payouts/reject", data={"payout": ticks, "csrf_token": token})
     assert bare.status_code == 422
@@ -448,12 +454,15 @@ def test_bulk_rejection_needs_a_reason_and_records_it_on_each(
 
     done = client.post(
         "/console/payouts/reject",
-        data={"payout": [*ticks, str(world.elsewhere)], "reason": "重复申报", "csrf_token": token},
+        data={
+            "payout": [*ticks, f"{world.elsewhere}@{payouts.get(world.elsewhere).version}"],
+            "reason": "重复申报",
+            "csrf_token": token,
+        },
     )
 
     assert done.status_code == 200
     assert "REGION-SCOPE" in done.text  # the other county's payout, refused alone
-    payouts = world.system.ledger.payouts
     assert {payouts.get(p).status for p in chosen} == {PayoutStatus.REJECTED}
     assert payouts.get(world.elsewhere).status is PayoutStatus.REQUESTED
 
@@ -491,3 +500,75 @@ def test_text_that_may_not_be_stored_is_refused_naming_the_field(
     assert searched.status_code == 422
     assert "TEXT-INVALID" in searched.text
     assert filtered.status_code == 422
+
+
+def _problem_of(page: str) -> str:
+    start = page.index('<div class="problem"')
+    return page[start : page.index("</div>", start)]
+
+
+@pytest.mark.parametrize(
+    ("path", "params"),
+    [
+        ("/console/payouts", {"older_than_days": "²"}),
+        ("/console/search", {"kind": "funds", "q": "²²²²"}),
+    ],
+)
+def test_digits_that_are_not_ascii_are_refused_not_a_server_error(
+    client: TestClient, path: str, params: dict[str, str]
+) -> None:
+    signed_in(client, "fin.wang")
+
+    answer = client.get(path, params=params)
+
+    assert answer.status_code in {200, 422}
+    assert answer.headers["content-security-policy"]
+
+
+def test_a_decision_must_name_the_version_it_was_made_at(
+    world: ConsoleWorld, client: TestClient
+) -> None:
+    signed_in(client, "fin.wang")
+    payout_id = world.pending[2]
+    token = csrf_of(client.get("/console/payouts").text)
+
+    for ticked in (str(payout_id), f"{payout_id}@x", f"{payout_id}@²"):
+        answer = client.post(
+            "/console/payouts/approve", data={"payout": ticked, "csrf_token": token}
+        )
+        assert answer.status_code == 422, ticked
+    assert world.system.ledger.payouts.get(payout_id).status is PayoutStatus.REQUESTED
+
+
+def test_a_nested_json_result_file_is_refused_not_a_server_error(
+    world: ConsoleWorld, client: TestClient
+) -> None:
+    ledger = world.system.ledger
+    ledger.payouts.approve(f.finance(), world.pending[0])
+    batch_id = ledger.payouts.release_batch(
+        f.finance(), fund_id=world.place.fund_id, payout_ids=[world.pending[0]]
+    )
+    signed_in(client, "fin.wang")
+    token = csrf_of(client.get(f"/console/batches/{batch_id}").text)
+    nested = '{"results":' + "[" * 100_000 + "]" * 100_000 + "}"
+
+    answer = client.post(
+        f"/console/batches/{batch_id}/results",
+        data={"csrf_token": token},
+        files={"file": ("r.json", io.BytesIO(nested.encode()), "application/json")},
+    )
+
+    assert answer.status_code == 422
+
+
+def test_a_user_who_must_change_the_password_may_still_sign_out(
+    world: ConsoleWorld, client: TestClient
+) -> None:
+    issued = world.system.users.reset(operator_context(), "fin.chen", reason="forgotten")
+    sign_in(client, "fin.chen", issued.password)
+    token = csrf_of(client.get("/console/password").text)
+
+    out = client.post("/console/logout", data={"csrf_token": token}, follow_redirects=False)
+
+    assert out.headers["location"] == "/console/login"
+    assert client.get("/console/password", follow_redirects=False).status_code == 303

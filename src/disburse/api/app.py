@@ -123,12 +123,13 @@ def create_app(
     ):
         app.include_router(module.router)
     console.install(app)
-    app.add_middleware(console.ConsoleHeaders)
     app.add_middleware(
         BodyLimit,
         max_bytes=settings.max_body_bytes,
         max_bulk_bytes=settings.max_bulk_body_bytes,
     )
+    # Outside the body limit, so that its refusals under /console/ carry the headers too.
+    app.add_middleware(console.ConsoleHeaders)
     app.add_middleware(RequestLog, metrics=shared.metrics)
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     return app

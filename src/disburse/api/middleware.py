@@ -88,6 +88,9 @@ def _header(scope: Scope, name: bytes) -> str | None:
 
 
 BULK_PREFIX = "/v1/bulk/"
+#: Routes that take files, with the bulk limit too: the bank's result file uploaded in
+#: the console (up to 20,000 lines).
+FILE_ROUTES = re.compile(r"^/console/batches/[^/]+/results$")
 
 
 class BodyLimit:
@@ -95,7 +98,7 @@ class BodyLimit:
 
     A declared ``Content-Length`` over the limit is answered at once; a body sent without
     one (chunked) is counted as it arrives and refused when it passes the limit. The bulk
-    routes have their own, larger limit (their maximum batch must fit).
+    routes and the file uploads have their own, larger limit (their maximum must fit).
     """
 
     def __init__(self, app: ASGIApp, *, max_bytes: int, max_bulk_bytes: int) -> None:
@@ -108,7 +111,9 @@ class BodyLimit:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        limit = self.max_bulk_bytes if scope["path"].startswith(BULK_PREFIX) else self.max_bytes
+        path = scope["path"]
+        bulk = path.startswith(BULK_PREFIX) or FILE_ROUTES.match(path) is not None
+        limit = self.max_bulk_bytes if bulk else self.max_bytes
         detail = f"the request body is larger than {limit} bytes"
         declared = _header(scope, b"content-length")
         if declared is not None and declared.strip().isdigit() and int(declared) > limit:

@@ -6,6 +6,7 @@ import hmac
 import secrets
 from typing import Annotated
 
+import structlog
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
@@ -28,6 +29,7 @@ from disburse.domain.errors import DomainError
 from disburse.domain.meta import Role
 
 router = APIRouter(prefix=PREFIX, include_in_schema=False)
+log = structlog.get_logger("disburse.console")
 Signed = Annotated[Viewer, Depends(viewer)]
 #: A year: the language is a preference, not a secret.
 _LANG_AGE = 365 * 24 * 3600
@@ -94,14 +96,25 @@ def log_in(
             request_id=request.state.request_id,
         )
     except (CredentialsError, LockedError) as refused:
-        status = 423 if refused.rule_id == "USER-LOCKED" else 401
-        problem = {"status": status, "rule_id": refused.rule_id, "detail": str(refused)}
+        # One answer for an unknown name, a wrong password or code, a disabled and a
+        # locked account: a distinct "locked" would tell who has an account here.
+        if isinstance(refused, LockedError):
+            log.warning("console_sign_in_locked", username=username, until=str(refused.until))
+        _ = gettext_for(request)
+        problem = {
+            "status": 401,
+            "rule_id": "USER-CREDENTIALS",
+            "detail": _(
+                "The user name, password or code is not right, or the account is locked "
+                "for a while after repeated failures. Ask an administrator if this goes on."
+            ),
+        }
         return _login_page(
-            request, then=local(next), username=username, problem=problem, status=status
+            request, then=local(next), username=username, problem=problem, status=401
         )
     then = f"{PREFIX}/password" if signed.must_change_password else local(next)
-    if then == f"{PREFIX}/":
-        then = PREFIX + HOME.get(signed.user.role, "/search")
+    if then == f"{PREFIX}/" and signed.user.role in HOME:
+        then = PREFIX + HOME[signed.user.role]
     response = redirect(then)
     response.set_cookie(
         SESSION_COOKIE,
@@ -161,7 +174,7 @@ async def change_password(request: Request, who: Signed) -> Response:
     except DomainError as refused:
         problem = {"status": 422, "rule_id": refused.rule_id, "detail": str(refused)}
         return render(request, "password.html", who, status_code=422, problem=problem)
-    return redirect(PREFIX + HOME.get(who.role, "/search"))
+    return redirect(f"{PREFIX}/")
 
 
 def _mismatch(request: Request) -> str:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 from datetime import date
 from uuid import UUID
 
@@ -50,7 +51,7 @@ def results_from(data: bytes, name: str) -> tuple[list[BankResult], int | None, 
                 whole(body.get("control_count")),
                 whole(body.get("control_total_fen")),
             )
-        except (KeyError, TypeError, ValueError, AttributeError) as error:
+        except (KeyError, TypeError, ValueError, AttributeError, RecursionError) as error:
             refuse(
                 422, "RESULTS-FILE", f"the JSON file is not a result file: {error}", field="file"
             )
@@ -91,6 +92,6 @@ def whole(value: object) -> int | None:
         return None
     if isinstance(value, bool) or not isinstance(value, int | str):
         raise TypeError("control figures are whole numbers")
-    if isinstance(value, str) and not value.isdigit():
+    if isinstance(value, str) and not re.fullmatch(r"[0-9]{1,18}", value):
         raise ValueError(f"{value!r} is not a whole number")
     return int(value)

@@ -12,6 +12,7 @@ page was drawn is refused, not approved blind.
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import asdict
 from typing import TYPE_CHECKING, Annotated, Any
 from uuid import UUID
@@ -48,6 +49,8 @@ if TYPE_CHECKING:
 router = APIRouter(prefix=PREFIX, include_in_schema=False)
 Signed = Annotated[Viewer, Depends(viewer)]
 PAGE = 50
+#: A whole number as typed: ASCII digits only (``str.isdigit`` also takes ``²``).
+DIGITS = re.compile(r"[0-9]{1,18}")
 #: Who may read payouts, as in the API (``GET /v1/payouts``).
 READERS = (Role.CLERK, Role.FINANCE, Role.INSPECTOR)
 MAX_UPLOAD_BYTES = 8 * 1024 * 1024
@@ -63,9 +66,22 @@ def _uuid(value: str, field: str) -> UUID:
 def _whole(value: str, field: str) -> int | None:
     if not value:
         return None
-    if not value.isdigit():
+    if not DIGITS.fullmatch(value):
         refuse(422, "REQUEST-SCHEMA", f"{field} is a whole number", field=field)
     return int(value)
+
+
+def _ticked(value: object) -> tuple[UUID, int]:
+    """A ticked payout as the page drew it, ``<id>@<version>``: decided at that version."""
+    payout_id, _, version = str(value).partition("@")
+    if not DIGITS.fullmatch(version):
+        refuse(
+            422,
+            "REQUEST-SCHEMA",
+            "each payout is decided at the version shown (payout=<id>@<version>)",
+            field="payout",
+        )
+    return _uuid(payout_id, "payout"), int(version)
 
 
 def _status(value: str) -> PayoutStatus | None:
@@ -203,12 +219,9 @@ async def approve(request: Request, who: Signed) -> Response:
     require(who, Role.FINANCE)
     form = await request.form()
     check_csrf(request, who, form)
-    approvals: list[Approval] = []
-    for value in dict.fromkeys(str(v) for v in form.getlist("payout")):
-        payout_id, _, version = value.partition("@")
-        approvals.append(
-            Approval(_uuid(payout_id, "payout"), int(version) if version.isdigit() else None)
-        )
+    approvals = [
+        Approval(*_ticked(value)) for value in dict.fromkeys(str(v) for v in form.getlist("payout"))
+    ]
     if not approvals:
         refuse(422, "APPROVAL-EMPTY", "tick at least one payout to approve", field="payout")
     outcomes = state(request).ledger.payouts.approve_many(
@@ -251,17 +264,19 @@ async def reject_many(request: Request, who: Signed) -> Response:
     reason = text(form.get("reason"), TextKind.REASON, "reason")
     if not reason:
         refuse(422, "REQUEST-SCHEMA", "give the reason for rejecting", field="reason")
-    chosen = [_uuid(str(v).partition("@")[0], "payout") for v in form.getlist("payout")]
+    chosen = dict(_ticked(value) for value in form.getlist("payout"))
     if not chosen:
         refuse(422, "APPROVAL-EMPTY", "tick at least one payout to reject", field="payout")
-    payouts = state(request).ledger.payouts
+    shared = state(request)
+    payouts = shared.ledger.payouts
     outcomes = []
-    for payout_id in dict.fromkeys(chosen):
+    for payout_id, version in chosen.items():
         problem = None
         try:
             if not who.principal.covers(payouts.get(payout_id).region_code):
                 refuse(403, "REGION-SCOPE", f"a payout named is outside {who.principal.region}")
-            payouts.reject(who.principal.context(), payout_id, reason=reason)
+            with shared.ledger.store.expecting({payout_id: version}):
+                payouts.reject(who.principal.context(), payout_id, reason=reason)
         except DomainError as refused:
             problem = _problem(refused)
         except ApiError as refused:
@@ -293,8 +308,12 @@ async def reject(request: Request, payout_id: UUID, who: Signed) -> Response:
     payout = shared.ledger.payouts.get(payout_id)
     who.principal.require_region(payout.region_code, "the payout")
     reason = text(form.get("reason"), TextKind.REASON, "reason")
+    ticked, version = _ticked(form.get("payout"))
+    if ticked != payout_id:
+        refuse(422, "REQUEST-SCHEMA", "the form names another payout", field="payout")
     try:
-        shared.ledger.payouts.reject(who.principal.context(), payout_id, reason=reason)
+        with shared.ledger.store.expecting({payout_id: version}):
+            shared.ledger.payouts.reject(who.principal.context(), payout_id, reason=reason)
     except DomainError as refused:
         return _payout_page(request, who, payout_id, problem=_problem(refused), status=422)
     settle(request, "queue", "audit")

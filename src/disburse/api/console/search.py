@@ -119,7 +119,7 @@ def _posts(request: Request, who: Viewer, q: str, after: int | None) -> list[dic
 
 
 def _funds(request: Request, who: Viewer, q: str, after: int | None) -> list[dict[str, Any]]:
-    year = int(q) if q.isdigit() and len(q) == 4 else None  # noqa: PLR2004 - a year
+    year = int(q) if re.fullmatch(r"[0-9]{4}", q) else None
     source = q if q in _FUND_SOURCES else None
     if q and year is None and source is None:
         refuse(422, "REQUEST-SCHEMA", "funds are found by year (2024) or source", "q")

@@ -52,6 +52,15 @@ CSP = (
     "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
     "connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
 )
+#: Set on every page as it is rendered too: a refusal answered outside the console's own
+#: middleware (a body too large, a server error) still carries them.
+PAGE_HEADERS = {
+    "Content-Security-Policy": CSP,
+    "X-Content-Type-Options": "nosniff",
+    "X-Frame-Options": "DENY",
+    "Referrer-Policy": "same-origin",
+    "Cache-Control": "no-store",
+}
 HEADERS = (
     (b"content-security-policy", CSP.encode()),
     (b"x-content-type-options", b"nosniff"),
@@ -89,10 +98,12 @@ class ConsoleHeaders:
 
         async def with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
-                extra = list(HEADERS)
-                if not static:
+                headers = list(message.get("headers", []))
+                present = {name.lower() for name, _ in headers}
+                extra = [(name, value) for name, value in HEADERS if name not in present]
+                if not static and b"cache-control" not in present:
                     extra.append((b"cache-control", b"no-store"))
-                message["headers"] = [*message.get("headers", []), *extra]
+                message["headers"] = [*headers, *extra]
             await send(message)
 
         await self.app(scope, receive, with_headers)
@@ -194,7 +205,10 @@ def viewer(request: Request) -> Viewer:
     then = request.url.path + (f"?{request.url.query}" if request.url.query else "")
     if session is None:
         raise SignInRequiredError(local(then))
-    if session.must_change_password and request.url.path != f"{PREFIX}/password":
+    if session.must_change_password and request.url.path not in {
+        f"{PREFIX}/password",
+        f"{PREFIX}/logout",
+    }:
         raise SignInRequiredError(then, first=f"{PREFIX}/password")
     ctx = context_of(session.user, request.state.request_id)
     principal = Principal(
@@ -261,7 +275,7 @@ def render(
         Role=Role,
         **values,
     )
-    return HTMLResponse(page, status_code=status_code)
+    return HTMLResponse(page, status_code=status_code, headers=dict(PAGE_HEADERS))
 
 
 def redirect(to: str) -> RedirectResponse:

@@ -202,11 +202,7 @@ class QueueQueries:
         newest_first: bool = False,
         **filters: Unpack[QueueFilters],
     ) -> list[Row]:
-        """What :meth:`pending` reads, as the view's rows (evidence columns ``e_*``).
-
-        For answering a page straight from the rows (the API): each stored JSON column
-        (``explanation``, ``approvers``, ``e_documents``) is still text.
-        """
+        """What :meth:`pending` reads, as rows (evidence ``e_*``; stored JSON still text)."""
         if not 1 <= limit <= MAX_LIMIT:
             raise InvalidInputError(RULE, f"limit is 1 to {MAX_LIMIT}", "limit")
         if offset < 0:

@@ -7,6 +7,7 @@ bound to the account's id), so neither a copy of the events nor a view can show 
 from __future__ import annotations
 
 import base64
+import hmac
 import os
 from datetime import datetime
 from typing import TYPE_CHECKING
@@ -50,9 +51,14 @@ def provisioning_uri(secret: str, username: str) -> str:
     return pyotp.TOTP(secret).provisioning_uri(name=username, issuer_name=ISSUER)
 
 
-def code_is_valid(secret: str, code: str, at: datetime) -> bool:
-    """Whether ``code`` is the secret's code at ``at`` (or one step either side)."""
+def step_of(secret: str, code: str, at: datetime) -> int | None:
+    """The time step whose code ``code`` is, within one step of ``at``; None if none."""
     code = code.strip()
-    if not code.isdigit():
-        return False
-    return pyotp.TOTP(secret).verify(code, for_time=at, valid_window=DRIFT_STEPS)
+    if not (code.isascii() and code.isdigit()):
+        return None
+    generator = pyotp.TOTP(secret)
+    now = generator.timecode(at)
+    for step in range(now - DRIFT_STEPS, now + DRIFT_STEPS + 1):
+        if hmac.compare_digest(generator.generate_otp(step), code):
+            return step
+    return None

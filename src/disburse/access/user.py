@@ -329,6 +329,31 @@ class SignInFailures(Aggregate):
         self.count = 0
 
 
+class CodeUse(Aggregate):
+    """A one-time code accepted at a sign-in: each code is accepted once.
+
+    Its id is the account and the code's time step, so a code seen (or captured) is worth
+    nothing again.
+    """
+
+    @staticmethod
+    def id_for(user_id: UUID, step: int) -> UUID:
+        """The id of a code's use: one per account and time step."""
+        return uuid.uuid5(user_id, f"totp-step:{step}")
+
+    @event("Accepted")
+    def __init__(
+        self,
+        *,
+        id: UUID,  # noqa: A002 - the library's name for an id the caller chooses
+        user_id: UUID,
+        step: int,
+        meta: Meta,
+    ) -> None:
+        self.user_id = user_id
+        self.step = step
+
+
 class ConsoleSession(Aggregate):
     """One sign-in. Its id is a keyed hash of the cookie's token, which is never stored."""
 

@@ -31,6 +31,7 @@ from disburse.access.context import Context
 from disburse.access.user import (
     CONSOLE,
     MAX_PASSWORD,
+    CodeUse,
     ConsoleSession,
     CredentialsError,
     LockedError,
@@ -284,6 +285,8 @@ class Users:
             if rehashed is not None:
                 fresh.rehash(password_hash=rehashed, meta=meta)
                 changes.add(fresh)
+            if fresh.totp_sealed is not None:
+                changes.add(self._spend_code(fresh, totp, now, meta))
             session = ConsoleSession(
                 id=self._session_key(token),
                 user_id=fresh.id,
@@ -433,6 +436,24 @@ class Users:
             dummy = Users._dummy_hashes[params] = hasher.hash(generate_password())
         self._verify(dummy, password)
 
+    def _spend_code(
+        self, account: UserAccount, code: str | None, now: datetime, meta: Meta
+    ) -> CodeUse:
+        """The one-time code's use, recorded with the session: each code signs in once.
+
+        ``CredentialsError`` if the code was used already (a second sign-in with it, even
+        at the same moment, meets the first one's ``CodeUse`` and is refused).
+        """
+        secret = None
+        if account.totp_sealed is not None and code:
+            secret = codes.unseal(self._keys.totp_key, account.id, account.totp_sealed)
+        step = None if secret is None or code is None else codes.step_of(secret, code, now)
+        if step is None or self._store.find(CodeUse, CodeUse.id_for(account.id, step)):
+            raise CredentialsError
+        return CodeUse(
+            id=CodeUse.id_for(account.id, step), user_id=account.id, step=step, meta=meta
+        )
+
     def _wrong_factor(
         self, account: UserAccount, password: str, code: str | None, now: datetime
     ) -> str | None:
@@ -441,7 +462,8 @@ class Users:
             return "password"
         if account.totp_sealed is not None:
             secret = codes.unseal(self._keys.totp_key, account.id, account.totp_sealed)
-            if secret is None or not code or not codes.code_is_valid(secret, code, now):
+            step = codes.step_of(secret, code, now) if secret is not None and code else None
+            if step is None or self._store.find(CodeUse, CodeUse.id_for(account.id, step)):
                 return "totp"
         if account.disabled:
             return "disabled"

@@ -29,6 +29,7 @@ INSPECTORS_ONLY = (
     "UserDirectory",
     "SignInFailures",
     "ConsoleSession",
+    "CodeUse",
 )
 _NOT_FOR_THE_FEED = ", ".join(f"'{name}'" for name in INSPECTORS_ONLY)
 _COLUMNS = (

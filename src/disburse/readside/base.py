@@ -57,6 +57,7 @@ AGGREGATES: dict[str, type] = {
         user.UserDirectory,
         user.SignInFailures,
         user.ConsoleSession,
+        user.CodeUse,
     )
 }
 

@@ -27,7 +27,7 @@ from disburse.domain import (
 )
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
+    from collections.abc import Callable, Sequence
 
     from disburse.readside.db import Tx
 
@@ -129,6 +129,22 @@ class View:
     def handled(cls) -> frozenset[str]:
         """The event types this view reads."""
         return frozenset(cls._handlers)
+
+    def begin(self, tx: Tx, batch: Sequence[tuple[Any, Position]]) -> None:
+        """A batch starts: ``batch`` is every event :meth:`process` will be given, in order.
+
+        A view that applies batches set-based reads here, in one query per table, the rows
+        the batch will touch, and keeps its state for the batch in ``tx.memo``. The
+        default keeps nothing: each event is written as it is processed.
+        """
+
+    def flush(self, tx: Tx) -> None:
+        """The batch's events are processed: write what :meth:`begin` kept, a statement a table.
+
+        Called inside the batch's transaction, before the commit; a failure here rolls
+        the batch back like a failing event (the projector then applies it event by
+        event, so the stall still names the event).
+        """
 
     def process(self, tx: Tx, event: Any, where: Position) -> None:
         """Apply one event (events this view does not read change nothing)."""

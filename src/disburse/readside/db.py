@@ -24,7 +24,7 @@ from psycopg_pool import ConnectionPool
 from disburse.domain.text import readable
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator, Mapping
+    from collections.abc import Iterator, Mapping, Sequence
 
     import psycopg
 
@@ -51,8 +51,20 @@ def _bound(params: Mapping[str, object] | None) -> dict[str, object]:
     }
 
 
+def _bound_many(rows: Sequence[Mapping[str, object]]) -> Sequence[Mapping[str, object]]:
+    """Many rows of parameters as bound: all their texts checked at once, mended if need be."""
+    texts = "".join([v for row in rows for v in row.values() if isinstance(v, str)])
+    if readable(texts) == texts:
+        return rows  # the common case: nothing to replace, checked in one pass
+    return [_bound(row) for row in rows]
+
+
 class Tx(Protocol):
     """One transaction (or one read) on the view database."""
+
+    #: What views keep for the batch this transaction applies (see ``View.begin``): it
+    #: lives and dies with the transaction, so a rolled-back batch leaves nothing behind.
+    memo: dict[str, Any]
 
     def execute(self, statement: str, params: Mapping[str, object] | None = None) -> int:
         """Run a statement; returns the number of rows it changed."""
@@ -64,6 +76,13 @@ class Tx(Protocol):
         In a pipelined transaction (PostgreSQL) it is sent without waiting for the
         server; its error, if any, is raised by a later read or by the commit, and the
         whole transaction is rolled back.
+        """
+        ...
+
+    def write_many(self, statement: str, rows: Sequence[Mapping[str, object]]) -> None:
+        """Run one statement once per row of parameters (``executemany``), in order.
+
+        Like :meth:`write`, pipelined on PostgreSQL: its error surfaces by the commit.
         """
         ...
 
@@ -79,12 +98,17 @@ class Tx(Protocol):
 class _SQLiteTx:
     def __init__(self, connection: sqlite3.Connection) -> None:
         self.connection = connection
+        self.memo: dict[str, Any] = {}
 
     def execute(self, statement: str, params: Mapping[str, object] | None = None) -> int:
         return self.connection.execute(statement, _bound(params)).rowcount
 
     def write(self, statement: str, params: Mapping[str, object] | None = None) -> None:
         self.connection.execute(statement, _bound(params))
+
+    def write_many(self, statement: str, rows: Sequence[Mapping[str, object]]) -> None:
+        if rows:
+            self.connection.executemany(statement, _bound_many(rows))
 
     def all(self, statement: str, params: Mapping[str, object] | None = None) -> list[Row]:
         cursor = self.connection.execute(statement, _bound(params))
@@ -102,6 +126,7 @@ class _PostgresTx:
     ) -> None:
         self.connection = connection
         self.pipeline = pipeline
+        self.memo: dict[str, Any] = {}
 
     def execute(self, statement: str, params: Mapping[str, object] | None = None) -> int:
         cursor = self.connection.execute(to_pyformat(statement), _bound(params))
@@ -111,6 +136,10 @@ class _PostgresTx:
 
     def write(self, statement: str, params: Mapping[str, object] | None = None) -> None:
         self.connection.execute(to_pyformat(statement), _bound(params))
+
+    def write_many(self, statement: str, rows: Sequence[Mapping[str, object]]) -> None:
+        if rows:
+            self.connection.cursor().executemany(to_pyformat(statement), _bound_many(rows))
 
     def all(self, statement: str, params: Mapping[str, object] | None = None) -> list[Row]:
         return self.connection.execute(to_pyformat(statement), _bound(params)).fetchall()

@@ -300,6 +300,8 @@ class Projector:
         Returns False, changing nothing, when the view has moved on (another worker, or a
         replay of positions already applied): each event is applied exactly once. Events
         at ``skipped`` positions (operators' skips) move the position on and nothing else.
+        The view is told where the batch begins and ends (``View.begin``, ``View.flush``),
+        so it can read the batch's rows at once and write them a statement per table.
         """
         pending = [(n, e) for n, e in events if n.id > position]
         if not pending:
@@ -307,6 +309,7 @@ class Projector:
         try:
             with self.db.transaction(pipelined=True) as tx:
                 self._advance(tx, view.name, position, pending[-1][0].id)
+                batch: list[tuple[Any, Position]] = []
                 for notification, event in pending:
                     if notification.id in skipped:
                         continue
@@ -314,7 +317,11 @@ class Projector:
                         if event.event_type in view.handled():
                             raise event.error
                         continue
-                    view.process(tx, event, Position(notification.id, event.timestamp))
+                    batch.append((event, Position(notification.id, event.timestamp)))
+                view.begin(tx, batch)
+                for event, where in batch:
+                    view.process(tx, event, where)
+                view.flush(tx)
         except _Overtaken:
             return False  # another worker applied these events; the next round reads it
         return True

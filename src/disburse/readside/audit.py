@@ -100,6 +100,7 @@ class AuditView(View):
 
     name = "audit"
     tables = ("audit_events", "audit_links", "audit_regions")
+    pipelined = False  # a batch is written at its end, by COPY on PostgreSQL
     schema: ClassVar[tuple[str, ...]] = (
         "CREATE TABLE IF NOT EXISTS audit_events ("
         " position BIGINT PRIMARY KEY, entity_id TEXT NOT NULL, entity_type TEXT NOT NULL,"
@@ -135,8 +136,8 @@ class AuditView(View):
     def flush(self, tx: Tx) -> None:
         """Write the batch's events, links and new regions: one statement per table."""
         state = self._batch(tx)
-        tx.write_many(_EVENTS.insert_sql, state.events)
-        tx.write_many(_LINKS.insert_sql, state.links)
+        _EVENTS.insert(tx, state.events)
+        _LINKS.insert(tx, state.links)
         state.regions.flush(tx)
         del tx.memo[self.name]
 

@@ -114,6 +114,10 @@ class View:
     #: change. A store whose view was built by another version rebuilds it when the
     #: views are opened (``view_versions``), instead of serving a stale view.
     version: ClassVar[int] = 1
+    #: Whether the projector pipelines the view's transactions on PostgreSQL (``Tx.write``
+    #: sent without waiting). A view that writes a batch at its end (``flush``) gains
+    #: nothing from it, and ``COPY`` (``Tx.insert_many``) cannot run in a pipeline.
+    pipelined: ClassVar[bool] = True
     _handlers: ClassVar[dict[str, str]]
 
     def __init_subclass__(cls, **kwargs: object) -> None:

@@ -21,7 +21,7 @@ from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable, Mapping
+    from collections.abc import Iterable, Iterator, Mapping, Sequence
 
     from disburse.readside.db import Row, Tx
 
@@ -41,12 +41,10 @@ class Table:
     key: tuple[str, ...]
     columns: tuple[str, ...]
 
-    @cached_property
-    def insert_sql(self) -> str:
-        """``INSERT`` of one whole row, with a ``:column`` parameter per column."""
-        names = ", ".join(self.columns)
-        values = ", ".join(f":{c}" for c in self.columns)
-        return f"INSERT INTO {self.name} ({names}) VALUES ({values})"
+    def insert(self, tx: Tx, rows: Sequence[Mapping[str, object]]) -> None:
+        """Add whole rows, in as few statements as the backend allows (``Tx.insert_many``)."""
+        if rows:
+            tx.insert_many(self.name, self.columns, rows)
 
     @cached_property
     def update_sql(self) -> str:
@@ -96,6 +94,10 @@ class Rows:
                 for value in chunk:
                     self._rows.setdefault((value,), None)
 
+    def present(self) -> Iterator[Row]:
+        """Every row the batch has read or added so far."""
+        return (row for row in self._rows.values() if row is not None)
+
     def get(self, tx: Tx, *key: object) -> Row | None:
         """The row with ``key`` as the batch has it so far (None if there is none)."""
         if key not in self._rows:
@@ -130,7 +132,7 @@ class Rows:
     def flush(self, tx: Tx) -> None:
         """Write the batch's new rows and changed rows: one ``executemany`` each."""
         rows = self._rows
-        tx.write_many(self.table.insert_sql, [_present(rows[k]) for k in self._new])
+        self.table.insert(tx, [_present(rows[k]) for k in self._new])
         tx.write_many(self.table.update_sql, [_present(rows[k]) for k in self._changed])
         self._new.clear()
         self._changed.clear()

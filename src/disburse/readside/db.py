@@ -59,6 +59,13 @@ def _bound_many(rows: Sequence[Mapping[str, object]]) -> Sequence[Mapping[str, o
     return [_bound(row) for row in rows]
 
 
+@lru_cache(maxsize=256)
+def _insert(table: str, columns: tuple[str, ...]) -> str:
+    """``INSERT`` of one row, with a ``:column`` parameter per column."""
+    values = ", ".join(f":{c}" for c in columns)
+    return f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({values})"
+
+
 class Tx(Protocol):
     """One transaction (or one read) on the view database."""
 
@@ -86,6 +93,17 @@ class Tx(Protocol):
         """
         ...
 
+    def insert_many(
+        self, table: str, columns: Sequence[str], rows: Sequence[Mapping[str, object]]
+    ) -> None:
+        """Add ``rows`` (each with a value per column) to ``table``.
+
+        In as few statements as the backend does best: ``executemany`` on SQLite,
+        ``COPY`` on PostgreSQL (``executemany`` in a pipelined transaction, where COPY
+        cannot run).
+        """
+        ...
+
     def all(self, statement: str, params: Mapping[str, object] | None = None) -> list[Row]:
         """Rows of a query, as dicts."""
         ...
@@ -109,6 +127,11 @@ class _SQLiteTx:
     def write_many(self, statement: str, rows: Sequence[Mapping[str, object]]) -> None:
         if rows:
             self.connection.executemany(statement, _bound_many(rows))
+
+    def insert_many(
+        self, table: str, columns: Sequence[str], rows: Sequence[Mapping[str, object]]
+    ) -> None:
+        self.write_many(_insert(table, tuple(columns)), rows)
 
     def all(self, statement: str, params: Mapping[str, object] | None = None) -> list[Row]:
         cursor = self.connection.execute(statement, _bound(params))
@@ -141,6 +164,19 @@ class _PostgresTx:
         if rows:
             self.connection.cursor().executemany(to_pyformat(statement), _bound_many(rows))
 
+    def insert_many(
+        self, table: str, columns: Sequence[str], rows: Sequence[Mapping[str, object]]
+    ) -> None:
+        if not rows:
+            return
+        if self.pipeline is not None:  # COPY cannot run in a pipeline
+            self.write_many(_insert(table, tuple(columns)), rows)
+            return
+        names = ", ".join(columns)
+        with self.connection.cursor().copy(f"COPY {table} ({names}) FROM STDIN") as copy:
+            for row in _bound_many(rows):
+                copy.write_row([row[column] for column in columns])
+
     def all(self, statement: str, params: Mapping[str, object] | None = None) -> list[Row]:
         return self.connection.execute(to_pyformat(statement), _bound(params)).fetchall()
 
@@ -151,7 +187,12 @@ class _PostgresTx:
 class ViewDB:
     """Connections to the view tables, opened from the same settings as the store."""
 
-    def __init__(self, store: StoreUrl, settings: Settings) -> None:
+    def __init__(self, store: StoreUrl, settings: Settings, *, durable: bool = True) -> None:
+        """``durable=False`` for a scratch place: commits do not wait for the disk.
+
+        A crash loses what a scratch place holds, which nobody reads before the swap
+        copies it, in a durable transaction, into the live tables.
+        """
         self.dialect: Literal["sqlite", "postgres"] = (
             "postgres" if store.kind == "postgres" else "sqlite"
         )
@@ -162,10 +203,14 @@ class ViewDB:
         self._path = str(store.path) if store.kind == "sqlite" else None
         self._store, self._settings = store, settings
         self._opened: list[sqlite3.Connection] = []
+        self._durable = durable
         if store.kind == "memory":
             self._memory = self._sqlite(":memory:")
         elif store.kind == "postgres":
-            options = f"-c search_path={store.schema}" if store.schema else None
+            server = ([f"search_path={store.schema}"] if store.schema else []) + (
+                [] if durable else ["synchronous_commit=off"]
+            )
+            options = " ".join(f"-c {setting}" for setting in server) or None
             conninfo = make_conninfo(
                 host=store.host,
                 port=store.port,
@@ -199,6 +244,9 @@ class ViewDB:
         if connection is None:
             assert self._path is not None  # noqa: S101 - set for SQLite stores
             connection = self._sqlite(self._path)
+            if not self._durable:
+                connection.execute("PRAGMA journal_mode = WAL")
+                connection.execute("PRAGMA synchronous = OFF")
             self._local.connection = connection
             with self._lock:
                 self._opened.append(connection)
@@ -258,7 +306,9 @@ class ViewDB:
             schema = f"{self._store.schema or 'public'}_rebuild_{tag}"
             with self._pool.connection() as connection:
                 connection.execute(f'CREATE SCHEMA "{schema}"')
-            scratch = ViewDB(dataclasses.replace(self._store, schema=schema), self._settings)
+            scratch = ViewDB(
+                dataclasses.replace(self._store, schema=schema), self._settings, durable=False
+            )
             try:
                 yield scratch
             finally:
@@ -271,12 +321,12 @@ class ViewDB:
             return
         live = Path(self._path)
         path = live.with_name(f"{live.name}.rebuild-{tag}")
-        scratch = ViewDB(dataclasses.replace(self._store, path=path), self._settings)
+        scratch = ViewDB(dataclasses.replace(self._store, path=path), self._settings, durable=False)
         try:
             yield scratch
         finally:
             scratch.close()
-            for leftover in (path, Path(f"{path}-journal"), Path(f"{path}-wal")):
+            for leftover in (path, *(Path(f"{path}-{end}") for end in ("journal", "wal", "shm"))):
                 with suppress(FileNotFoundError):
                     leftover.unlink()
 

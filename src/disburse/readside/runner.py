@@ -307,7 +307,7 @@ class Projector:
         if not pending:
             return False
         try:
-            with self.db.transaction(pipelined=True) as tx:
+            with self.db.transaction(pipelined=view.pipelined) as tx:
                 self._advance(tx, view.name, position, pending[-1][0].id)
                 batch: list[tuple[Any, Position]] = []
                 for notification, event in pending:

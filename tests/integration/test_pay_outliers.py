@@ -52,6 +52,12 @@ class MemoryTx:
     def write_many(self, statement: str, rows: Sequence[Mapping[str, object]]) -> None:
         self.connection.executemany(statement, rows)
 
+    def insert_many(
+        self, table: str, columns: Sequence[str], rows: Sequence[Mapping[str, object]]
+    ) -> None:
+        names, values = ", ".join(columns), ", ".join(f":{c}" for c in columns)
+        self.write_many(f"INSERT INTO {table} ({names}) VALUES ({values})", rows)  # noqa: S608 - the view's own table and columns
+
     def all(self, statement: str, params: Mapping[str, object] | None = None) -> list[Any]:
         cursor = self.connection.execute(statement, dict(params or {}))
         names = [d[0] for d in cursor.description]

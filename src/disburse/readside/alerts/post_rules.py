@@ -43,26 +43,46 @@ def month_of(day: str) -> str:
 
 
 class PolicyBook:
-    """The catalogue versions published so far (as the view has seen them)."""
+    """The catalogue versions published so far (as the view has seen them).
+
+    Read once per transaction (a batch), and parsed again only when the view's
+    ``alert_policy`` has changed since; :meth:`published` makes the transaction that
+    adds a version read them again.
+    """
+
+    _MEMO = "alerts.policies"
 
     def __init__(self) -> None:
-        self._marker: tuple[int, int] | None = None
-        self._documents: list[PolicyDocument] = []
+        #: The last versions parsed, with the (count, last position) they were read at.
+        self._parsed: tuple[tuple[int, int], list[PolicyDocument]] | None = None
 
     def in_force(self, tx: Tx, region_code: str, on: date) -> PolicyDocument | None:
         """The version governing ``region_code`` on ``on``, or None if none does."""
+        documents: list[PolicyDocument] | None = tx.memo.get(self._MEMO)
+        if documents is None:
+            documents = self._documents(tx)
+            tx.memo[self._MEMO] = documents
+        try:
+            return select_in_force(documents, region_code, on)
+        except NotFoundError:
+            return None
+
+    def published(self, tx: Tx) -> None:
+        """A version was added in this transaction: the next look-up reads them again."""
+        tx.memo.pop(self._MEMO, None)
+
+    def _documents(self, tx: Tx) -> list[PolicyDocument]:
         marker_row = tx.one(
             "SELECT COUNT(*) AS n, COALESCE(MAX(position), 0) AS m FROM alert_policy"
         )
         marker = (int(marker_row["n"]), int(marker_row["m"])) if marker_row else (0, 0)
-        if marker != self._marker:
-            rows = tx.all("SELECT document FROM alert_policy ORDER BY position")
-            self._documents = [PolicyDocument.model_validate_json(r["document"]) for r in rows]
-            self._marker = marker
-        try:
-            return select_in_force(self._documents, region_code, on)
-        except NotFoundError:
-            return None
+        parsed = self._parsed  # one read: another projector (a rebuild) may replace it
+        if parsed is not None and parsed[0] == marker:
+            return parsed[1]
+        rows = tx.all("SELECT document FROM alert_policy ORDER BY position")
+        documents = [PolicyDocument.model_validate_json(r["document"]) for r in rows]
+        self._parsed = (marker, documents)
+        return documents
 
 
 # -- people and posts -------------------------------------------------------------------------

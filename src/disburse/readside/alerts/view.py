@@ -113,6 +113,7 @@ class AlertsView(View):
             "INSERT INTO alert_policy (position, version, document) VALUES (:p, :v, :d)",
             {"p": where.position, "v": event.document["version"], "d": dumps(event.document)},
         )
+        self.policies.published(tx)
 
     @handles("Person.Registered")
     def _registered(self, tx: Tx, event: Any, where: Position) -> None:

@@ -14,6 +14,7 @@ import threading
 import uuid
 from contextlib import contextmanager, suppress
 from functools import lru_cache
+from itertools import chain
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, Protocol
 
@@ -53,7 +54,8 @@ def _bound(params: Mapping[str, object] | None) -> dict[str, object]:
 
 def _bound_many(rows: Sequence[Mapping[str, object]]) -> Sequence[Mapping[str, object]]:
     """Many rows of parameters as bound: all their texts checked at once, mended if need be."""
-    texts = "".join([v for row in rows for v in row.values() if isinstance(v, str)])
+    values = chain.from_iterable(row.values() for row in rows)
+    texts = "".join([v for v in values if type(v) is str])
     if readable(texts) == texts:
         return rows  # the common case: nothing to replace, checked in one pass
     return [_bound(row) for row in rows]

@@ -102,7 +102,10 @@ class Position:
 
 
 class View:
-    """A read model: rows in its own tables, advanced event by event from the log.
+    """A read model: rows in its own tables, advanced batch by batch from the log.
+
+    For each batch the projector calls :meth:`begin`, then :meth:`process` for every
+    event in order, then :meth:`flush`, all in one transaction.
 
     Handlers are deterministic functions of the events (no clock, no randomness), so
     a rebuilt view equals the live one row for row.

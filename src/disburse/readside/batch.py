@@ -2,11 +2,11 @@
 
 A view that applies a batch set-based keeps, for that batch only, the rows its handlers
 read and change (:class:`Rows`), the rows they add (:meth:`Table.insert`: ``executemany``
-on SQLite, ``COPY`` on PostgreSQL) and the writes it still sends as statements (:class:`Writes`). Rows are
-read once, the whole batch's keys in one query where the view can name them up front
-(``View.begin``), changed in memory by every event of the batch that touches them, and
-written when the batch ends (``View.flush``): the changed rows deleted by key, then the new
-and changed rows inserted together (one ``COPY`` on PostgreSQL). A later event of the
+on SQLite, ``COPY`` on PostgreSQL) and the writes it still sends as statements
+(:class:`Writes`). Rows are read once, the whole batch's keys in one query where the view
+can name them up front (``View.begin``), changed in memory by every event of the batch
+that touches them, and written when the batch ends (``View.flush``): the changed rows
+deleted by key, then the new and changed rows inserted together. A later event of the
 batch therefore reads what an earlier one changed, as if each had been written at once.
 
 The state lives in the transaction (``Tx.memo``), never in the view: a batch that fails
@@ -16,6 +16,7 @@ beside the live one) never see each other's.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -26,6 +27,16 @@ if TYPE_CHECKING:
 
 #: Keys per ``IN (...)`` list: well inside both backends' limits on bound parameters.
 CHUNK = 500
+
+
+#: A comma between two column definitions (not one inside a ``PRIMARY KEY (a, b)``).
+_BETWEEN_COLUMNS = re.compile(r",(?![^()]*\))")
+
+
+def columns(definitions: str) -> tuple[str, ...]:
+    """The column names of a ``CREATE TABLE``'s definitions (``name TYPE ..., ...``)."""
+    names = (part.split()[0] for part in _BETWEEN_COLUMNS.split(definitions))
+    return tuple(name for name in names if name not in {"PRIMARY", "UNIQUE"})
 
 
 class DuplicateRowError(Exception):

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from disburse.domain.batch import Outcome
 from disburse.domain.payout import PayoutKind, PayoutStatus
 from disburse.readside.base import Position, View, dumps, event_type, handles
-from disburse.readside.batch import Rows, Table
+from disburse.readside.batch import Rows, Table, columns
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Sequence
@@ -113,62 +113,9 @@ _TRANSITIONS: dict[str, Callable[[Any, Row], dict[str, object]]] = {
 }
 
 
-_PAYOUTS = Table(
-    "queue_payouts",
-    ("payout_id",),
-    (
-        "payout_id",
-        "kind",
-        "programme",
-        "source_id",
-        "period",
-        "beneficiary_id",
-        "fund_id",
-        "region_code",
-        "amount_fen",
-        "status",
-        "version",
-        "requested_at",
-        "requested_position",
-        "requested_by",
-        "updated_at",
-        "notice_ends_on",
-        "open_objections",
-        "approvers",
-        "batch_id",
-        "failure",
-        "explanation",
-        "recovery_ordered_fen",
-        "recovered_fen",
-    ),
-)
-_BATCHES = Table(
-    "queue_batches",
-    ("batch_id",),
-    (
-        "batch_id",
-        "fund_id",
-        "count",
-        "total_fen",
-        "released_at",
-        "released_by",
-        "released_position",
-        "version",
-        "updated_at",
-        "results",
-        "paid_count",
-        "paid_fen",
-        "failed_count",
-        "failed_fen",
-        "reversed_count",
-        "reversed_fen",
-    ),
-)
-_LINES = Table(
-    "queue_batch_lines",
-    ("batch_id", "payout_id"),
-    ("batch_id", "payout_id", "amount_fen", "outcome", "detail"),
-)
+_PAYOUTS = Table("queue_payouts", ("payout_id",), columns(_PAYOUT_COLUMNS))
+_BATCHES = Table("queue_batches", ("batch_id",), columns(_BATCH_COLUMNS))
+_LINES = Table("queue_batch_lines", ("batch_id", "payout_id"), columns(_LINE_COLUMNS))
 _UPSERT_EVIDENCE = (
     "INSERT INTO queue_evidence (source_id, period, kind, evidence_ref,"
     " external_claim_id, documents, days_worked, days_required, recorded_at)"

@@ -395,8 +395,10 @@ def test_a_region_learnt_in_a_batch_that_rolled_back_is_learnt_again(
     view = audit.projector.view("audit")
 
     def learn_then_fail() -> None:
+        where = Position(position, registered.timestamp)
         with audit.db.transaction() as tx:
-            view.process(tx, registered, Position(position, registered.timestamp))
+            view.begin(tx, [(registered, where)])
+            view.process(tx, registered, where)
             raise RuntimeError("the batch fails after the person's region was learnt")
 
     with pytest.raises(RuntimeError):

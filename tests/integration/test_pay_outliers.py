@@ -15,7 +15,7 @@ from disburse.readside.alerts import outliers, post_rules
 from disburse.readside.alerts.findings import Finding
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping
+    from collections.abc import Mapping, Sequence
 
     from disburse.domain.rules import PolicyDocument
 
@@ -41,12 +41,22 @@ class MemoryTx:
 
     def __init__(self) -> None:
         self.connection = sqlite3.connect(":memory:")
+        self.memo: dict[str, Any] = {}
 
     def execute(self, statement: str, params: Mapping[str, object] | None = None) -> int:
         return self.connection.execute(statement, dict(params or {})).rowcount
 
     def write(self, statement: str, params: Mapping[str, object] | None = None) -> None:
         self.execute(statement, params)
+
+    def write_many(self, statement: str, rows: Sequence[Mapping[str, object]]) -> None:
+        self.connection.executemany(statement, rows)
+
+    def insert_many(
+        self, table: str, columns: Sequence[str], rows: Sequence[Mapping[str, object]]
+    ) -> None:
+        names, values = ", ".join(columns), ", ".join(f":{c}" for c in columns)
+        self.write_many(f"INSERT INTO {table} ({names}) VALUES ({values})", rows)  # noqa: S608 - the view's own table and columns
 
     def all(self, statement: str, params: Mapping[str, object] | None = None) -> list[Any]:
         cursor = self.connection.execute(statement, dict(params or {}))

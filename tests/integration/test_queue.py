@@ -177,9 +177,15 @@ def test_evidence_logged_after_its_payout_is_still_joined_to_it(
     ]
     late = [(n, e) for n, e in logged if event_type(e) == "Post.AttendanceRecorded"]
     view = PayoutQueueView()
+    batch = [
+        (e, Position(n.id, e.timestamp))
+        for n, e in [pair for pair in logged if pair not in late] + late
+    ]
     with queue.projector.db.transaction() as tx:  # the attendance after the payout's request
-        for n, e in [pair for pair in logged if pair not in late] + late:
-            view.process(tx, e, Position(n.id, e.timestamp))
+        view.begin(tx, batch)
+        for e, where in batch:
+            view.process(tx, e, where)
+        view.flush(tx)
 
     row = queue.queries.payout(payout)
 

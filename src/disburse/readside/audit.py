@@ -11,9 +11,9 @@ batches it went out in. Read it with :class:`disburse.readside.audit_queries.Aud
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
-from functools import lru_cache
 from typing import TYPE_CHECKING, Any, ClassVar
 from uuid import UUID
 
@@ -29,10 +29,11 @@ from disburse.readside.base import (
     handles,
     jsonable,
 )
+from disburse.readside.batch import Rows, Table
 from disburse.readside.redact import public_payload
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator, Mapping
+    from collections.abc import Iterable, Iterator, Mapping, Sequence
 
     from disburse.readside.db import Tx
 
@@ -48,16 +49,58 @@ _ENCODER = json.JSONEncoder(
 _CANONICAL_UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 
 
+_EVENTS = Table(
+    "audit_events",
+    ("position",),
+    (
+        "position",
+        "entity_id",
+        "entity_type",
+        "version",
+        "event_type",
+        "recorded_at",
+        "actor_id",
+        "role",
+        "client_id",
+        "request_id",
+        "reason",
+        "rule_ids",
+        "policy_version",
+        "payload",
+        "region_code",
+    ),
+)
+_LINKS = Table("audit_links", ("entity_id", "position"), ("entity_id", "position", "via"))
+_REGIONS = Table("audit_regions", ("entity_id",), ("entity_id", "region_code"))
+
+
+@dataclasses.dataclass
+class _Batch:
+    """What the audit view keeps while it applies one batch (see :mod:`.batch`)."""
+
+    regions: Rows
+    #: Each event's type, entity, public payload and links, by position, from ``begin``.
+    prepared: dict[int, tuple[str, str, dict[str, object], dict[str, str]]]
+    events: list[dict[str, object]] = dataclasses.field(default_factory=list)
+    links: list[dict[str, object]] = dataclasses.field(default_factory=list)
+
+
 class AuditView(View):
     """Every event of the log, with its metadata, public payload and the entities it names.
 
     Unlike other views it reads every event type, including those of aggregates added
     later: :meth:`process` records each event before dispatching to any ``@handles``
     method, and :meth:`handled` lists every event type of the registered aggregates.
+
+    A batch is applied set-based: :meth:`begin` works out every event's links and reads
+    the regions of all the entities they name in one query; the events, links and new
+    regions are appended in memory and written by :meth:`flush`, one ``executemany``
+    per table.
     """
 
     name = "audit"
     tables = ("audit_events", "audit_links", "audit_regions")
+    pipelined = False  # a batch is written at its end, by COPY on PostgreSQL
     schema: ClassVar[tuple[str, ...]] = (
         "CREATE TABLE IF NOT EXISTS audit_events ("
         " position BIGINT PRIMARY KEY, entity_id TEXT NOT NULL, entity_type TEXT NOT NULL,"
@@ -73,13 +116,30 @@ class AuditView(View):
         " entity_id TEXT NOT NULL, position BIGINT NOT NULL, via TEXT NOT NULL,"
         " PRIMARY KEY (entity_id, position))",
     )
-    #: ``audit_regions`` as this transaction has read and written it: see :meth:`_known`.
-    _regions: tuple[Tx, dict[str, str | None]] | None = None
 
     @classmethod
     def handled(cls) -> frozenset[str]:
         """Every event type of the registered aggregates (the view records them all)."""
         return frozenset(_all_event_types()) | super().handled()
+
+    def begin(self, tx: Tx, batch: Sequence[tuple[Any, Position]]) -> None:
+        """Work out each event's links, and read the regions of every entity they name."""
+        state = _Batch(Rows(_REGIONS), {})
+        named: dict[str, None] = {}
+        for event, where in batch:
+            prepared = _prepare(event)
+            state.prepared[where.position] = prepared
+            named.update(dict.fromkeys(prepared[3]))
+        state.regions.load(tx, "entity_id", named)
+        tx.memo[self.name] = state
+
+    def flush(self, tx: Tx) -> None:
+        """Write the batch's events, links and new regions: one statement per table."""
+        state = self._batch(tx)
+        _EVENTS.insert(tx, state.events)
+        _LINKS.insert(tx, state.links)
+        state.regions.flush(tx)
+        del tx.memo[self.name]
 
     def process(self, tx: Tx, event: Any, where: Position) -> None:
         """Record the event and link it to the entities it names, whatever its type."""
@@ -89,67 +149,67 @@ class AuditView(View):
     @handles("Person.IdentityErased")
     def _identity_erased(self, tx: Tx, event: Any, where: Position) -> None:
         """The masked identity already shown for the person's events is erased too."""
+        entity = str(event.originator_id)
         for name, fields in IDENTITY_FIELDS.items():
+            for row in self._batch(tx).events:  # this batch's, not written yet
+                if row["entity_id"] == entity and row["event_type"] == name:
+                    row["payload"] = _erased(str(row["payload"]), fields)
             rows = tx.all(
                 "SELECT position, payload FROM audit_events"
                 " WHERE entity_id = :e AND event_type = :t",
-                {"e": str(event.originator_id), "t": name},
+                {"e": entity, "t": name},
             )
             for row in rows:
-                payload = json.loads(row["payload"])
-                payload.update({f: ERASED for f in fields if f in payload})
                 tx.write(
                     "UPDATE audit_events SET payload = :payload WHERE position = :p",
-                    {"payload": dumps(payload), "p": row["position"]},
+                    {"payload": _erased(str(row["payload"]), fields), "p": row["position"]},
                 )
 
-    def drop(self, tx: Tx) -> None:
-        """Drop the tables, and forget the regions learnt in this transaction with them."""
-        self._regions = None
-        super().drop(tx)
+    def _batch(self, tx: Tx) -> _Batch:
+        state: _Batch = tx.memo[self.name]
+        return state
 
     def _record(self, tx: Tx, event: Any, where: Position) -> None:
-        name = event_type(event)
-        entity = str(event.originator_id)
-        payload = public_payload(event)
+        state = self._batch(tx)
+        prepared = state.prepared.pop(where.position, None) or _prepare(event)
+        name, entity, payload, related = prepared
         meta = getattr(event, "meta", None)  # every domain event has it; be safe regardless
-        related = links(name, entity, payload)
         # A review sample names its region itself; a nationwide one ("") belongs to none,
         # not to the region of the first payout it picked.
         nationwide = name.startswith("AuditSample.") and not payload.get("region_code")
-        region = "" if nationwide else self._region(tx, entity, payload, related)
+        region = "" if nationwide else self._region(tx, state.regions, entity, payload, related)
         rule_ids = [] if meta is None else list(meta.rule_ids)
-        tx.write(
-            "INSERT INTO audit_events (position, entity_id, entity_type, version, event_type,"
-            " recorded_at, actor_id, role, client_id, request_id, reason, rule_ids,"
-            " policy_version, payload, region_code) VALUES (:position, :entity, :entity_type,"
-            " :version, :event_type, :at, :actor, :role, :client, :request, :reason, :rule_ids,"
-            " :policy_version, :payload, :region)",
+        state.events.append(
             {
                 "position": where.position,
-                "entity": entity,
+                "entity_id": entity,
                 "entity_type": name.partition(".")[0],
                 "version": event.originator_version,
                 "event_type": name,
-                "at": where.at,
-                "actor": "" if meta is None else meta.actor_id,
+                "recorded_at": where.at,
+                "actor_id": "" if meta is None else meta.actor_id,
                 "role": "" if meta is None else str(meta.role),
-                "client": "" if meta is None else meta.client_id,
-                "request": "" if meta is None else meta.request_id,
+                "client_id": "" if meta is None else meta.client_id,
+                "request_id": "" if meta is None else meta.request_id,
                 "reason": None if meta is None else meta.reason,
                 "rule_ids": _encode(rule_ids) if rule_ids else "[]",
                 "policy_version": None if meta is None else meta.policy_version,
                 "payload": _encode(payload),
-                "region": region,
-            },
+                "region_code": region,
+            }
         )
-        params: dict[str, object] = {"p": where.position}
-        for number, (entity_id, via) in enumerate(related.items()):
-            params[f"e{number}"], params[f"v{number}"] = entity_id, via
-        tx.write(_insert_links(len(related)), params)
+        state.links.extend(
+            {"entity_id": entity_id, "position": where.position, "via": via}
+            for entity_id, via in related.items()
+        )
 
+    @staticmethod
     def _region(
-        self, tx: Tx, entity_id: str, payload: Mapping[str, object], related: dict[str, str]
+        tx: Tx,
+        known: Rows,
+        entity_id: str,
+        payload: Mapping[str, object],
+        related: dict[str, str],
     ) -> str:
         """The region of the event's entity, learnt once and kept (``""`` if it has none).
 
@@ -157,48 +217,37 @@ class AuditView(View):
         states one, else the region of the first entity it names that has one (a grant is
         its person's, a batch its fund's, a reservation its holder's).
         """
-        known = self._known(tx)
-        region = self._region_of(tx, known, entity_id)
-        if region is not None:
-            return region
+        row = known.get(tx, entity_id)
+        if row is not None:
+            return str(row["region_code"])
         stated = payload.get("region_code") or payload.get("home_region")
         region = stated if isinstance(stated, str) else ""
         if not region:
             for other in related:
                 if other == entity_id:
                     continue
-                region = self._region_of(tx, known, other) or ""
+                found = known.get(tx, other)
+                region = "" if found is None else str(found["region_code"])
                 if region:
                     break
         if region:
-            tx.write(
-                "INSERT INTO audit_regions (entity_id, region_code) VALUES (:e, :r)",
-                {"e": entity_id, "r": region},
-            )
-            known[entity_id] = region
+            known.insert({"entity_id": entity_id, "region_code": region})
         return region
 
-    def _known(self, tx: Tx) -> dict[str, str | None]:
-        """``audit_regions`` as read and written in this transaction (a new one starts empty).
 
-        Only this transaction's own reads and writes are kept, and only while it lasts, so
-        a rolled-back batch or another worker's rows cannot leave it stale.
-        """
-        cached = self._regions
-        if cached is None or cached[0] is not tx:
-            cached = (tx, {})
-            self._regions = cached
-        return cached[1]
+def _prepare(event: Any) -> tuple[str, str, dict[str, object], dict[str, str]]:
+    """An event's type, entity, public payload and the entities it names."""
+    name = event_type(event)
+    entity = str(event.originator_id)
+    payload = public_payload(event)
+    return name, entity, payload, links(name, entity, payload)
 
-    @staticmethod
-    def _region_of(tx: Tx, known: dict[str, str | None], entity_id: str) -> str | None:
-        """The region kept for an entity, or None if it has none yet."""
-        if entity_id in known:
-            return known[entity_id]
-        row = tx.one("SELECT region_code FROM audit_regions WHERE entity_id = :e", {"e": entity_id})
-        region = None if row is None else str(row["region_code"])
-        known[entity_id] = region
-        return region
+
+def _erased(payload: str, fields: Iterable[str]) -> str:
+    """A stored payload with the identity ``fields`` it has replaced by the erasure mark."""
+    document = json.loads(payload)
+    document.update({f: ERASED for f in fields if f in document})
+    return dumps(document)
 
 
 def links(name: str, originator_id: object, payload: Mapping[str, object]) -> dict[str, str]:
@@ -227,13 +276,6 @@ def links(name: str, originator_id: object, payload: Mapping[str, object]) -> di
 def _encode(value: object) -> str:
     """``dumps(value)`` for a value already JSON-ready."""
     return _ENCODER.encode(value)
-
-
-@lru_cache(maxsize=64)
-def _insert_links(count: int) -> str:
-    """One statement inserting an event's ``count`` links (``:p``, ``:e0``, ``:v0``, ...)."""
-    rows = ", ".join(f"(:e{n}, :p, :v{n})" for n in range(count))
-    return f"INSERT INTO audit_links (entity_id, position, via) VALUES {rows}"
 
 
 def _uuid(value: object) -> str | None:

@@ -7,15 +7,23 @@ credit: minus what came back). Because every posting balances,
 ``allocated = available + committed + paid - recovered`` holds for every fund.
 Recovery orders post a memorandum pair: ``recovery_receivable`` against
 ``recovery_ordered``, cleared as money comes back.
+
+A batch of events is applied set-based (:mod:`disburse.readside.batch`): the funds and
+payouts its postings name are read in one query each, and its entries are written
+together when it ends.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from disburse.readside.base import Position, View, event_type, handles
+from disburse.readside.batch import Rows, Table
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
     from disburse.readside.db import Tx
 
 ACCOUNTS = (
@@ -45,11 +53,49 @@ _PAYOUT_POSTINGS = {
 _POSTINGS = _FUND_POSTINGS | _PAYOUT_POSTINGS
 
 
+_FUNDS = Table("balance_funds", ("fund_id",), ("fund_id", "source", "region_code", "year"))
+_PAYOUTS = Table(
+    "balance_payouts",
+    ("payout_id",),
+    ("payout_id", "fund_id", "beneficiary_id", "programme", "kind", "period"),
+)
+_ENTRIES = Table(
+    "balance_entries",
+    ("position", "seq"),
+    (
+        "position",
+        "seq",
+        "account",
+        "amount_fen",
+        "fund_id",
+        "source",
+        "region_code",
+        "year",
+        "programme",
+        "person_id",
+        "payout_id",
+        "period",
+        "event_type",
+        "recorded_at",
+    ),
+)
+
+
+@dataclass
+class _Batch:
+    """What the balances view keeps while it applies one batch of events."""
+
+    funds: Rows = field(default_factory=lambda: Rows(_FUNDS))
+    payouts: Rows = field(default_factory=lambda: Rows(_PAYOUTS))
+    entries: list[dict[str, object]] = field(default_factory=list)
+
+
 class BalancesView(View):
     """Double-entry postings per fund, region, programme and beneficiary."""
 
     name = "balances"
     tables = ("balance_entries", "balance_funds", "balance_payouts")
+    pipelined = False  # a batch is written at its end, by COPY on PostgreSQL
     schema: ClassVar[tuple[str, ...]] = (
         "CREATE TABLE IF NOT EXISTS balance_funds ("
         " fund_id TEXT PRIMARY KEY, source TEXT NOT NULL, region_code TEXT NOT NULL,"
@@ -69,17 +115,45 @@ class BalancesView(View):
         "CREATE INDEX IF NOT EXISTS balance_entries_person ON balance_entries (person_id, account)",
     )
 
+    def begin(self, tx: Tx, batch: Sequence[tuple[Any, Position]]) -> None:
+        """Read the funds and payouts the batch's postings name."""
+        state = _Batch()
+        funds, payouts = [], []
+        for event, _ in batch:
+            name = event_type(event)
+            if name in _FUND_POSTINGS:
+                funds.append(str(event.originator_id))
+                payout_id = getattr(event, "payout_id", None)
+                if payout_id is not None:
+                    payouts.append(str(payout_id))
+            elif name in _PAYOUT_POSTINGS:
+                payouts.append(str(event.originator_id))
+        state.payouts.load(tx, "payout_id", payouts)
+        funds += (str(payout["fund_id"]) for payout in state.payouts.present())
+        state.funds.load(tx, "fund_id", funds)
+        tx.memo[self.name] = state
+
+    def flush(self, tx: Tx) -> None:
+        """Write the batch's funds, payouts and entries."""
+        state = self._batch(tx)
+        state.funds.flush(tx)
+        state.payouts.flush(tx)
+        _ENTRIES.insert(tx, state.entries)
+        del tx.memo[self.name]
+
+    def _batch(self, tx: Tx) -> _Batch:
+        state: _Batch = tx.memo[self.name]
+        return state
+
     @handles("Fund.Allocated")
     def _allocated(self, tx: Tx, event: Any, where: Position) -> None:
-        tx.write(
-            "INSERT INTO balance_funds (fund_id, source, region_code, year)"
-            " VALUES (:id, :source, :region, :year)",
+        self._batch(tx).funds.insert(
             {
-                "id": str(event.originator_id),
+                "fund_id": str(event.originator_id),
                 "source": str(event.source),
-                "region": event.region_code,
+                "region_code": event.region_code,
                 "year": event.year,
-            },
+            }
         )
         self._post_fund(tx, event, where)
 
@@ -91,53 +165,57 @@ class BalancesView(View):
 
     @handles("Payout.Requested")
     def _requested(self, tx: Tx, event: Any, where: Position) -> None:
-        tx.write(
-            "INSERT INTO balance_payouts (payout_id, fund_id, beneficiary_id, programme, kind,"
-            " period) VALUES (:id, :fund, :person, :programme, :kind, :period)",
+        self._batch(tx).payouts.insert(
             {
-                "id": str(event.originator_id),
-                "fund": str(event.fund_id),
-                "person": str(event.beneficiary_id),
+                "payout_id": str(event.originator_id),
+                "fund_id": str(event.fund_id),
+                "beneficiary_id": str(event.beneficiary_id),
                 "programme": event.programme,
                 "kind": str(event.kind),
                 "period": event.period,
-            },
+            }
         )
 
     @handles(*_PAYOUT_POSTINGS)
     def _recovery(self, tx: Tx, event: Any, where: Position) -> None:
-        row = tx.one(
-            "SELECT fund_id FROM balance_payouts WHERE payout_id = :id",
-            {"id": str(event.originator_id)},
-        )
+        row = self._batch(tx).payouts.get(tx, str(event.originator_id))
         if row is None:  # pragma: no cover - a payout is requested before it is recovered
             return
         name = event_type(event)
         self._post(tx, where, name, row["fund_id"], event.originator_id, event.amount_fen)
 
-    @staticmethod
     def _post(  # noqa: PLR0917 - one posting's facts
-        tx: Tx, where: Position, name: str, fund_id: str, payout_id: object, amount: int
+        self, tx: Tx, where: Position, name: str, fund_id: str, payout_id: object, amount: int
     ) -> None:
+        """Two entries, debit and credit, with the fund's and the payout's facts.
+
+        No fund, no entries; a payout the view does not know leaves its facts empty.
+        """
         if amount == 0:
             return
+        state = self._batch(tx)
+        fund = state.funds.get(tx, fund_id)
+        if fund is None:
+            return
+        payout_key = None if payout_id is None else str(payout_id)
+        payout = None if payout_key is None else state.payouts.get(tx, payout_key)
         debit, credit = _POSTINGS[name]
-        params: dict[str, object] = {
-            "position": where.position,
-            "fund": fund_id,
-            "payout": None if payout_id is None else str(payout_id),
-            "event_type": name,
-            "at": where.at,
-        }
         for seq, (account, amount_fen) in enumerate(((debit, amount), (credit, -amount))):
-            tx.write(
-                "INSERT INTO balance_entries (position, seq, account, amount_fen, fund_id,"
-                " source, region_code, year, programme, person_id, payout_id, period,"
-                " event_type, recorded_at)"
-                " SELECT :position, :seq, :account, :amount, f.fund_id, f.source,"
-                " f.region_code, f.year, p.programme, p.beneficiary_id, :payout, p.period,"
-                " :event_type, :at"
-                " FROM balance_funds f LEFT JOIN balance_payouts p ON p.payout_id = :payout"
-                " WHERE f.fund_id = :fund",
-                params | {"seq": seq, "account": account, "amount": amount_fen},
+            state.entries.append(
+                {
+                    "position": where.position,
+                    "seq": seq,
+                    "account": account,
+                    "amount_fen": amount_fen,
+                    "fund_id": fund["fund_id"],
+                    "source": fund["source"],
+                    "region_code": fund["region_code"],
+                    "year": fund["year"],
+                    "programme": None if payout is None else payout["programme"],
+                    "person_id": None if payout is None else payout["beneficiary_id"],
+                    "payout_id": payout_key,
+                    "period": None if payout is None else payout["period"],
+                    "event_type": name,
+                    "recorded_at": where.at,
+                }
             )

@@ -6,6 +6,7 @@ import json
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from enum import Enum
+from functools import cached_property
 from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 from uuid import UUID
 
@@ -27,7 +28,7 @@ from disburse.domain import (
 )
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
+    from collections.abc import Callable, Sequence
 
     from disburse.readside.db import Tx
 
@@ -99,14 +100,17 @@ class Position:
     position: int
     recorded_at: datetime
 
-    @property
+    @cached_property
     def at(self) -> str:
-        """ISO timestamp (UTC) for storing in a view."""
+        """ISO timestamp (UTC) for storing in a view (worked out once: every view stores it)."""
         return self.recorded_at.astimezone(UTC).isoformat(timespec="microseconds")
 
 
 class View:
-    """A read model: rows in its own tables, advanced event by event from the log.
+    """A read model: rows in its own tables, advanced batch by batch from the log.
+
+    For each batch the projector calls :meth:`begin`, then :meth:`process` for every
+    event in order, then :meth:`flush`, all in one transaction.
 
     Handlers are deterministic functions of the events (no clock, no randomness), so
     a rebuilt view equals the live one row for row.
@@ -119,6 +123,10 @@ class View:
     #: change. A store whose view was built by another version rebuilds it when the
     #: views are opened (``view_versions``), instead of serving a stale view.
     version: ClassVar[int] = 1
+    #: Whether the projector pipelines the view's transactions on PostgreSQL (``Tx.write``
+    #: sent without waiting). A view that writes a batch at its end (``flush``) gains
+    #: nothing from it, and ``COPY`` (``Tx.insert_many``) cannot run in a pipeline.
+    pipelined: ClassVar[bool] = True
     _handlers: ClassVar[dict[str, str]]
 
     def __init_subclass__(cls, **kwargs: object) -> None:
@@ -135,6 +143,22 @@ class View:
         """The event types this view reads."""
         return frozenset(cls._handlers)
 
+    def begin(self, tx: Tx, batch: Sequence[tuple[Any, Position]]) -> None:
+        """A batch starts: ``batch`` is every event :meth:`process` will be given, in order.
+
+        A view that applies batches set-based reads here, in one query per table, the rows
+        the batch will touch, and keeps its state for the batch in ``tx.memo``. The
+        default keeps nothing: each event is written as it is processed.
+        """
+
+    def flush(self, tx: Tx) -> None:
+        """The batch's events are processed: write what :meth:`begin` kept, a statement a table.
+
+        Called inside the batch's transaction, before the commit; a failure here rolls
+        the batch back like a failing event (the projector then applies it event by
+        event, so the stall still names the event).
+        """
+
     def process(self, tx: Tx, event: Any, where: Position) -> None:
         """Apply one event (events this view does not read change nothing)."""
         method = self._handlers.get(event_type(event))
@@ -146,10 +170,15 @@ class View:
         for table in self.tables:
             tx.execute(f"DROP TABLE IF EXISTS {table}")
 
-    def create(self, tx: Tx) -> None:
-        """Create this view's tables if they do not exist."""
+    def create(self, tx: Tx, *, indexes: bool = True) -> None:
+        """Create this view's tables (and, unless told not to, their indexes) if missing.
+
+        Tables about to be filled in bulk (a rebuild's swap) get their indexes after the
+        rows: one sorted build per index instead of an insert into each per row.
+        """
         for statement in self.schema:
-            tx.execute(statement)
+            if indexes or not statement.startswith("CREATE INDEX"):
+                tx.execute(statement)
 
 
 def jsonable(value: object) -> object:

@@ -14,6 +14,7 @@ import threading
 import uuid
 from contextlib import contextmanager, suppress
 from functools import lru_cache
+from itertools import chain
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, Protocol
 
@@ -24,7 +25,7 @@ from psycopg_pool import ConnectionPool
 from disburse.domain.text import readable
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator, Mapping
+    from collections.abc import Iterator, Mapping, Sequence
 
     import psycopg
 
@@ -51,8 +52,28 @@ def _bound(params: Mapping[str, object] | None) -> dict[str, object]:
     }
 
 
+def _bound_many(rows: Sequence[Mapping[str, object]]) -> Sequence[Mapping[str, object]]:
+    """Many rows of parameters as bound: all their texts checked at once, mended if need be."""
+    values = chain.from_iterable(row.values() for row in rows)
+    texts = "".join([v for v in values if type(v) is str])
+    if readable(texts) == texts:
+        return rows  # the common case: nothing to replace, checked in one pass
+    return [_bound(row) for row in rows]
+
+
+@lru_cache(maxsize=256)
+def _insert(table: str, columns: tuple[str, ...]) -> str:
+    """``INSERT`` of one row, with a ``:column`` parameter per column."""
+    values = ", ".join(f":{c}" for c in columns)
+    return f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({values})"
+
+
 class Tx(Protocol):
     """One transaction (or one read) on the view database."""
+
+    #: What views keep for the batch this transaction applies (see ``View.begin``): it
+    #: lives and dies with the transaction, so a rolled-back batch leaves nothing behind.
+    memo: dict[str, Any]
 
     def execute(self, statement: str, params: Mapping[str, object] | None = None) -> int:
         """Run a statement; returns the number of rows it changed."""
@@ -64,6 +85,24 @@ class Tx(Protocol):
         In a pipelined transaction (PostgreSQL) it is sent without waiting for the
         server; its error, if any, is raised by a later read or by the commit, and the
         whole transaction is rolled back.
+        """
+        ...
+
+    def write_many(self, statement: str, rows: Sequence[Mapping[str, object]]) -> None:
+        """Run one statement once per row of parameters (``executemany``), in order.
+
+        Like :meth:`write`, pipelined on PostgreSQL: its error surfaces by the commit.
+        """
+        ...
+
+    def insert_many(
+        self, table: str, columns: Sequence[str], rows: Sequence[Mapping[str, object]]
+    ) -> None:
+        """Add ``rows`` (each with a value per column) to ``table``.
+
+        In as few statements as the backend does best: ``executemany`` on SQLite,
+        ``COPY`` on PostgreSQL (``executemany`` in a pipelined transaction, where COPY
+        cannot run).
         """
         ...
 
@@ -79,12 +118,22 @@ class Tx(Protocol):
 class _SQLiteTx:
     def __init__(self, connection: sqlite3.Connection) -> None:
         self.connection = connection
+        self.memo: dict[str, Any] = {}
 
     def execute(self, statement: str, params: Mapping[str, object] | None = None) -> int:
         return self.connection.execute(statement, _bound(params)).rowcount
 
     def write(self, statement: str, params: Mapping[str, object] | None = None) -> None:
         self.connection.execute(statement, _bound(params))
+
+    def write_many(self, statement: str, rows: Sequence[Mapping[str, object]]) -> None:
+        if rows:
+            self.connection.executemany(statement, _bound_many(rows))
+
+    def insert_many(
+        self, table: str, columns: Sequence[str], rows: Sequence[Mapping[str, object]]
+    ) -> None:
+        self.write_many(_insert(table, tuple(columns)), rows)
 
     def all(self, statement: str, params: Mapping[str, object] | None = None) -> list[Row]:
         cursor = self.connection.execute(statement, _bound(params))
@@ -102,6 +151,7 @@ class _PostgresTx:
     ) -> None:
         self.connection = connection
         self.pipeline = pipeline
+        self.memo: dict[str, Any] = {}
 
     def execute(self, statement: str, params: Mapping[str, object] | None = None) -> int:
         cursor = self.connection.execute(to_pyformat(statement), _bound(params))
@@ -111,6 +161,23 @@ class _PostgresTx:
 
     def write(self, statement: str, params: Mapping[str, object] | None = None) -> None:
         self.connection.execute(to_pyformat(statement), _bound(params))
+
+    def write_many(self, statement: str, rows: Sequence[Mapping[str, object]]) -> None:
+        if rows:
+            self.connection.cursor().executemany(to_pyformat(statement), _bound_many(rows))
+
+    def insert_many(
+        self, table: str, columns: Sequence[str], rows: Sequence[Mapping[str, object]]
+    ) -> None:
+        if not rows:
+            return
+        if self.pipeline is not None:  # COPY cannot run in a pipeline
+            self.write_many(_insert(table, tuple(columns)), rows)
+            return
+        names = ", ".join(columns)
+        with self.connection.cursor().copy(f"COPY {table} ({names}) FROM STDIN") as copy:
+            for row in _bound_many(rows):
+                copy.write_row([row[column] for column in columns])
 
     def all(self, statement: str, params: Mapping[str, object] | None = None) -> list[Row]:
         return self.connection.execute(to_pyformat(statement), _bound(params)).fetchall()
@@ -122,7 +189,12 @@ class _PostgresTx:
 class ViewDB:
     """Connections to the view tables, opened from the same settings as the store."""
 
-    def __init__(self, store: StoreUrl, settings: Settings) -> None:
+    def __init__(self, store: StoreUrl, settings: Settings, *, durable: bool = True) -> None:
+        """``durable=False`` for a scratch place: commits do not wait for the disk.
+
+        A crash loses what a scratch place holds, which nobody reads before the swap
+        copies it, in a durable transaction, into the live tables.
+        """
         self.dialect: Literal["sqlite", "postgres"] = (
             "postgres" if store.kind == "postgres" else "sqlite"
         )
@@ -133,10 +205,14 @@ class ViewDB:
         self._path = str(store.path) if store.kind == "sqlite" else None
         self._store, self._settings = store, settings
         self._opened: list[sqlite3.Connection] = []
+        self._durable = durable
         if store.kind == "memory":
             self._memory = self._sqlite(":memory:")
         elif store.kind == "postgres":
-            options = f"-c search_path={store.schema}" if store.schema else None
+            server = ([f"search_path={store.schema}"] if store.schema else []) + (
+                [] if durable else ["synchronous_commit=off"]
+            )
+            options = " ".join(f"-c {setting}" for setting in server) or None
             conninfo = make_conninfo(
                 host=store.host,
                 port=store.port,
@@ -170,6 +246,9 @@ class ViewDB:
         if connection is None:
             assert self._path is not None  # noqa: S101 - set for SQLite stores
             connection = self._sqlite(self._path)
+            if not self._durable:
+                connection.execute("PRAGMA journal_mode = WAL")
+                connection.execute("PRAGMA synchronous = OFF")
             self._local.connection = connection
             with self._lock:
                 self._opened.append(connection)
@@ -229,7 +308,9 @@ class ViewDB:
             schema = f"{self._store.schema or 'public'}_rebuild_{tag}"
             with self._pool.connection() as connection:
                 connection.execute(f'CREATE SCHEMA "{schema}"')
-            scratch = ViewDB(dataclasses.replace(self._store, schema=schema), self._settings)
+            scratch = ViewDB(
+                dataclasses.replace(self._store, schema=schema), self._settings, durable=False
+            )
             try:
                 yield scratch
             finally:
@@ -242,12 +323,12 @@ class ViewDB:
             return
         live = Path(self._path)
         path = live.with_name(f"{live.name}.rebuild-{tag}")
-        scratch = ViewDB(dataclasses.replace(self._store, path=path), self._settings)
+        scratch = ViewDB(dataclasses.replace(self._store, path=path), self._settings, durable=False)
         try:
             yield scratch
         finally:
             scratch.close()
-            for leftover in (path, Path(f"{path}-journal"), Path(f"{path}-wal")):
+            for leftover in (path, *(Path(f"{path}-{end}") for end in ("journal", "wal", "shm"))):
                 with suppress(FileNotFoundError):
                     leftover.unlink()
 

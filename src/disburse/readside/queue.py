@@ -6,19 +6,25 @@ evidence reference, an application's documents, a post's attendance for the mont
 kept apart, keyed by source and period, and joined when the queue is read: within one
 save the payout's ``Requested`` event may come before or after its source's event.
 Payment batches keep their lines and the bank's last result for each line.
+
+A batch of events is applied set-based (:mod:`disburse.readside.batch`): the payouts,
+payment batches and lines it touches are read in one query per table when it begins,
+changed in memory event by event, and written when it ends.
 """
 
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from disburse.domain.batch import Outcome
 from disburse.domain.payout import PayoutKind, PayoutStatus
 from disburse.readside.base import Position, View, dumps, event_type, handles
+from disburse.readside.batch import Rows, Table, columns
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
+    from collections.abc import Callable, Sequence
 
     from disburse.readside.db import Row, Tx
 
@@ -107,11 +113,38 @@ _TRANSITIONS: dict[str, Callable[[Any, Row], dict[str, object]]] = {
 }
 
 
+_PAYOUTS = Table("queue_payouts", ("payout_id",), columns(_PAYOUT_COLUMNS))
+_BATCHES = Table("queue_batches", ("batch_id",), columns(_BATCH_COLUMNS))
+_LINES = Table("queue_batch_lines", ("batch_id", "payout_id"), columns(_LINE_COLUMNS))
+_UPSERT_EVIDENCE = (
+    "INSERT INTO queue_evidence (source_id, period, kind, evidence_ref,"
+    " external_claim_id, documents, days_worked, days_required, recorded_at)"
+    " VALUES (:source_id, :period, :kind, :evidence_ref, :external_claim_id,"
+    " :documents, :days_worked, :days_required, :recorded_at)"
+    " ON CONFLICT (source_id, period) DO UPDATE SET kind = excluded.kind,"
+    " evidence_ref = excluded.evidence_ref,"
+    " external_claim_id = excluded.external_claim_id, documents = excluded.documents,"
+    " days_worked = excluded.days_worked, days_required = excluded.days_required,"
+    " recorded_at = excluded.recorded_at"
+)
+
+
+@dataclass
+class _Batch:
+    """What the queue keeps while it applies one batch of events."""
+
+    payouts: Rows = field(default_factory=lambda: Rows(_PAYOUTS))
+    batches: Rows = field(default_factory=lambda: Rows(_BATCHES))
+    lines: Rows = field(default_factory=lambda: Rows(_LINES))
+    evidence: list[dict[str, object]] = field(default_factory=list)
+
+
 class PayoutQueueView(View):
     """Payouts awaiting (or past) a decision, their sources' evidence, and payment batches."""
 
     name = "queue"
     tables = ("queue_payouts", "queue_evidence", "queue_batches", "queue_batch_lines")
+    pipelined = False  # a batch is written at its end, by COPY on PostgreSQL
     schema: ClassVar[tuple[str, ...]] = (
         f"CREATE TABLE IF NOT EXISTS queue_payouts ({_PAYOUT_COLUMNS})",
         f"CREATE TABLE IF NOT EXISTS queue_evidence ({_EVIDENCE_COLUMNS})",
@@ -130,50 +163,77 @@ class PayoutQueueView(View):
         ),
     )
 
+    def begin(self, tx: Tx, batch: Sequence[tuple[Any, Position]]) -> None:
+        """Read the payouts, payment batches and lines the batch's events change."""
+        state = _Batch()
+        payouts, results = [], []
+        for event, _ in batch:
+            name = event_type(event)
+            if name in _TRANSITIONS:
+                payouts.append(str(event.originator_id))
+            elif name == "PaymentBatch.ResultRecorded":
+                results.append(str(event.originator_id))
+        state.payouts.load(tx, "payout_id", payouts)
+        state.batches.load(tx, "batch_id", results)
+        state.lines.load(tx, "batch_id", results)
+        tx.memo[self.name] = state
+
+    def flush(self, tx: Tx) -> None:
+        """Write the batch's payouts, evidence, payment batches and lines."""
+        state = self._batch(tx)
+        state.payouts.flush(tx)
+        tx.write_many(_UPSERT_EVIDENCE, state.evidence)
+        state.batches.flush(tx)
+        state.lines.flush(tx)
+        del tx.memo[self.name]
+
+    def _batch(self, tx: Tx) -> _Batch:
+        state: _Batch = tx.memo[self.name]
+        return state
+
     # -- payouts ----------------------------------------------------------------------------
 
     @handles("Payout.Requested")
     def _requested(self, tx: Tx, event: Any, where: Position) -> None:
-        tx.write(
-            "INSERT INTO queue_payouts (payout_id, kind, programme, source_id, period,"
-            " beneficiary_id, fund_id, region_code, amount_fen, status, version, requested_at,"
-            " requested_position, requested_by, updated_at, notice_ends_on, open_objections,"
-            " approvers, batch_id, failure, explanation, recovery_ordered_fen, recovered_fen)"
-            " VALUES (:id, :kind, :programme, :source, :period, :beneficiary, :fund, :region,"
-            " :amount, :status, :version, :at, :position, :by, :at, NULL, 0, '[]', NULL, NULL,"
-            " :explanation, 0, 0)",
+        self._batch(tx).payouts.insert(
             {
-                "id": str(event.originator_id),
+                "payout_id": str(event.originator_id),
                 "kind": PayoutKind(event.kind).value,
                 "programme": event.programme,
-                "source": str(event.source_id),
+                "source_id": str(event.source_id),
                 "period": event.period,
-                "beneficiary": str(event.beneficiary_id),
-                "fund": str(event.fund_id),
-                "region": event.region_code,
-                "amount": event.amount_fen,
+                "beneficiary_id": str(event.beneficiary_id),
+                "fund_id": str(event.fund_id),
+                "region_code": event.region_code,
+                "amount_fen": event.amount_fen,
                 "status": PayoutStatus.REQUESTED.value,
                 "version": event.originator_version,
-                "at": where.at,
-                "position": where.position,
-                "by": event.meta.actor_id,
+                "requested_at": where.at,
+                "requested_position": where.position,
+                "requested_by": event.meta.actor_id,
+                "updated_at": where.at,
+                "notice_ends_on": None,
+                "open_objections": 0,
+                "approvers": "[]",
+                "batch_id": None,
+                "failure": None,
                 "explanation": dumps(event.explanation),
-            },
+                "recovery_ordered_fen": 0,
+                "recovered_fen": 0,
+            }
         )
 
     @handles(*_TRANSITIONS)
     def _transition(self, tx: Tx, event: Any, where: Position) -> None:
-        key = {"id": str(event.originator_id)}
-        row = tx.one("SELECT * FROM queue_payouts WHERE payout_id = :id", key)
+        payouts = self._batch(tx).payouts
+        payout_id = str(event.originator_id)
+        row = payouts.get(tx, payout_id)
         if row is None:  # pragma: no cover - a payout is requested before anything else
             return
         fields = _TRANSITIONS[event_type(event)](event, row)
         values = {k: v.value if isinstance(v, PayoutStatus) else v for k, v in fields.items()}
-        assignments = "".join(f", {column} = :{column}" for column in values)
-        tx.write(
-            f"UPDATE queue_payouts SET version = :version, updated_at = :at{assignments}"
-            " WHERE payout_id = :id",
-            values | key | {"version": event.originator_version, "at": where.at},
+        payouts.update(
+            tx, payout_id, version=event.originator_version, updated_at=where.at, **values
         )
 
     # -- evidence ---------------------------------------------------------------------------
@@ -214,83 +274,76 @@ class PayoutQueueView(View):
             days_required=event.days_required,
         )
 
-    @staticmethod
-    def _evidence(tx: Tx, where: Position, **values: object) -> None:
-        params = dict.fromkeys(_EVIDENCE_FIELDS) | {"recorded_at": where.at} | values
-        tx.write(
-            "INSERT INTO queue_evidence (source_id, period, kind, evidence_ref,"
-            " external_claim_id, documents, days_worked, days_required, recorded_at)"
-            " VALUES (:source_id, :period, :kind, :evidence_ref, :external_claim_id,"
-            " :documents, :days_worked, :days_required, :recorded_at)"
-            " ON CONFLICT (source_id, period) DO UPDATE SET kind = excluded.kind,"
-            " evidence_ref = excluded.evidence_ref,"
-            " external_claim_id = excluded.external_claim_id, documents = excluded.documents,"
-            " days_worked = excluded.days_worked, days_required = excluded.days_required,"
-            " recorded_at = excluded.recorded_at",
-            params,
-        )
+    def _evidence(self, tx: Tx, where: Position, **values: object) -> None:
+        """Upserted at the end of the batch, in the order recorded (the last one wins)."""
+        row = dict.fromkeys(_EVIDENCE_FIELDS) | {"recorded_at": where.at} | values
+        self._batch(tx).evidence.append(row)
 
     # -- payment batches --------------------------------------------------------------------
 
     @handles("PaymentBatch.Released")
     def _batch_released(self, tx: Tx, event: Any, where: Position) -> None:
+        state = self._batch(tx)
         batch_id = str(event.originator_id)
-        tx.write(
-            "INSERT INTO queue_batches (batch_id, fund_id, count, total_fen, released_at,"
-            " released_by, released_position, version, updated_at, results, paid_count,"
-            " paid_fen, failed_count, failed_fen, reversed_count, reversed_fen)"
-            " VALUES (:id, :fund, :count, :total, :at, :by, :position, :version, :at,"
-            " 0, 0, 0, 0, 0, 0, 0)",
+        state.batches.insert(
             {
-                "id": batch_id,
-                "fund": str(event.fund_id),
+                "batch_id": batch_id,
+                "fund_id": str(event.fund_id),
                 "count": event.count,
-                "total": event.total_fen,
-                "at": where.at,
-                "by": event.meta.actor_id,
-                "position": where.position,
+                "total_fen": event.total_fen,
+                "released_at": where.at,
+                "released_by": event.meta.actor_id,
+                "released_position": where.position,
                 "version": event.originator_version,
-            },
+                "updated_at": where.at,
+                "results": 0,
+            }
+            | dict.fromkeys(_COUNTS, 0)
         )
         for payout_id, amount_fen in sorted(event.lines.items()):
-            tx.write(
-                "INSERT INTO queue_batch_lines (batch_id, payout_id, amount_fen, outcome, detail)"
-                " VALUES (:batch, :payout, :amount, NULL, NULL)",
-                {"batch": batch_id, "payout": str(payout_id), "amount": amount_fen},
+            state.lines.insert(
+                {
+                    "batch_id": batch_id,
+                    "payout_id": str(payout_id),
+                    "amount_fen": amount_fen,
+                    "outcome": None,
+                    "detail": None,
+                }
             )
 
     @handles("PaymentBatch.ResultRecorded")
     def _result_recorded(self, tx: Tx, event: Any, where: Position) -> None:
-        batch_id = str(event.originator_id)
-        tx.write(
-            "UPDATE queue_batch_lines SET outcome = :outcome, detail = :detail"
-            " WHERE batch_id = :batch AND payout_id = :payout",
-            {
-                "batch": batch_id,
-                "payout": str(event.payout_id),
-                "outcome": Outcome(event.outcome).value,
-                "detail": event.detail,
-            },
-        )
-        rows = tx.all(
-            "SELECT outcome, COUNT(*) AS n, SUM(amount_fen) AS fen FROM queue_batch_lines"
-            " WHERE batch_id = :batch AND outcome IS NOT NULL GROUP BY outcome",
-            {"batch": batch_id},
-        )
-        sums = {row["outcome"]: (int(row["n"]), int(row["fen"])) for row in rows}
-        params: dict[str, object] = {
-            "batch": batch_id,
-            "version": event.originator_version,
-            "at": where.at,
-            "results": sum(n for n, _ in sums.values()),
-        }
-        for outcome in Outcome:
-            count, fen = sums.get(outcome.value, (0, 0))
-            params |= {f"{outcome.value}_count": count, f"{outcome.value}_fen": fen}
-        tx.write(
-            "UPDATE queue_batches SET version = :version, updated_at = :at, results = :results,"
-            " paid_count = :paid_count, paid_fen = :paid_fen, failed_count = :failed_count,"
-            " failed_fen = :failed_fen, reversed_count = :reversed_count,"
-            " reversed_fen = :reversed_fen WHERE batch_id = :batch",
-            params,
-        )
+        """The line's last result, and the batch's counts and sums by each line's last result."""
+        state = self._batch(tx)
+        batch_id, payout_id = str(event.originator_id), str(event.payout_id)
+        outcome = Outcome(event.outcome).value
+        batch = state.batches.get(tx, batch_id)
+        line = state.lines.get(tx, batch_id, payout_id)
+        counts: dict[str, object] = {}
+        if line is not None:
+            if batch is not None:
+                counts = _recount(batch, line, outcome)
+            state.lines.update(tx, batch_id, payout_id, outcome=outcome, detail=event.detail)
+        if batch is not None:
+            state.batches.update(
+                tx, batch_id, version=event.originator_version, updated_at=where.at, **counts
+            )
+
+
+#: A batch's counts and sums per outcome, as columns.
+_COUNTS = tuple(f"{o.value}_{what}" for o in Outcome for what in ("count", "fen"))
+
+
+def _recount(batch: Row, line: Row, outcome: str) -> dict[str, object]:
+    """A batch's results, counts and sums once ``line``'s last result is ``outcome``."""
+    amount = int(line["amount_fen"])
+    counts = {column: int(batch[column]) for column in (*_COUNTS, "results")}
+    was = line["outcome"]
+    if was is not None:
+        counts[f"{was}_count"] -= 1
+        counts[f"{was}_fen"] -= amount
+        counts["results"] -= 1
+    counts[f"{outcome}_count"] += 1
+    counts[f"{outcome}_fen"] += amount
+    counts["results"] += 1
+    return dict(counts)

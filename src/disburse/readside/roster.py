@@ -6,6 +6,10 @@ set up at, for the report of villages below their minimum (``disburse report pos
 The monthly run (``disburse run month``) reads it to find the sheets whose stipend is
 not requested yet; the command side still decides, so a stale row is only ever a
 refused or already-requested request, never a second payout.
+
+Its handlers only write, so a batch's statements are queued per table
+(:class:`disburse.readside.batch.Writes`) and sent at its end, a run of one statement
+in one ``executemany``.
 """
 
 from __future__ import annotations
@@ -14,8 +18,11 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from disburse.readside.base import Position, View, handles
+from disburse.readside.batch import Writes
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
     from disburse.readside.db import Tx, ViewDB
 
 
@@ -31,6 +38,7 @@ class RosterView(View):
         "roster_sites",
         "roster_site_posts",
     )
+    pipelined: ClassVar[bool] = False  # a batch is written at its end
     schema: ClassVar[tuple[str, ...]] = (
         "CREATE TABLE IF NOT EXISTS roster_posts (post_id TEXT PRIMARY KEY,"
         " region_code TEXT NOT NULL, title TEXT NOT NULL, holder_id TEXT,"
@@ -49,9 +57,23 @@ class RosterView(View):
         "CREATE INDEX IF NOT EXISTS roster_site_posts_site ON roster_site_posts (site_id)",
     )
 
+    def begin(self, tx: Tx, batch: Sequence[tuple[Any, Position]]) -> None:
+        """Queue the batch's writes (nothing is read)."""
+        tx.memo[self.name] = Writes()
+
+    def flush(self, tx: Tx) -> None:
+        """Send the batch's writes: one ``executemany`` per run of a statement per table."""
+        self._writes(tx).flush(tx)
+        del tx.memo[self.name]
+
+    def _writes(self, tx: Tx) -> Writes:
+        writes: Writes = tx.memo[self.name]
+        return writes
+
     @handles("Site.Registered")
     def _site(self, tx: Tx, event: Any, _where: Position) -> None:
-        tx.write(
+        self._writes(tx).add(
+            "roster_sites",
             "INSERT INTO roster_sites (site_id, region_code, kind, name, population, lifted)"
             " VALUES (:s, :r, :k, :n, :p, :l)",
             {
@@ -66,42 +88,48 @@ class RosterView(View):
 
     @handles("Site.PopulationUpdated")
     def _population(self, tx: Tx, event: Any, _where: Position) -> None:
-        tx.write(
+        self._writes(tx).add(
+            "roster_sites",
             "UPDATE roster_sites SET population = :p WHERE site_id = :s",
             {"s": str(event.originator_id), "p": event.population},
         )
 
     @handles("Site.PostAdded")
     def _site_post(self, tx: Tx, event: Any, _where: Position) -> None:
-        tx.write(
+        self._writes(tx).add(
+            "roster_site_posts",
             "INSERT INTO roster_site_posts (post_id, site_id) VALUES (:p, :s)",
             {"p": str(event.post_id), "s": str(event.originator_id)},
         )
 
     @handles("Post.Created")
     def _created(self, tx: Tx, event: Any, _where: Position) -> None:
-        tx.write(
+        self._writes(tx).add(
+            "roster_posts",
             "INSERT INTO roster_posts (post_id, region_code, title) VALUES (:p, :r, :t)",
             {"p": str(event.originator_id), "r": event.region_code, "t": event.title},
         )
 
     @handles("Post.Appointed")
     def _appointed(self, tx: Tx, event: Any, _where: Position) -> None:
-        tx.write(
+        self._writes(tx).add(
+            "roster_posts",
             "UPDATE roster_posts SET holder_id = :h, exited_on = NULL WHERE post_id = :p",
             {"p": str(event.originator_id), "h": str(event.person_id)},
         )
 
     @handles("Post.Exited")
     def _exited(self, tx: Tx, event: Any, _where: Position) -> None:
-        tx.write(
+        self._writes(tx).add(
+            "roster_posts",
             "UPDATE roster_posts SET exited_on = :e WHERE post_id = :p",
             {"p": str(event.originator_id), "e": event.effective_on.isoformat()},
         )
 
     @handles("Post.AttendanceLogged")
     def _logged(self, tx: Tx, event: Any, where: Position) -> None:
-        tx.write(
+        self._writes(tx).add(
+            "roster_sheets",
             "INSERT INTO roster_sheets (post_id, month, person_id, days_worked, days_required,"
             " logged_position) VALUES (:p, :m, :h, :w, :r, :at)",
             self._sheet(event, where),
@@ -110,7 +138,8 @@ class RosterView(View):
     @handles("Post.AttendanceRecorded")
     def _requested(self, tx: Tx, event: Any, where: Position) -> None:
         """The stipend was requested: from a logged sheet, or recorded and requested at once."""
-        tx.write(
+        self._writes(tx).add(
+            "roster_sheets",
             "INSERT INTO roster_sheets (post_id, month, person_id, days_worked, days_required,"
             " logged_position, requested_position) VALUES (:p, :m, :h, :w, :r, :at, :at)"
             " ON CONFLICT (post_id, month) DO UPDATE SET requested_position = :at",

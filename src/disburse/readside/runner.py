@@ -118,6 +118,8 @@ class Projector:
         self.upgraded: dict[str, tuple[int, int]] = {}
         self._work = threading.Lock()
         self.book = book.StallBook(db)
+        #: The positions of the batch being applied, made once for all the views.
+        self._positions: dict[int, Position] = {}
 
     # -- set-up and status ------------------------------------------------------------------
 
@@ -164,11 +166,11 @@ class Projector:
                 self._built_by(tx, view)
 
     @staticmethod
-    def _reset(tx: Tx, view: View, position: int = 0) -> None:
+    def _reset(tx: Tx, view: View, position: int = 0, *, indexes: bool = True) -> None:
         """Drop the view and start it again, empty, at ``position`` (the log's beginning)."""
         book.clear_stall(tx, view.name)
         view.drop(tx)
-        view.create(tx)
+        view.create(tx, indexes=indexes)
         tx.execute(
             "INSERT INTO view_positions (view_name, position) VALUES (:v, :p) "
             "ON CONFLICT (view_name) DO UPDATE SET position = excluded.position",
@@ -272,6 +274,7 @@ class Projector:
                 if not batch:
                     break
                 events = [(n, self._decode(n)) for n in batch]
+                self._positions = {}
                 for view in list(active):
                     if not self._apply_or_stall(
                         view, positions[view.name], events, skipped[view.name], stalled
@@ -300,13 +303,16 @@ class Projector:
         Returns False, changing nothing, when the view has moved on (another worker, or a
         replay of positions already applied): each event is applied exactly once. Events
         at ``skipped`` positions (operators' skips) move the position on and nothing else.
+        The view is told where the batch begins and ends (``View.begin``, ``View.flush``),
+        so it can read the batch's rows at once and write them a statement per table.
         """
         pending = [(n, e) for n, e in events if n.id > position]
         if not pending:
             return False
         try:
-            with self.db.transaction(pipelined=True) as tx:
+            with self.db.transaction(pipelined=view.pipelined) as tx:
                 self._advance(tx, view.name, position, pending[-1][0].id)
+                batch: list[tuple[Any, Position]] = []
                 for notification, event in pending:
                     if notification.id in skipped:
                         continue
@@ -314,7 +320,15 @@ class Projector:
                         if event.event_type in view.handled():
                             raise event.error
                         continue
-                    view.process(tx, event, Position(notification.id, event.timestamp))
+                    where = self._positions.get(notification.id)
+                    if where is None:
+                        where = Position(notification.id, event.timestamp)
+                        self._positions[notification.id] = where
+                    batch.append((event, where))
+                view.begin(tx, batch)
+                for event, where in batch:
+                    view.process(tx, event, where)
+                view.flush(tx)
         except _Overtaken:
             return False  # another worker applied these events; the next round reads it
         return True
@@ -401,9 +415,10 @@ class Projector:
         positions, stalled = fresh.positions(), fresh.stalls()
         with self.db.swapping(scratch) as (tx, source):
             for view in fresh.views.values():
-                self._reset(tx, view, positions[view.name])
+                self._reset(tx, view, positions[view.name], indexes=False)
                 for table in view.tables:
                     tx.execute(f"INSERT INTO {table} SELECT * FROM {source}.{table}")
+                view.create(tx)  # the indexes, once the rows are in
                 self._built_by(tx, view)
                 if view.name in stalled:
                     book.record_stall(tx, stalled[view.name])

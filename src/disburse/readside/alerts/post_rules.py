@@ -43,26 +43,46 @@ def month_of(day: str) -> str:
 
 
 class PolicyBook:
-    """The catalogue versions published so far (as the view has seen them)."""
+    """The catalogue versions published so far (as the view has seen them).
+
+    Read once per transaction (a batch), and parsed again only when the view's
+    ``alert_policy`` has changed since; :meth:`published` makes the transaction that
+    adds a version read them again.
+    """
+
+    _MEMO = "alerts.policies"
 
     def __init__(self) -> None:
-        self._marker: tuple[int, int] | None = None
-        self._documents: list[PolicyDocument] = []
+        #: The last versions parsed, with the (count, last position) they were read at.
+        self._parsed: tuple[tuple[int, int], list[PolicyDocument]] | None = None
 
     def in_force(self, tx: Tx, region_code: str, on: date) -> PolicyDocument | None:
         """The version governing ``region_code`` on ``on``, or None if none does."""
+        documents: list[PolicyDocument] | None = tx.memo.get(self._MEMO)
+        if documents is None:
+            documents = self._documents(tx)
+            tx.memo[self._MEMO] = documents
+        try:
+            return select_in_force(documents, region_code, on)
+        except NotFoundError:
+            return None
+
+    def published(self, tx: Tx) -> None:
+        """A version was added in this transaction: the next look-up reads them again."""
+        tx.memo.pop(self._MEMO, None)
+
+    def _documents(self, tx: Tx) -> list[PolicyDocument]:
         marker_row = tx.one(
             "SELECT COUNT(*) AS n, COALESCE(MAX(position), 0) AS m FROM alert_policy"
         )
         marker = (int(marker_row["n"]), int(marker_row["m"])) if marker_row else (0, 0)
-        if marker != self._marker:
-            rows = tx.all("SELECT document FROM alert_policy ORDER BY position")
-            self._documents = [PolicyDocument.model_validate_json(r["document"]) for r in rows]
-            self._marker = marker
-        try:
-            return select_in_force(self._documents, region_code, on)
-        except NotFoundError:
-            return None
+        parsed = self._parsed  # one read: another projector (a rebuild) may replace it
+        if parsed is not None and parsed[0] == marker:
+            return parsed[1]
+        rows = tx.all("SELECT document FROM alert_policy ORDER BY position")
+        documents = [PolicyDocument.model_validate_json(r["document"]) for r in rows]
+        self._parsed = (marker, documents)
+        return documents
 
 
 # -- people and posts -------------------------------------------------------------------------
@@ -217,6 +237,19 @@ def payouts_where(tx: Tx, condition: str, params: dict[str, Any]) -> list[Row]:
     )
 
 
+#: What :func:`after_exit_or_death` needs of a payout's payee, post and source, in one
+#: query (one round trip): the death, the exit from the post (a stipend's source), and the
+#: start of the source (a grant's or an application's).
+_PAYEE_FACTS = (
+    "SELECT pe.died_on, pe.death_position, t.exited_on, t.exit_position, s.starts_on"
+    " FROM (SELECT 1 AS one) AS o"
+    " LEFT JOIN alert_people pe ON pe.person_id = :p"
+    " LEFT JOIN alert_tenures t ON t.post_id = :src AND t.person_id = :p"
+    " AND t.exited_on IS NOT NULL"
+    " LEFT JOIN alert_sources s ON s.source_id = :src"
+)
+
+
 def after_exit_or_death(tx: Tx, payouts: Iterable[Row]) -> list[Finding]:
     """FRAUD-PAID-AFTER-EXIT for stipends, FRAUD-DECEASED for every other payout.
 
@@ -230,25 +263,20 @@ def after_exit_or_death(tx: Tx, payouts: Iterable[Row]) -> list[Finding]:
     for payout in payouts:
         pid, month = payout["beneficiary_id"], payout["period"]
         facts: list[tuple[str, int]] = []
-        person = tx.one(
-            "SELECT died_on, death_position FROM alert_people WHERE person_id = :p", {"p": pid}
-        )
-        died_on = person["died_on"] if person is not None else None
+        known = tx.one(_PAYEE_FACTS, {"p": pid, "src": payout["source_id"]})
+        assert known is not None  # noqa: S101 - one row, whatever the joins find
+        died_on = known["died_on"]
         if payout["kind"] == "stipend":
-            exit_row = tx.one(
-                "SELECT exited_on, exit_position FROM alert_tenures"
-                " WHERE post_id = :post AND person_id = :p AND exited_on IS NOT NULL",
-                {"post": payout["source_id"], "p": pid},
-            )
-            if exit_row is not None and month > month_of(exit_row["exited_on"]):
-                facts.append((f"left on {exit_row['exited_on']}", int(exit_row["exit_position"])))
+            exited_on = known["exited_on"]
+            if exited_on is not None and month > month_of(exited_on):
+                facts.append((f"left on {exited_on}", int(known["exit_position"])))
             if died_on is not None and month > month_of(died_on):
-                facts.append((f"died on {died_on}", int(person["death_position"])))  # type: ignore[index]
+                facts.append((f"died on {died_on}", int(known["death_position"])))
             rule, summary = "FRAUD-PAID-AFTER-EXIT", f"stipend for {month}; the holder "
         else:
-            starts = payout["starts_on"] or period_start(month).isoformat()
+            starts = known["starts_on"] or period_start(month).isoformat()
             if died_on is not None and died_on < starts:
-                facts.append((f"died on {died_on}", int(person["death_position"])))  # type: ignore[index]
+                facts.append((f"died on {died_on}", int(known["death_position"])))
             rule, summary = "FRAUD-DECEASED", f"{payout['programme']} from {starts}; the payee "
         if facts:
             found.append(
@@ -272,20 +300,18 @@ def second_stipend(tx: Tx, payout: Row) -> list[Finding]:
     Handing over mid-month (exit from one post, a later start at the next) is allowed;
     a post with no known tenure counts as held.
     """
-    rows = payouts_where(
-        tx,
-        "p.kind = 'stipend' AND p.beneficiary_id = :b AND p.period = :m",
+    rows = tx.all(  # each with its holder's tenure of the post, if known (one at most)
+        "SELECT p.source_id, p.position, t.term_start, t.exited_on AS tenure_exited_on"
+        " FROM alert_payouts p LEFT JOIN alert_tenures t"
+        " ON t.post_id = p.source_id AND t.person_id = p.beneficiary_id"
+        f" WHERE p.{LIVE_PAYOUT} AND p.kind = 'stipend' AND p.beneficiary_id = :b"
+        " AND p.period = :m ORDER BY p.position",
         {"b": payout["beneficiary_id"], "m": payout["period"]},
     )
     spans = []
     for row in rows:
-        tenure = tx.one(
-            "SELECT term_start, exited_on FROM alert_tenures"
-            " WHERE post_id = :post AND person_id = :p",
-            {"post": row["source_id"], "p": row["beneficiary_id"]},
-        )
-        start = tenure["term_start"] if tenure else "0000-00-00"
-        end = (tenure["exited_on"] if tenure else None) or "9999-99-99"
+        start = row["term_start"] or "0000-00-00"  # a tenure always has its start
+        end = row["tenure_exited_on"] or "9999-99-99"
         spans.append((start, end, row))
     overlapping = [
         row

@@ -113,6 +113,7 @@ class AlertsView(View):
             "INSERT INTO alert_policy (position, version, document) VALUES (:p, :v, :d)",
             {"p": where.position, "v": event.document["version"], "d": dumps(event.document)},
         )
+        self.policies.published(tx)
 
     @handles("Person.Registered")
     def _registered(self, tx: Tx, event: Any, where: Position) -> None:
@@ -262,25 +263,26 @@ class AlertsView(View):
 
     @handles("Payout.Requested")
     def _requested(self, tx: Tx, event: Any, where: Position) -> None:
-        payout_id = str(event.originator_id)
+        payout: Row = {
+            "payout_id": str(event.originator_id),
+            "kind": str(event.kind),
+            "programme": event.programme,
+            "source_id": str(event.source_id),
+            "beneficiary_id": str(event.beneficiary_id),
+            "period": event.period,
+            "region_code": event.region_code,
+            "amount_fen": event.amount_fen,
+            "status": "requested",
+            "position": where.position,
+        }
         tx.write(
             "INSERT INTO alert_payouts (payout_id, kind, programme, source_id, beneficiary_id,"
-            " period, region_code, amount_fen, status, position) VALUES (:id, :kind,"
-            " :programme, :source, :person, :period, :region, :amount, 'requested', :p)",
-            {
-                "id": payout_id,
-                "kind": str(event.kind),
-                "programme": event.programme,
-                "source": str(event.source_id),
-                "person": str(event.beneficiary_id),
-                "period": event.period,
-                "region": event.region_code,
-                "amount": event.amount_fen,
-                "p": where.position,
-            },
+            " period, region_code, amount_fen, status, position) VALUES (:payout_id, :kind,"
+            " :programme, :source_id, :beneficiary_id, :period, :region_code, :amount_fen,"
+            " :status, :position)",
+            payout,
         )
-        [payout] = post_rules.payouts_where(tx, "p.payout_id = :id", {"id": payout_id})
-        found = post_rules.after_exit_or_death(tx, [payout])
+        found = post_rules.after_exit_or_death(tx, [payout])  # the row as just written
         if payout["kind"] == "stipend":
             found += post_rules.second_stipend(tx, payout)
             found += post_rules.income_over(tx, payout["beneficiary_id"], self.policies)

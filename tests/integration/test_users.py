@@ -274,6 +274,12 @@ def test_after_totp_enrolment_a_sign_in_needs_a_valid_code(
         if type(e).__qualname__ == "SignInFailures.Failed"
     ]
     assert factors == ["totp", "totp", "totp"]
+    # the code is spent: used again, even at once, it signs nobody in
+    with pytest.raises(CredentialsError):
+        users.sign_in("alice", alice.password, totp=code.at(clock.at), request_id="r5")
+    assert users.sign_in(
+        "alice", alice.password, totp=code.at(clock.at.timestamp() + 30), request_id="r6"
+    ).token
 
 
 def test_two_creates_of_one_username_at_once_let_exactly_one_win(

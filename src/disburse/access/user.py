@@ -1,6 +1,7 @@
 """Console users: people who sign in with a username and password, each with a role and region.
 
-Three aggregates, kept apart so that what the console reads on every request stays small:
+Over 400 lines on purpose: the aggregates of one account's life and their rules, kept
+apart so that what the console reads on every request stays small:
 
 - :class:`UserAccount` holds what an administrator decides (role, region, disabled) and the
   credentials (argon2id hash, sealed TOTP secret, lockout). Its history grows with
@@ -9,6 +10,7 @@ Three aggregates, kept apart so that what the console reads on every request sta
 - :class:`SignInFailures` counts one run of failed attempts on an account, so failures never
   land on the account itself; a new run starts whenever the account changes (a lockout ends
   one run, so an attacker's attempts spread over many small aggregates).
+- :class:`CodeUse` records a one-time code accepted at a sign-in, so each code works once.
 
 None of these events holds a password: only its argon2id hash (``password_hash``) and the
 TOTP secret sealed under a key derived from the ledger's secret (``totp_sealed``). Both

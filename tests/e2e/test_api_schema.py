@@ -389,6 +389,11 @@ def test_each_create_operation_links_to_every_operation_on_what_it_created(api: 
             assert link["parameters"] == {parameter: "$response.body#/id"}
 
 
+#: Commands whose first success changes what every later one answers for the whole store
+#: (a notice lists every payout of a period; a run opens every grant of a year): in one
+#: walk over a shared store the same draws would meet other answers, which Hypothesis
+#: rightly calls flaky. Their own e2e tests cover them; the stateless phases above too.
+WALK_EXCLUDES = r"^/v1/(notices|runs/)|/notices$"
 STATEFUL = hypothesis.settings(
     FUZZING, max_examples=120, stateful_step_count=6, phases=[hypothesis.Phase.generate]
 )
@@ -408,7 +413,9 @@ def test_stateful_sequences_follow_the_links_and_get_documented_answers(api: Api
     followed: set[str] = set()
     turns = itertools.count()
 
-    class Sequences(probe.schema.as_state_machine()):  # type: ignore[misc]
+    walked = probe.schema.exclude(path_regex=WALK_EXCLUDES)
+
+    class Sequences(walked.as_state_machine()):  # type: ignore[misc]
         def step(self, input: Any) -> Any:  # noqa: A002 - Schemathesis' signature
             if input.transition is not None and input.is_applied:
                 followed.add(input.transition.id)

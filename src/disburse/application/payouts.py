@@ -257,7 +257,14 @@ class Payouts:
         return batch, lines
 
     def record_export(
-        self, ctx: Context, batch_id: UUID, *, file_format: str, template: str, sha256: str
+        self,
+        ctx: Context,
+        batch_id: UUID,
+        *,
+        file_format: str,
+        template: str,
+        sha256: str,
+        reason: str | None = None,
     ) -> None:
         """Record that the batch went to the bank as this file (its SHA-256)."""
         self._store.update(
@@ -265,7 +272,7 @@ class Payouts:
             batch_id,
             "batch",
             lambda batch, _: batch.record_export(
-                file_format=file_format, template=template, sha256=sha256, meta=ctx.meta()
+                file_format=file_format, template=template, sha256=sha256, meta=ctx.meta(reason)
             ),
         )
 

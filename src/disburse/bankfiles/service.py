@@ -55,6 +55,7 @@ def export_batch(
     *,
     file_format: str,
     template: str = DEFAULT_TEMPLATE,
+    reason: str | None = None,
 ) -> BankFile:
     """Render the batch's payment file and record the export (``PaymentBatch.Exported``)."""
     if file_format not in EXPORT_FORMATS:
@@ -71,7 +72,7 @@ def export_batch(
         content = csv_bytes(layout, rows) if file_format == "csv" else xlsx_bytes(layout, rows)
     sha256 = hashlib.sha256(content).hexdigest()
     payouts.record_export(
-        ctx, batch_id, file_format=file_format, template=layout.name, sha256=sha256
+        ctx, batch_id, file_format=file_format, template=layout.name, sha256=sha256, reason=reason
     )
     name = f"batch-{batch_id.hex[:12]}-{layout.name}.{_SUFFIX[file_format]}"
     return BankFile(content, name, file_format, layout.name, sha256)

@@ -76,7 +76,7 @@ def test_a_tampered_return_file_is_refused_whole_naming_each_line(ledger: Ledger
         (2, "BANKFILE-AMOUNT"),
         (5, "BATCH-TOTALS"),
     ]
-    assert "line 2 (金额（元）): BANKFILE-AMOUNT" in refused.stderr  # noqa: RUF001
+    assert "line 2 (金额（元）): BANKFILE-AMOUNT" in refused.stderr
     assert {ledger.payouts.get(p).status for p in payouts} == {PayoutStatus.BATCHED}
 
 

@@ -17,6 +17,7 @@ from disburse.api.responses import JSONResponse
 from disburse.api.routes import (
     approvals,
     balances,
+    bank_files,
     batches,
     claims,
     evidence,
@@ -108,6 +109,7 @@ def create_app(
         approvals,
         payouts,
         batches,
+        bank_files,
         oversight,
         balances,
         evidence,

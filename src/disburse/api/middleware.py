@@ -88,6 +88,8 @@ def _header(scope: Scope, name: bytes) -> str | None:
 
 
 BULK_PREFIX = "/v1/bulk/"
+#: Bank return files are uploaded whole: they take the bulk routes' limit too.
+FILE_SUFFIX = "/results-file"
 
 
 class BodyLimit:
@@ -95,7 +97,8 @@ class BodyLimit:
 
     A declared ``Content-Length`` over the limit is answered at once; a body sent without
     one (chunked) is counted as it arrives and refused when it passes the limit. The bulk
-    routes have their own, larger limit (their maximum batch must fit).
+    routes and bank return file uploads have their own, larger limit (their maximum batch
+    must fit).
     """
 
     def __init__(self, app: ASGIApp, *, max_bytes: int, max_bulk_bytes: int) -> None:
@@ -108,7 +111,9 @@ class BodyLimit:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        limit = self.max_bulk_bytes if scope["path"].startswith(BULK_PREFIX) else self.max_bytes
+        path = scope["path"]
+        large = path.startswith(BULK_PREFIX) or path.endswith(FILE_SUFFIX)
+        limit = self.max_bulk_bytes if large else self.max_bytes
         detail = f"the request body is larger than {limit} bytes"
         declared = _header(scope, b"content-length")
         if declared is not None and declared.strip().isdigit() and int(declared) > limit:

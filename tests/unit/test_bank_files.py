@@ -15,7 +15,9 @@ from hypothesis import strategies as st
 from disburse.bankfiles.amounts import fen_of, yuan
 from disburse.bankfiles.service import export_batch, read_return_file
 from disburse.bankfiles.template import load_template, template_names
-from disburse.domain.errors import InvalidInputError
+from disburse.domain.batch import PaymentBatch
+from disburse.domain.errors import InvalidInputError, RuleViolationError
+from disburse.domain.meta import Role
 from tests import factories as f
 from tests.bank_files_support import answered_rows, csv_rows, pain002, to_csv
 
@@ -143,3 +145,26 @@ def test_a_pain002_line_that_is_not_final_is_refused_at_its_line() -> None:
     read = read_return_file(report)
 
     assert [(p.line, p.rule_id) for p in read.problems] == [(6, "BANKFILE-STATUS")]
+
+
+def test_only_finance_may_export_and_the_digest_must_be_sha256() -> None:
+    batch = PaymentBatch.release(
+        fund_id=uuid.uuid4(), lines={uuid.uuid4(): 100}, meta=f.meta("fin", Role.FINANCE)
+    )
+    with pytest.raises(RuleViolationError) as clerk:
+        batch.record_export(
+            file_format="csv", template="generic", sha256="0" * 64, meta=f.meta("clerk-1")
+        )
+    assert clerk.value.rule_id == "PAYOUT-ROLE"
+    with pytest.raises(InvalidInputError) as short:
+        batch.record_export(
+            file_format="csv", template="generic", sha256="abc", meta=f.meta("fin", Role.FINANCE)
+        )
+    assert short.value.rule_id == "BANKFILE-DIGEST"
+    batch.record_export(
+        file_format="pain.001",
+        template="generic",
+        sha256="a" * 64,
+        meta=f.meta("fin", Role.FINANCE),
+    )
+    assert f.names_of(batch.collect_events())[-1] == "Exported"

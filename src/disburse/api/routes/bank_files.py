@@ -41,11 +41,9 @@ _UPLOAD = {
     "requestBody": {
         "required": True,
         "description": "The bank's return file as sent, raw: CSV or XLSX in the template's "
-        "layout, or ISO 20022 pain.002 XML.",
-        "content": {
-            media: {"schema": {"type": "string", "format": "binary"}}
-            for media in ("text/csv", MEDIA_TYPES["xlsx"], "application/xml")
-        },
+        "layout, or ISO 20022 pain.002 XML. Its Content-Type is not read: the format is the "
+        "query's, or recognised from the bytes.",
+        "content": {"application/octet-stream": {"schema": {"type": "string", "format": "binary"}}},
     }
 }
 

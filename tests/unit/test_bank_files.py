@@ -168,3 +168,15 @@ def test_only_finance_may_export_and_the_digest_must_be_sha256() -> None:
         meta=f.meta("fin", Role.FINANCE),
     )
     assert f.names_of(batch.collect_events())[-1] == "Exported"
+
+
+def test_a_return_file_in_gb18030_as_many_banks_send_is_read(memory_ledger: Ledger) -> None:
+    batch_id = _batch(memory_ledger, count=2)
+    sent = export_batch(memory_ledger.payouts, f.finance(), batch_id, file_format="csv")
+    rows = answered_rows(csv_rows(sent.content), {})
+    text = to_csv(rows).decode("utf-8-sig")
+
+    read = read_return_file(text.encode("gb18030"))
+
+    assert read.problems == []
+    assert (read.count, read.total_fen, len(read.lines)) == (2, 300_000, 2)

@@ -42,9 +42,13 @@ class BankFile:
     template: str
     sha256: str
 
+    encoding: str = "utf-8"
+
     @property
     def media_type(self) -> str:
-        """The HTTP content type of the file."""
+        """The HTTP content type of the file (a CSV's in its template's encoding)."""
+        if self.file_format == "csv":
+            return f"text/csv; charset={self.encoding}"
         return MEDIA_TYPES[self.file_format]
 
 
@@ -75,7 +79,8 @@ def export_batch(
         ctx, batch_id, file_format=file_format, template=layout.name, sha256=sha256, reason=reason
     )
     name = f"batch-{batch_id.hex[:12]}-{layout.name}.{_SUFFIX[file_format]}"
-    return BankFile(content, name, file_format, layout.name, sha256)
+    encoding = "utf-8" if layout.encoding.startswith("utf-8") else layout.encoding
+    return BankFile(content, name, file_format, layout.name, sha256, encoding)
 
 
 def format_of(data: bytes, file_name: str = "", asked: str | None = None) -> str:

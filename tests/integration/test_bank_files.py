@@ -130,3 +130,18 @@ def test_an_export_is_an_audited_event_with_the_files_digest(system: System) -> 
     shown = system.views.audit.trail(batch_id, event_types=["PaymentBatch.Exported"])
     assert [entry.payload["sha256"] for entry in shown] == [sent.sha256]
     assert shown[0].region_code == f.COUNTY
+
+
+def test_results_still_come_back_for_a_payee_erased_since_the_export(system: System) -> None:
+    ledger = system.ledger
+    _place, payouts, batch_id = _batch(ledger, f.COUNTY, count=2)
+    sent = export_batch(ledger.payouts, f.finance(), batch_id, file_format="csv")
+    erased = ledger.payouts.get(payouts[0]).beneficiary_id
+    ledger.people.erase_identity(
+        f.admin(), erased, legal_basis="个人信息保护法第四十七条", reason="the person asked"
+    )
+
+    read = read_return_file(to_csv(answered_rows(csv_rows(sent.content), {})))
+    record_return_file(ledger.payouts, f.finance(), read, batch_id=batch_id)
+
+    assert {ledger.payouts.get(p).status for p in payouts} == {PayoutStatus.PAID}

@@ -234,11 +234,13 @@ class Payouts:
             return person.name
         return self._store.load(Organisation, payee_id, "organisation", copy=False).name
 
-    def payees(self, batch_id: UUID) -> tuple[PaymentBatch, list[Payee]]:
+    def payees(self, batch_id: UUID, *, names: bool = True) -> tuple[PaymentBatch, list[Payee]]:
         """The batch and its lines as the bank is to pay them, in the batch's order.
 
         Each line goes to the account the payout was batched to: the beneficiary's own
-        registered account (PAY-ONE-CARD, checked at release), under their registered name.
+        registered account (PAY-ONE-CARD, checked at release), under their registered name
+        (decrypted; without ``names``, left blank: checking a return file needs none, and
+        an identity erased since the release must not stop the bank's results).
         """
         batch = self.get_batch(batch_id)
         lines = []
@@ -248,7 +250,7 @@ class Payouts:
                 Payee(
                     payout_id=payout.id,
                     account=payout.account or self._payee_account(payout.beneficiary_id),
-                    name=self._payee_name(payout.beneficiary_id),
+                    name=self._payee_name(payout.beneficiary_id) if names else "",
                     amount_fen=amount_fen,
                     programme=payout.programme,
                     period=payout.period,

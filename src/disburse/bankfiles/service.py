@@ -187,7 +187,7 @@ def record_return_file(
     batch_id: UUID | None = None,
 ) -> PaymentBatch:
     """Record a read return file whole, or refuse it whole listing every problem."""
-    batch, payees = payouts.payees(batch_of(payouts, read, batch_id))
+    batch, payees = payouts.payees(batch_of(payouts, read, batch_id), names=False)
     problems = check_against(read, batch, payees)
     if problems:
         raise ReturnFileError(problems)

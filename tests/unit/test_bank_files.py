@@ -180,3 +180,13 @@ def test_a_return_file_in_gb18030_as_many_banks_send_is_read(memory_ledger: Ledg
 
     assert read.problems == []
     assert (read.count, read.total_fen, len(read.lines)) == (2, 300_000, 2)
+
+
+@pytest.mark.parametrize(
+    "data",
+    [b"PK\x03\x04 not a workbook", b"\xff\xfe\x00\x00\x81", b"<Document><unclosed></Document>"],
+)
+def test_a_file_that_cannot_be_read_is_refused_as_a_whole(data: bytes) -> None:
+    read = read_return_file(data)
+
+    assert [(p.line, p.rule_id) for p in read.problems] == [(0, "BANKFILE-FORMAT")]

@@ -341,6 +341,13 @@ ROUTES: tuple[Row, ...] = (
         ONLY[FINANCE],
         body=lambda _: {"days": 7, "contact": "县人社局"},
     ),
+    Row("GET", "/v1/payment-batches/{batch_id}/file", ONLY[FINANCE], query="?format=csv"),
+    Row(
+        "POST",
+        "/v1/payment-batches/{batch_id}/results-file",
+        ONLY[FINANCE],
+        body=lambda _: {"not": "a bank file"},
+    ),
     # oversight
     Row("GET", "/v1/alerts", OVERSEER, Scope.LIST, region_query=True),
     Row(

@@ -20,6 +20,7 @@ from disburse.domain.meta import Role
 from disburse.domain.payout import PayoutStatus
 from disburse.domain.person import LabourCapacity, PovertyStatus
 from tests import factories as f
+from tests.bank_files_support import answered_rows, csv_rows, to_csv
 from tests.console_support import (
     PASSWORD,
     ConsoleWorld,
@@ -288,23 +289,27 @@ def test_bank_results_are_recorded_from_an_uploaded_file_whole_or_not_at_all(
     page = client.get(f"/console/batches/{batch_id}")
     assert page.status_code == 200
     token = csrf_of(page.text)
-    lines = [f"{chosen[0]},paid,BOC-9,,", f"{chosen[1]},failed,,account closed,"]
-    wrong = "payout_id,outcome,bank_reference,reason,paid_on\n" + "\n".join(lines) + "\nTOTAL,2,1\n"
+    sent = client.get(f"/console/batches/{batch_id}/file?format=csv")
+    assert sent.status_code == 200, sent.text
+    answered = answered_rows(csv_rows(sent.content), {chosen[1]: "账户已销户"})
+    answered[-1][3] = "3000.01"  # a wrong control total
+    wrong = to_csv(answered)
 
     refused = client.post(
         f"/console/batches/{batch_id}/results",
         data={"csrf_token": token},
-        files={"file": ("results.csv", io.BytesIO(wrong.encode()), "text/csv")},
+        files={"file": ("results.csv", io.BytesIO(wrong), "text/csv")},
     )
     assert refused.status_code == 422
     assert "BATCH-TOTALS" in refused.text
+    assert "line 4: BATCH-TOTALS" in refused.text
     assert ledger.payouts.get(chosen[0]).status is PayoutStatus.BATCHED
 
-    right = wrong.replace("TOTAL,2,1", "TOTAL,2,300000")
+    answered[-1][3] = "3000.00"
     done = client.post(
         f"/console/batches/{batch_id}/results",
         data={"csrf_token": token},
-        files={"file": ("results.csv", io.BytesIO(right.encode()), "text/csv")},
+        files={"file": ("results.csv", io.BytesIO(to_csv(answered)), "text/csv")},
     )
     assert done.status_code == 200, done.text
     assert ledger.payouts.get(chosen[0]).status is PayoutStatus.PAID

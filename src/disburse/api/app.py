@@ -17,6 +17,7 @@ from disburse.api.responses import JSONResponse
 from disburse.api.routes import (
     approvals,
     balances,
+    bank_files,
     batches,
     claims,
     evidence,
@@ -112,6 +113,7 @@ def create_app(
         payouts,
         batches,
         notices,
+        bank_files,
         oversight,
         balances,
         evidence,

@@ -88,9 +88,11 @@ def _header(scope: Scope, name: bytes) -> str | None:
 
 
 BULK_PREFIX = "/v1/bulk/"
-#: Routes that take files, with the bulk limit too: the bank's result file uploaded in
-#: the console (up to 20,000 lines).
-FILE_ROUTES = re.compile(r"^/console/batches/[^/]+/results$")
+#: Routes that take files whole, with the bulk limit too: bank return files (the API's
+#: ``/results-file`` and the console's upload, up to 20,000 lines).
+FILE_ROUTES = re.compile(
+    r"^(/v1/payment-batches/[^/]+/results-file|/console/batches/[^/]+/results)$"
+)
 
 
 class BodyLimit:
@@ -98,7 +100,8 @@ class BodyLimit:
 
     A declared ``Content-Length`` over the limit is answered at once; a body sent without
     one (chunked) is counted as it arrives and refused when it passes the limit. The bulk
-    routes and the file uploads have their own, larger limit (their maximum must fit).
+    routes and the bank return file uploads have their own, larger limit (their maximum
+    must fit).
     """
 
     def __init__(self, app: ASGIApp, *, max_bytes: int, max_bulk_bytes: int) -> None:

@@ -53,6 +53,18 @@ class BankResult:
 
 
 @dataclass(frozen=True)
+class Payee:
+    """One line of a payment file: who is paid, into which account, how much and why."""
+
+    payout_id: UUID
+    account: str
+    name: str
+    amount_fen: int
+    programme: str
+    period: str
+
+
+@dataclass(frozen=True)
 class Approval:
     """One payout of a bulk approval, with the version the approver saw (None: any)."""
 
@@ -213,6 +225,58 @@ class Payouts:
             person.require_identity()
             return person.bank_account
         return self._store.load(Organisation, payee_id, "organisation", copy=False).bank_account
+
+    def _payee_name(self, payee_id: UUID) -> str:
+        """The registered name of the person (decrypted) or organisation paid."""
+        person = self._store.read(Person, payee_id)  # only read: not copied
+        if person is not None:
+            person.require_identity()
+            return person.name
+        return self._store.load(Organisation, payee_id, "organisation", copy=False).name
+
+    def payees(self, batch_id: UUID, *, names: bool = True) -> tuple[PaymentBatch, list[Payee]]:
+        """The batch and its lines as the bank is to pay them, in the batch's order.
+
+        Each line goes to the account the payout was batched to: the beneficiary's own
+        registered account (PAY-ONE-CARD, checked at release), under their registered name
+        (decrypted; without ``names``, left blank: checking a return file needs none, and
+        an identity erased since the release must not stop the bank's results).
+        """
+        batch = self.get_batch(batch_id)
+        lines = []
+        for key, amount_fen in batch.lines.items():
+            payout = self._store.load(Payout, uuid.UUID(key), "payout", copy=False)
+            lines.append(
+                Payee(
+                    payout_id=payout.id,
+                    account=payout.account or self._payee_account(payout.beneficiary_id),
+                    name=self._payee_name(payout.beneficiary_id) if names else "",
+                    amount_fen=amount_fen,
+                    programme=payout.programme,
+                    period=payout.period,
+                )
+            )
+        return batch, lines
+
+    def record_export(
+        self,
+        ctx: Context,
+        batch_id: UUID,
+        *,
+        file_format: str,
+        template: str,
+        sha256: str,
+        reason: str | None = None,
+    ) -> None:
+        """Record that the batch went to the bank as this file (its SHA-256)."""
+        self._store.update(
+            PaymentBatch,
+            batch_id,
+            "batch",
+            lambda batch, _: batch.record_export(
+                file_format=file_format, template=template, sha256=sha256, meta=ctx.meta(reason)
+            ),
+        )
 
     def _release(self, payout: Payout, meta: Meta) -> Fund:
         fund = self._store.load(Fund, payout.fund_id, "fund")

@@ -9,6 +9,7 @@ from rich.table import Table
 from disburse import __version__
 from disburse.bootstrap import initialise
 from disburse.cli.audit import audit_app
+from disburse.cli.batches import batch_app
 from disburse.cli.common import load_settings, opened
 from disburse.cli.demo import demo
 from disburse.cli.imports import import_app
@@ -38,6 +39,7 @@ app.add_typer(report_app, name="report")
 app.add_typer(run_app, name="run")
 app.add_typer(import_app, name="import")
 app.add_typer(payouts_app, name="payouts")
+app.add_typer(batch_app, name="batch")
 app.command()(serve)
 app.command()(demo)
 app.command()(notice)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from enum import StrEnum
 from uuid import UUID
 
@@ -18,6 +19,12 @@ class Outcome(StrEnum):
     PAID = "paid"
     FAILED = "failed"
     REVERSED = "reversed"
+
+
+#: A SHA-256 digest as lowercase hex: what an export event records of the file.
+_SHA256 = re.compile(r"[0-9a-f]{64}")
+#: Bank file formats a batch can be exported in.
+EXPORT_FORMATS = ("csv", "xlsx", "pain.001")
 
 
 class PaymentBatch(Aggregate):
@@ -89,6 +96,25 @@ class PaymentBatch(Aggregate):
         self, *, payout_id: UUID, outcome: Outcome, detail: str, meta: Meta
     ) -> None:
         self.results[str(payout_id)] = Outcome(outcome).value
+
+    def record_export(self, *, file_format: str, template: str, sha256: str, meta: Meta) -> None:
+        """The batch went out as a bank file: which format, template and exact bytes (digest).
+
+        Recorded for every export, so an inspector can match the file the bank received
+        with the ledger (its SHA-256) and say who produced it, when and why.
+        """
+        meta.require_finance("export payment files")
+        if file_format not in EXPORT_FORMATS:
+            raise InvalidInputError(
+                "BANKFILE-FORMAT", f"no bank file format {file_format!r}", "format"
+            )
+        if not _SHA256.fullmatch(sha256):
+            raise InvalidInputError("BANKFILE-DIGEST", "a SHA-256 digest in hex", "sha256")
+        self._exported(file_format=file_format, template=template, sha256=sha256, meta=meta)
+
+    @event("Exported")
+    def _exported(self, *, file_format: str, template: str, sha256: str, meta: Meta) -> None:
+        """Nothing of the batch changes: the event is the record of what was sent."""
 
     @property
     def settled_fen(self) -> int:

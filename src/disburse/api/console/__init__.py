@@ -16,7 +16,7 @@ from fastapi.responses import RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from disburse.api.console import auth, finance, inspection, search
+from disburse.api.console import auth, bank_files, finance, inspection, search
 from disburse.api.console.web import HERE, PREFIX, ConsoleHeaders, SignInRequiredError, render
 from disburse.api.problems import ApiError, status_of
 from disburse.domain.errors import DomainError
@@ -71,7 +71,7 @@ def install(app: FastAPI) -> None:
     Refusals under /console/ become pages; elsewhere the API's problem handlers answer
     as before (JSON problems).
     """
-    for module in (auth, finance, inspection, search):
+    for module in (auth, finance, bank_files, inspection, search):
         app.include_router(module.router)
     app.mount(f"{PREFIX}/static", StaticFiles(directory=HERE / "static"), name="console-static")
     kinds: list[type[Exception]] = [SignInRequiredError, Exception]

@@ -1,97 +1,89 @@
-"""Bank result files uploaded in the console: CSV with a TOTAL line, or the API's JSON.
+"""Bank files in the console: a batch's payment file to download, the bank's return file to upload.
 
-A file is read whole before anything is recorded; any unreadable line refuses the file
-(422 RESULTS-FILE) naming the line, so a result file is recorded all or nothing.
+The same files and services as the API and the CLI (:mod:`disburse.bankfiles`): a
+download is recorded (``PaymentBatch.Exported``), and a return file is recorded whole or
+refused whole, the page listing every bad line with its number and rule.
 """
 
 from __future__ import annotations
 
-import csv
-import io
-import json
-import re
-from datetime import date
+from typing import Annotated
 from uuid import UUID
 
-from disburse.api.console.web import refuse
-from disburse.application.payouts import BankResult
-from disburse.domain.batch import Outcome
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import Response
 
-#: The most lines a bank result file may have.
-MAX_RESULT_LINES = 20_000
+from disburse.api.console.finance import batch_page, problem_of
+from disburse.api.console.web import (
+    PREFIX,
+    Viewer,
+    check_csrf,
+    redirect,
+    refuse,
+    require,
+    settle,
+    state,
+    viewer,
+)
+from disburse.bankfiles.returns import ReturnFileError
+from disburse.bankfiles.service import export_batch, read_return_file, record_return_file
+from disburse.domain.batch import EXPORT_FORMATS
+from disburse.domain.errors import DomainError
+from disburse.domain.meta import Role
+
+router = APIRouter(prefix=PREFIX, include_in_schema=False)
+Signed = Annotated[Viewer, Depends(viewer)]
+MAX_UPLOAD_BYTES = 8 * 1024 * 1024
 
 
-def results_from(data: bytes, name: str) -> tuple[list[BankResult], int | None, int | None]:
-    """Bank results from an uploaded file: the API's JSON body, or CSV with a header row.
+def _in_scope(request: Request, who: Viewer, batch_id: UUID) -> None:
+    shared = state(request)
+    batch = shared.ledger.payouts.get_batch(batch_id)
+    who.principal.require_region(
+        shared.ledger.funds.get(batch.fund_id).region_code, "the batch's fund"
+    )
 
-    CSV columns: ``payout_id, outcome, bank_reference, reason, paid_on``; a last row whose
-    ``payout_id`` is ``TOTAL`` states the control count (``outcome`` column) and the
-    control total in fen (``bank_reference`` column), as the bank's file does.
-    """
+
+@router.get("/batches/{batch_id}/file")
+def payment_file(request: Request, batch_id: UUID, who: Signed, format: str = "xlsx") -> Response:  # noqa: A002 - the query parameter's name
+    """The batch's payment file for the bank (default template); the export is recorded."""
+    require(who, Role.FINANCE)
+    _in_scope(request, who, batch_id)
+    if format not in EXPORT_FORMATS:
+        refuse(422, "BANKFILE-FORMAT", f"export formats: {', '.join(EXPORT_FORMATS)}", "format")
+    sent = export_batch(
+        state(request).ledger.payouts, who.principal.context(), batch_id, file_format=format
+    )
+    settle(request, "audit")
+    return Response(
+        sent.content,
+        media_type=sent.media_type,
+        headers={"Content-Disposition": f'attachment; filename="{sent.file_name}"'},
+    )
+
+
+@router.post("/batches/{batch_id}/results")
+async def record_results(request: Request, batch_id: UUID, who: Signed) -> Response:
+    """Record the bank's return file, whole or not at all (BATCH-TOTALS, per-line rules)."""
+    require(who, Role.FINANCE)
+    form = await request.form()
+    check_csrf(request, who, form)
+    _in_scope(request, who, batch_id)
+    upload = form.get("file")
+    if upload is None or isinstance(upload, str):
+        refuse(422, "BANKFILE-FORMAT", "choose the bank's return file", field="file")
+    data = await upload.read(MAX_UPLOAD_BYTES + 1)
+    if len(data) > MAX_UPLOAD_BYTES:
+        refuse(413, "BODY-TOO-LARGE", "the file is larger than 8 MB", field="file")
+    read = read_return_file(data, file_name=upload.filename or "")
     try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        refuse(422, "RESULTS-FILE", "the file is not UTF-8 text", field="file")
-    if name.lower().endswith(".json") or text.lstrip().startswith("{"):
-        try:
-            body = json.loads(text)
-            lines = body["results"]
-            parsed = [
-                BankResult(
-                    payout_id=UUID(str(line["payout_id"])),
-                    outcome=Outcome(line["outcome"]),
-                    bank_reference=str(line.get("bank_reference") or ""),
-                    reason=str(line.get("reason") or ""),
-                    paid_on=date.fromisoformat(line["paid_on"]) if line.get("paid_on") else None,
-                )
-                for line in lines
-            ]
-            return (
-                parsed,
-                whole(body.get("control_count")),
-                whole(body.get("control_total_fen")),
-            )
-        except (KeyError, TypeError, ValueError, AttributeError, RecursionError) as error:
-            refuse(
-                422, "RESULTS-FILE", f"the JSON file is not a result file: {error}", field="file"
-            )
-    results: list[BankResult] = []
-    count = total = None
-    reader = csv.DictReader(io.StringIO(text))
-    try:
-        for number, line in enumerate(reader, start=2):
-            if number > MAX_RESULT_LINES:
-                refuse(422, "RESULTS-FILE", f"more than {MAX_RESULT_LINES} lines", field="file")
-            payout_id = (line.get("payout_id") or "").strip()
-            if payout_id.upper() == "TOTAL":
-                count = whole((line.get("outcome") or "").strip())
-                total = whole((line.get("bank_reference") or "").strip())
-                continue
-            try:
-                results.append(
-                    BankResult(
-                        payout_id=UUID(payout_id),
-                        outcome=Outcome((line.get("outcome") or "").strip()),
-                        bank_reference=(line.get("bank_reference") or "").strip(),
-                        reason=(line.get("reason") or "").strip(),
-                        paid_on=date.fromisoformat(line["paid_on"].strip())
-                        if (line.get("paid_on") or "").strip()
-                        else None,
-                    )
-                )
-            except ValueError as error:
-                refuse(422, "RESULTS-FILE", f"line {number}: {error}", field="file")
-    except csv.Error as error:
-        refuse(422, "RESULTS-FILE", f"the CSV file cannot be read: {error}", field="file")
-    return results, count, total
-
-
-def whole(value: object) -> int | None:
-    """Control figures are whole numbers (fen, lines): no fractions, no floats."""
-    if value is None or value == "":
-        return None
-    if isinstance(value, bool) or not isinstance(value, int | str):
-        raise TypeError("control figures are whole numbers")
-    if isinstance(value, str) and not re.fullmatch(r"[0-9]{1,18}", value):
-        raise ValueError(f"{value!r} is not a whole number")
-    return int(value)
+        record_return_file(
+            state(request).ledger.payouts, who.principal.context(), read, batch_id=batch_id
+        )
+    except ReturnFileError as refused:
+        problem = problem_of(refused) | {"lines": [str(p) for p in refused.problems]}
+        return batch_page(request, who, batch_id, problem=problem, status=422)
+    except DomainError as refused:
+        return batch_page(request, who, batch_id, problem=problem_of(refused), status=422)
+    settle(request, "queue")
+    return redirect(f"{PREFIX}/batches/{batch_id}")

@@ -1,7 +1,7 @@
 """Finance pages: the payout queue, a payout, decisions, batches, bank results, budget.
 
 Over 400 lines on purpose: the pages of one desk, sharing the payout and batch loading,
-their region checks and the refusal pages; the result-file parsing is apart.
+their region checks and the refusal pages; bank files (download, return upload) are apart.
 
 Every command goes through the same services as the API, as the signed-in user, with the
 API's role and region checks; every approval (one or many) goes through
@@ -20,7 +20,6 @@ from uuid import UUID
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse, Response
 
-from disburse.api.console.bank_files import results_from
 from disburse.api.console.web import (
     PREFIX,
     Viewer,
@@ -53,7 +52,6 @@ PAGE = 50
 DIGITS = re.compile(r"[0-9]{1,18}")
 #: Who may read payouts, as in the API (``GET /v1/payouts``).
 READERS = (Role.CLERK, Role.FINANCE, Role.INSPECTOR)
-MAX_UPLOAD_BYTES = 8 * 1024 * 1024
 
 
 def _uuid(value: str, field: str) -> UUID:
@@ -93,7 +91,8 @@ def _status(value: str) -> PayoutStatus | None:
         refuse(422, "REQUEST-SCHEMA", f"no payout state {value!r}", field="status")
 
 
-def _problem(error: DomainError) -> dict[str, object]:
+def problem_of(error: DomainError) -> dict[str, object]:
+    """A refusal as the pages show it."""
     return {"status": status_of(error), "rule_id": error.rule_id, "detail": str(error)}
 
 
@@ -234,7 +233,7 @@ async def approve(request: Request, who: Signed) -> Response:
         and outcomes[0].refusal is not None
         and back.startswith(f"{PREFIX}/payouts/")
     ):
-        problem = _problem(outcomes[0].refusal)
+        problem = problem_of(outcomes[0].refusal)
         return _payout_page(
             request, who, outcomes[0].payout_id, problem=problem, status=int(str(problem["status"]))
         )
@@ -246,7 +245,7 @@ async def approve(request: Request, who: Signed) -> Response:
             {
                 "payout_id": o.payout_id,
                 "status": o.status,
-                "problem": None if o.refusal is None else _problem(o.refusal),
+                "problem": None if o.refusal is None else problem_of(o.refusal),
             }
             for o in outcomes
         ],
@@ -278,7 +277,7 @@ async def reject_many(request: Request, who: Signed) -> Response:
             with shared.ledger.store.expecting({payout_id: version}):
                 payouts.reject(who.principal.context(), payout_id, reason=reason)
         except DomainError as refused:
-            problem = _problem(refused)
+            problem = problem_of(refused)
         except ApiError as refused:
             problem = {
                 "status": refused.status_code,
@@ -315,7 +314,7 @@ async def reject(request: Request, payout_id: UUID, who: Signed) -> Response:
         with shared.ledger.store.expecting({payout_id: version}):
             shared.ledger.payouts.reject(who.principal.context(), payout_id, reason=reason)
     except DomainError as refused:
-        return _payout_page(request, who, payout_id, problem=_problem(refused), status=422)
+        return _payout_page(request, who, payout_id, problem=problem_of(refused), status=422)
     settle(request, "queue", "audit")
     return redirect(f"{PREFIX}/payouts/{payout_id}")
 
@@ -376,9 +375,10 @@ async def release(request: Request, who: Signed) -> Response:
     return redirect(f"{PREFIX}/batches/{batch_id}")
 
 
-def _batch_page(
+def batch_page(
     request: Request, who: Viewer, batch_id: UUID, *, problem: object = None, status: int = 200
 ) -> HTMLResponse:
+    """A batch's page (in the viewer's region), with the refusal of a form if one."""
     shared = state(request)
     batch = shared.ledger.payouts.get_batch(batch_id)
     who.principal.require_region(
@@ -400,53 +400,7 @@ def _batch_page(
 def batch(request: Request, batch_id: UUID, who: Signed) -> HTMLResponse:
     """A batch: its control totals, its lines and the bank's results."""
     require(who, Role.FINANCE, Role.INSPECTOR)
-    return _batch_page(request, who, batch_id)
-
-
-@router.post("/batches/{batch_id}/results")
-async def record_results(request: Request, batch_id: UUID, who: Signed) -> Response:
-    """Record the bank's result file, whole or not at all (BATCH-TOTALS)."""
-    require(who, Role.FINANCE)
-    form = await request.form()
-    check_csrf(request, who, form)
-    shared = state(request)
-    batch = shared.ledger.payouts.get_batch(batch_id)
-    who.principal.require_region(
-        shared.ledger.funds.get(batch.fund_id).region_code, "the batch's fund"
-    )
-    upload = form.get("file")
-    if upload is None or isinstance(upload, str):
-        refuse(422, "RESULTS-FILE", "choose the bank's result file", field="file")
-    data = await upload.read(MAX_UPLOAD_BYTES + 1)
-    if len(data) > MAX_UPLOAD_BYTES:
-        refuse(413, "BODY-TOO-LARGE", "the file is larger than 8 MB", field="file")
-    try:
-        results, count, total = results_from(data, upload.filename or "")
-    except (ValueError, TypeError) as error:
-        refuse(422, "RESULTS-FILE", str(error), field="file")
-    if count is None or total is None:
-        refuse(
-            422,
-            "BATCH-TOTALS",
-            "the file states no control count and total (a TOTAL line)",
-            field="file",
-        )
-    for line in results:
-        who.principal.require_region(
-            shared.ledger.payouts.get(line.payout_id).region_code, "a payout named"
-        )
-    try:
-        shared.ledger.payouts.record_results(
-            who.principal.context(),
-            batch_id,
-            results=results,
-            control_count=count,
-            control_total_fen=total,
-        )
-    except DomainError as refused:
-        return _batch_page(request, who, batch_id, problem=_problem(refused), status=422)
-    settle(request, "queue")
-    return redirect(f"{PREFIX}/batches/{batch_id}")
+    return batch_page(request, who, batch_id)
 
 
 @router.get("/budget")

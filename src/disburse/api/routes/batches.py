@@ -79,7 +79,8 @@ class ResultsIn(Input):
     results: list[BankResultIn] = Field(description="One line per payout, as in the bank's file.")
 
 
-def _batch_out(batch: PaymentBatch) -> BatchOut:
+def batch_out(batch: PaymentBatch) -> BatchOut:
+    """A batch as the API shows it."""
     return BatchOut(
         batch_id=batch.id,
         fund_id=batch.fund_id,
@@ -98,7 +99,8 @@ def _batch_out(batch: PaymentBatch) -> BatchOut:
     )
 
 
-def _load_batch(request: Request, batch_id: UUID, who: Principal) -> PaymentBatch:
+def load_batch(request: Request, batch_id: UUID, who: Principal) -> PaymentBatch:
+    """The batch, once its fund is found in the caller's region (404, then 403)."""
     ledger = state(request).ledger
     batch = ledger.payouts.get_batch(batch_id)
     who.require_region(ledger.funds.get(batch.fund_id).region_code, "the batch's fund")
@@ -149,14 +151,14 @@ def release_batch(body: BatchIn, request: Request, who: Finance) -> JSONResponse
 @router.get("/v1/payment-batches/{batch_id}", response_model=BatchOut, responses=ENTITY)
 def get_batch(batch_id: UUID, request: Request, who: Overseer) -> JSONResponse:
     """A batch, its lines and the bank's results."""
-    batch = _load_batch(request, batch_id, who)
-    return entity_response(_batch_out(batch), batch.version)
+    batch = load_batch(request, batch_id, who)
+    return entity_response(batch_out(batch), batch.version)
 
 
 @command(router, "/v1/payment-batches/{batch_id}/results", BatchOut)
 def record_results(batch_id: UUID, body: ResultsIn, request: Request, who: Finance) -> JSONResponse:
     """Record the bank's result file, whole or not at all (BATCH-TOTALS)."""
-    _load_batch(request, batch_id, who)
+    load_batch(request, batch_id, who)
     _payouts_in_scope(request, [line.payout_id for line in body.results], who)
     payouts = state(request).ledger.payouts
     return run_command(
@@ -178,7 +180,7 @@ def record_results(batch_id: UUID, body: ResultsIn, request: Request, who: Finan
             control_count=body.control_count,
             control_total_fen=body.control_total_fen,
         ),
-        _batch_out,
+        batch_out,
         payload=body,
         target=batch_id,
     )

@@ -24,6 +24,12 @@ if TYPE_CHECKING:
 
     from disburse.readside.views import Views
 
+#: Console passwords are hashed cheaply in tests, which sign in hundreds of times: argon2id's
+#: default cost (64 MiB, 3 passes) is what slows an attacker's guessing, and it is tested
+#: as such in tests/unit/test_users.py. CLI tests run ``disburse`` without these.
+os.environ.setdefault("DISBURSE_PASSWORD_HASH_MEMORY_KIB", "1024")
+os.environ.setdefault("DISBURSE_PASSWORD_HASH_TIME_COST", "1")
+
 TODAY = date(2024, 3, 1)
 DEFAULT_PG = "postgresql://postgres@127.0.0.1:5432/postgres"
 LedgerFactory = Callable[[], Ledger]

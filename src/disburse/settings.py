@@ -140,6 +140,19 @@ class Settings(BaseSettings):
         le=7 * 24 * 60,
         description="How long a locked console account refuses every sign-in.",
     )
+    password_hash_memory_kib: int = Field(
+        default=65536,
+        ge=1024,
+        le=4 * 1024 * 1024,
+        description="argon2id memory cost of console passwords, in KiB (the library's "
+        "default, 64 MiB). Lower it only for tests: it is what makes guessing costly.",
+    )
+    password_hash_time_cost: int = Field(
+        default=3,
+        ge=1,
+        le=100,
+        description="argon2id passes over that memory (the library's default, 3).",
+    )
     postgres_pool_size: int = Field(default=5, ge=1, le=100)
     postgres_connect_timeout: int = Field(default=5, ge=1, le=120)
 

@@ -88,7 +88,9 @@ def test_status_rebuild_and_check_report_on_the_views(
     unknown = run("project", "rebuild", "nonsense", cwd=tmp_path, env=env)
 
     assert rebuilt.returncode == 0, rebuilt.stderr
-    assert "rebuilt alerts, audit, balances, directory, queue, roster" in rebuilt.stdout
+    assert (
+        "rebuilt alerts, audit, balances, directory, entitlements, queue, roster" in rebuilt.stdout
+    )
     assert status.returncode == 0
     assert all(name in status.stdout for name in ("alerts", "audit", "balances", "queue"))
     assert checked.returncode == 0, checked.stderr

@@ -160,7 +160,13 @@ class Users:
             limits if isinstance(limits, UserLimits) else UserLimits.from_settings(limits)
         )
         self._now = now
-        #: argon2id with the library's default (RFC 9106 "low memory") parameters.
+        #: argon2id with the library's default (RFC 9106 "low memory") parameters, or the
+        #: costs the settings give (``DISBURSE_PASSWORD_HASH_*``).
+        if hasher is None and isinstance(limits, Settings):
+            hasher = PasswordHasher(
+                time_cost=limits.password_hash_time_cost,
+                memory_cost=limits.password_hash_memory_kib,
+            )
         self._hasher = hasher or PasswordHasher()
 
     # -- administration -------------------------------------------------------------

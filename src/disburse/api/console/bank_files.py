@@ -13,11 +13,12 @@ from uuid import UUID
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
 
-from disburse.api.console.finance import batch_page, problem_of
+from disburse.api.console.finance import batch_page
 from disburse.api.console.web import (
     PREFIX,
     Viewer,
     check_csrf,
+    problem_of,
     redirect,
     refuse,
     require,

@@ -24,6 +24,7 @@ from disburse.api.console.web import (
     PREFIX,
     Viewer,
     check_csrf,
+    problem_of,
     redirect,
     refuse,
     render,
@@ -31,9 +32,10 @@ from disburse.api.console.web import (
     settle,
     state,
     text,
+    uuid_of,
     viewer,
 )
-from disburse.api.problems import ApiError, status_of
+from disburse.api.problems import ApiError
 from disburse.application.payouts import Approval
 from disburse.domain.errors import DomainError
 from disburse.domain.meta import Role
@@ -54,13 +56,6 @@ DIGITS = re.compile(r"[0-9]{1,18}")
 READERS = (Role.CLERK, Role.FINANCE, Role.INSPECTOR)
 
 
-def _uuid(value: str, field: str) -> UUID:
-    try:
-        return UUID(value)
-    except ValueError:
-        refuse(422, "REQUEST-SCHEMA", f"{field} is not an id", field=field)
-
-
 def _whole(value: str, field: str) -> int | None:
     if not value:
         return None
@@ -79,7 +74,7 @@ def _ticked(value: object) -> tuple[UUID, int]:
             "each payout is decided at the version shown (payout=<id>@<version>)",
             field="payout",
         )
-    return _uuid(payout_id, "payout"), int(version)
+    return uuid_of(payout_id, "payout"), int(version)
 
 
 def _status(value: str) -> PayoutStatus | None:
@@ -89,11 +84,6 @@ def _status(value: str) -> PayoutStatus | None:
         return PayoutStatus(value)
     except ValueError:
         refuse(422, "REQUEST-SCHEMA", f"no payout state {value!r}", field="status")
-
-
-def problem_of(error: DomainError) -> dict[str, object]:
-    """A refusal as the pages show it."""
-    return {"status": status_of(error), "rule_id": error.rule_id, "detail": str(error)}
 
 
 def may_approve(
@@ -136,7 +126,7 @@ def queue(
     age = _whole(older_than_days, "older_than_days")
     filters: dict[str, Any] = {
         "status": _status(status),
-        "fund_id": _uuid(fund_id, "fund_id") if fund_id else None,
+        "fund_id": uuid_of(fund_id, "fund_id") if fund_id else None,
         "region": scope,
         "programme": text(programme, TextKind.CODE, "programme") or None,
         "older_than_days": age,
@@ -276,14 +266,8 @@ async def reject_many(request: Request, who: Signed) -> Response:
                 refuse(403, "REGION-SCOPE", f"a payout named is outside {who.principal.region}")
             with shared.ledger.store.expecting({payout_id: version}):
                 payouts.reject(who.principal.context(), payout_id, reason=reason)
-        except DomainError as refused:
+        except (DomainError, ApiError) as refused:
             problem = problem_of(refused)
-        except ApiError as refused:
-            problem = {
-                "status": refused.status_code,
-                "rule_id": refused.rule_id,
-                "detail": refused.detail,
-            }
         status = None if problem else PayoutStatus.REJECTED
         outcomes.append({"payout_id": payout_id, "status": status, "problem": problem})
     settle(request, "queue", "audit")
@@ -314,7 +298,10 @@ async def reject(request: Request, payout_id: UUID, who: Signed) -> Response:
         with shared.ledger.store.expecting({payout_id: version}):
             shared.ledger.payouts.reject(who.principal.context(), payout_id, reason=reason)
     except DomainError as refused:
-        return _payout_page(request, who, payout_id, problem=problem_of(refused), status=422)
+        problem = problem_of(refused)
+        return _payout_page(
+            request, who, payout_id, problem=problem, status=int(str(problem["status"]))
+        )
     settle(request, "queue", "audit")
     return redirect(f"{PREFIX}/payouts/{payout_id}")
 
@@ -328,7 +315,7 @@ def batches(
 ) -> HTMLResponse:
     """Payment batches of the user's region, and approved payouts of a fund to send."""
     require(who, Role.FINANCE)
-    fund_id = _uuid(fund, "fund_id") if fund else None
+    fund_id = uuid_of(fund, "fund_id") if fund else None
     shared = state(request)
     region = who.principal.region
     funds = fund_balances(shared.views.balances.db, region)
@@ -361,9 +348,9 @@ async def release(request: Request, who: Signed) -> Response:
     form = await request.form()
     check_csrf(request, who, form)
     shared = state(request)
-    fund_id = _uuid(str(form.get("fund_id") or ""), "fund_id")
+    fund_id = uuid_of(str(form.get("fund_id") or ""), "fund_id")
     who.principal.require_region(shared.ledger.funds.get(fund_id).region_code, "the fund")
-    payout_ids = [_uuid(str(v), "payout") for v in form.getlist("payout")]
+    payout_ids = [uuid_of(str(v), "payout") for v in form.getlist("payout")]
     for payout_id in payout_ids:
         who.principal.require_region(
             shared.ledger.payouts.get(payout_id).region_code, "a payout named"

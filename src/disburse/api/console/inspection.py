@@ -19,6 +19,7 @@ from disburse.api.console.web import (
     PREFIX,
     Viewer,
     check_csrf,
+    problem_of,
     redirect,
     refuse,
     render,
@@ -26,9 +27,9 @@ from disburse.api.console.web import (
     settle,
     state,
     text,
+    uuid_of,
     viewer,
 )
-from disburse.api.problems import status_of
 from disburse.api.routes.evidence import as_of as api_as_of
 from disburse.api.routes.evidence import export_evidence_pack
 from disburse.application.alert_desk import Alerts
@@ -65,7 +66,7 @@ def alerts(
         state=status or None,
         region=region,
         limit=PAGE + 1,
-        after=_id(after, "after") if after else None,
+        after=uuid_of(after.strip(), "after") if after else None,
     )
     return render(
         request,
@@ -136,9 +137,10 @@ async def resolve(request: Request, alert_id: UUID, who: Signed) -> Response:
             reason=text(form.get("reason"), TextKind.REASON, "reason"),
         )
     except DomainError as refused:
-        status = status_of(refused)
-        problem = {"status": status, "rule_id": refused.rule_id, "detail": str(refused)}
-        return _alert_page(request, who, alert_id, problem=problem, status=status)
+        problem = problem_of(refused)
+        return _alert_page(
+            request, who, alert_id, problem=problem, status=int(str(problem["status"]))
+        )
     settle(request, "alerts", "audit")
     return redirect(f"{PREFIX}/alerts/{alert_id}")
 
@@ -153,7 +155,7 @@ def trail(
     """Any entity's audit trail: every event of it and of others naming it, in log order."""
     require(who, Role.INSPECTOR)
     history: list[Any] = []
-    entity_id = _id(entity, "entity_id") if entity.strip() else None
+    entity_id = uuid_of(entity.strip(), "entity_id") if entity.strip() else None
     if entity_id is not None:
         views = state(request).views
         region = views.audit.region_of(str(entity_id))
@@ -240,19 +242,12 @@ def pack(
     return export_evidence_pack(
         request,
         who.principal,
-        entity_id=_id(entity_id, "entity_id") if entity_id else None,
+        entity_id=uuid_of(entity_id.strip(), "entity_id") if entity_id else None,
         actor_id=None,
         region=region or None,
         date_from=_day(date_from, "from"),
         date_to=_day(date_to, "to"),
     )
-
-
-def _id(value: str, field: str) -> UUID:
-    try:
-        return UUID(value.strip())
-    except ValueError:
-        refuse(422, "REQUEST-SCHEMA", f"{field} is not an id", field=field)
 
 
 def _day(value: str, field: str) -> date | None:

@@ -18,6 +18,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
 from urllib.parse import quote
+from uuid import UUID
 
 import structlog
 from fastapi import Request
@@ -26,8 +27,9 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoes
 
 from disburse.access.users import context_of
 from disburse.api.console.i18n import LANG_COOKIE, N_, language, translations
-from disburse.api.problems import ApiError
+from disburse.api.problems import ApiError, status_of
 from disburse.api.security import Principal, require_role
+from disburse.domain.errors import DomainError
 from disburse.domain.meta import Role
 from disburse.domain.text import TextKind, clean_text
 from disburse.readside.runner import ViewLagError
@@ -246,6 +248,21 @@ def text(value: object, kind: TextKind, field: str) -> str:
     request models, so it checks text as those models would.
     """
     return clean_text(str(value or "").strip(), kind=kind, field=field)
+
+
+def uuid_of(value: str, field: str) -> UUID:
+    """An id from a form or query value, or 422 REQUEST-SCHEMA naming the field."""
+    try:
+        return UUID(value)
+    except ValueError:
+        refuse(422, "REQUEST-SCHEMA", f"{field} is not an id", field=field)
+
+
+def problem_of(error: DomainError | ApiError) -> dict[str, object]:
+    """A refusal as the pages show it, with the HTTP status the API would give it."""
+    if isinstance(error, ApiError):
+        return {"status": error.status_code, "rule_id": error.rule_id, "detail": error.detail}
+    return {"status": status_of(error), "rule_id": error.rule_id, "detail": str(error)}
 
 
 def refuse(status: int, rule_id: str, detail: str, field: str | None = None) -> NoReturn:
